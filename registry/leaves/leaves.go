@@ -1,0 +1,86 @@
+// Package leaves builds the log leaf of each kind of registry record. Every store uses it, so a record
+// has the same leaf whichever database holds it, and the start-up audit can rebuild a leaf from a
+// stored record and compare.
+package leaves
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pedigreeml/pedigree/ledger"
+	"github.com/pedigreeml/pedigree/registry"
+)
+
+// Sample returns the leaf of a sample: its content hash and every provenance field that the
+// registry derives or the client sets, so that changing any of them in the database is detected.
+func Sample(s *registry.Sample) ([]byte, error) {
+	fields := map[string]string{
+		"hash":             s.ContentSHA256,
+		"identity":         s.IdentitySHA256,
+		"origin":           s.Origin,
+		"generation":       strconv.Itoa(s.Generation),
+		"generation_basis": s.GenerationBasis,
+		"source_kind":      s.Source.Kind,
+		"metrics":          MetricsDigest(s.Metrics),
+	}
+	optional(fields, "model", s.Model)
+	optional(fields, "prompt_id", s.PromptID)
+	optional(fields, "dataset", s.Dataset)
+	optional(fields, "license", s.Source.License)
+	if len(s.Parents) > 0 {
+		fields["parents"] = digest(strings.Join(s.Parents, ","))
+	}
+	return ledger.Leaf(ledger.KindSample, s.ID, fields, s.CreatedAt)
+}
+
+// Model returns the leaf of a model.
+func Model(m *registry.Model) ([]byte, error) {
+	fields := map[string]string{
+		"name":             m.Name,
+		"version":          m.Version,
+		"generation":       strconv.Itoa(m.Generation),
+		"generation_basis": m.GenerationBasis,
+	}
+	optional(fields, "provider", m.Provider)
+	if len(m.TrainedOn) > 0 {
+		fields["trained_on"] = strings.Join(m.TrainedOn, ",")
+	}
+	if m.DeclaredGeneration != nil {
+		fields["declared_generation"] = strconv.Itoa(*m.DeclaredGeneration)
+	}
+	return ledger.Leaf(ledger.KindModel, m.ID, fields, m.CreatedAt)
+}
+
+// KeyCreated returns the leaf of a new API key: its id and role, never its secret or hash.
+func KeyCreated(k *registry.APIKey) ([]byte, error) {
+	return ledger.Leaf(ledger.KindKeyCreated, k.ID, map[string]string{"role": k.Role}, k.CreatedAt)
+}
+
+// KeyRevoked returns the leaf of a key revocation.
+func KeyRevoked(k *registry.APIKey, at time.Time) ([]byte, error) {
+	return ledger.Leaf(ledger.KindKeyRevoked, k.ID, map[string]string{"role": k.Role}, at)
+}
+
+// MetricsDigest is a short, stable text of the stored scores and what computed them.
+func MetricsDigest(m registry.Metrics) string {
+	tox := "null"
+	if m.Toxicity != nil {
+		tox = strconv.FormatFloat(*m.Toxicity, 'g', -1, 64)
+	}
+	return digest(strconv.Itoa(m.Tokens) + "|" + strconv.FormatFloat(m.MTLD, 'g', -1, 64) + "|" + tox + "|" +
+		m.Version + "|" + m.ToxicityScorer)
+}
+
+func optional(fields map[string]string, k, v string) {
+	if v != "" {
+		fields[k] = v
+	}
+}
+
+func digest(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}

@@ -1,0 +1,76 @@
+package registry
+
+// BatchPlan is what a store must do with a batch, decided in order, as if its samples arrived one by
+// one: Insert lists the samples to write; Results says, per sample, which id answers it and whether
+// it was a duplicate (of a stored sample or of an earlier one in the same batch).
+type BatchPlan struct {
+	Insert  []*Sample
+	Results []PlannedResult
+}
+
+// PlannedResult is one sample's fate in a BatchPlan.
+type PlannedResult struct {
+	ID        string
+	Duplicate bool
+	New       *Sample // the sample to be written, when not a duplicate
+}
+
+// PlanBatch applies the identity and provenance rules to a batch. storedIdentities maps identity
+// hashes to ids of stored samples; storedModelText maps content hashes to ids of stored samples of
+// origin model. It returns EPROVENANCECONFLICT, naming the existing sample, for human text that is
+// known (stored or earlier in the batch) as model output.
+func PlanBatch(samples []*Sample, storedIdentities, storedModelText map[string]string) (*BatchPlan, error) {
+	plan := &BatchPlan{Results: make([]PlannedResult, len(samples))}
+	batchIdentity := make(map[string]string)
+	batchModelText := make(map[string]string)
+	for i, smp := range samples {
+		if id, ok := storedIdentities[smp.IdentitySHA256]; ok {
+			plan.Results[i] = PlannedResult{ID: id, Duplicate: true}
+			continue
+		}
+		if id, ok := batchIdentity[smp.IdentitySHA256]; ok {
+			plan.Results[i] = PlannedResult{ID: id, Duplicate: true}
+			continue
+		}
+		if smp.Origin == OriginHuman {
+			id, ok := storedModelText[smp.ContentSHA256]
+			if !ok {
+				id, ok = batchModelText[smp.ContentSHA256]
+			}
+			if ok {
+				return nil, &Error{
+					Code:     EPROVENANCECONFLICT,
+					Message:  "this text is registered as model-generated (sample " + id + "); it cannot be registered as human",
+					Existing: id,
+				}
+			}
+		} else if _, ok := batchModelText[smp.ContentSHA256]; !ok {
+			batchModelText[smp.ContentSHA256] = smp.ID
+		}
+		batchIdentity[smp.IdentitySHA256] = smp.ID
+		plan.Insert = append(plan.Insert, smp)
+		plan.Results[i] = PlannedResult{ID: smp.ID, New: smp}
+	}
+	return plan, nil
+}
+
+// HumanContent returns the content hashes of the batch's human samples: the ones a store must check
+// against stored model output.
+func HumanContent(samples []*Sample) []string {
+	var out []string
+	for _, s := range samples {
+		if s.Origin == OriginHuman {
+			out = append(out, s.ContentSHA256)
+		}
+	}
+	return out
+}
+
+// Identities returns the identity hashes of the batch.
+func Identities(samples []*Sample) []string {
+	out := make([]string, len(samples))
+	for i, s := range samples {
+		out[i] = s.IdentitySHA256
+	}
+	return out
+}

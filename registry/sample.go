@@ -1,0 +1,224 @@
+package registry
+
+import (
+	"bytes"
+	"encoding/json"
+	"regexp"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+)
+
+// Limits on what one sample may carry.
+const (
+	MaxTextBytes     = 1 << 20  // text, in bytes of UTF-8
+	MaxMetadataBytes = 16 << 10 // metadata, in bytes of JSON
+	MaxParents       = 256
+	MaxBatchSamples  = 10000
+	maxNameLen       = 256
+)
+
+// Origins of a sample.
+const (
+	OriginHuman = "human"
+	OriginModel = "model"
+)
+
+// Generation bases, in order of increasing doubt: a sample's basis is the weakest of what its
+// generation rests on. "human" means no model anywhere in its lineage; "mixes" that every model in its
+// lineage has a generation derived from the registry's own mixes; "declared" that at least one rests on
+// a generation its registrant declared.
+const (
+	BasisHuman    = "human"
+	BasisMixes    = "mixes"
+	BasisDeclared = "declared"
+)
+
+// SourceKinds are the source categories of the EU AI Act public summary template.
+var SourceKinds = []string{"public_dataset", "licensed", "private", "web_crawl", "user_data", "synthetic", "other"}
+
+// Source says where a sample was obtained and under which licence.
+type Source struct {
+	Kind    string `json:"kind"`
+	Name    string `json:"name,omitempty"`
+	URI     string `json:"uri,omitempty"`
+	License string `json:"license,omitempty"`
+}
+
+// Metrics are the scores computed at ingest. Version and ToxicityScorer say what computed them, so
+// that scores from different scorers are never compared silently. Toxicity is nil when the scorer was
+// unavailable and the registry is configured to store a null score.
+type Metrics struct {
+	Tokens         int      `json:"tokens"`
+	MTLD           float64  `json:"mtld"`
+	Toxicity       *float64 `json:"toxicity"`
+	Version        string   `json:"metrics_version"`
+	ToxicityScorer string   `json:"toxicity_scorer"`
+}
+
+// Ranks are a candidate's 1-based ranks in its prompt group, one per objective.
+type Ranks struct {
+	MTLD     int `json:"mtld"`
+	Length   int `json:"length"`
+	Toxicity int `json:"toxicity"`
+}
+
+// BestOfK is a candidate's place in its best-of-k group: the group size and its ranks.
+type BestOfK struct {
+	K    int   `json:"k"`
+	Rank Ranks `json:"rank"`
+}
+
+// Sample is one registered piece of text with its provenance. Everything but the fields of NewSample is
+// set by the registry.
+type Sample struct {
+	ID              string          `json:"id"`
+	Text            string          `json:"text"`
+	ContentSHA256   string          `json:"content_sha256"`
+	Origin          string          `json:"origin"`
+	Model           string          `json:"model,omitempty"` // name@version
+	Parents         []string        `json:"parents"`
+	PromptID        string          `json:"prompt_id,omitempty"`
+	Dataset         string          `json:"dataset,omitempty"`
+	Source          Source          `json:"source"`
+	Metadata        json.RawMessage `json:"metadata,omitempty"`
+	Generation      int             `json:"generation"`
+	GenerationBasis string          `json:"generation_basis"`
+	Metrics         Metrics         `json:"metrics"`
+	BestOfK         *BestOfK        `json:"best_of_k,omitempty"`
+	CreatedAt       time.Time       `json:"created_at"`
+	LogIndex        int64           `json:"log_index"`
+
+	// ModelID is the registered model's id; IdentitySHA256 identifies the sample for duplicate
+	// detection (text, origin, model, prompt, parents). Neither is part of the wire format.
+	ModelID        string `json:"-"`
+	IdentitySHA256 string `json:"-"`
+}
+
+// NewSample is what a client sends to register a sample.
+type NewSample struct {
+	Text     *string         `json:"text"`
+	Origin   string          `json:"origin"`
+	Model    string          `json:"model,omitempty"`
+	Parents  []string        `json:"parents,omitempty"`
+	PromptID string          `json:"prompt_id,omitempty"`
+	Dataset  string          `json:"dataset,omitempty"`
+	Source   *Source         `json:"source,omitempty"`
+	Metadata json.RawMessage `json:"metadata,omitempty"`
+}
+
+var licenseRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.+:\- ()]{0,127}$`)
+
+// Validate checks the sample against the domain rules that need no lookups. Field paths are prefixed
+// with prefix (for example "samples/3/"). All problems are reported, not just the first.
+func (n *NewSample) Validate(prefix string) error {
+	var fe []FieldError
+	add := func(field, msg string) { fe = append(fe, FieldError{Field: prefix + field, Message: msg}) }
+
+	switch {
+	case n.Text == nil:
+		add("text", "is required")
+	case *n.Text == "":
+		add("text", "must not be empty")
+	case len(*n.Text) > MaxTextBytes:
+		add("text", "is longer than 1 MiB")
+	case !utf8.ValidString(*n.Text):
+		add("text", "is not valid UTF-8")
+	}
+	switch n.Origin {
+	case OriginHuman:
+		if n.Model != "" {
+			add("model", "is only allowed with origin \"model\"")
+		}
+	case OriginModel:
+		if n.Model == "" {
+			add("model", "is required with origin \"model\"")
+		}
+	case "":
+		add("origin", "is required (\"human\" or \"model\")")
+	default:
+		add("origin", "must be \"human\" or \"model\"")
+	}
+	if len(n.Parents) > MaxParents {
+		add("parents", "has more than "+strconv.Itoa(MaxParents)+" entries")
+	} else {
+		seen := make(map[string]bool, len(n.Parents))
+		for i, p := range n.Parents {
+			f := "parents/" + strconv.Itoa(i)
+			if !ValidID(p) {
+				add(f, "is not a sample id")
+			} else if seen[p] {
+				add(f, "is listed twice")
+			}
+			seen[p] = true
+		}
+	}
+	if n.PromptID != "" && !ValidID(n.PromptID) {
+		add("prompt_id", "is not a sample id")
+	}
+	if len(n.Dataset) > maxNameLen {
+		add("dataset", "is longer than 256 bytes")
+	}
+	if n.Source != nil {
+		if n.Source.Kind != "" && !contains(SourceKinds, n.Source.Kind) {
+			add("source/kind", "must be one of public_dataset, licensed, private, web_crawl, user_data, synthetic, other")
+		}
+		if len(n.Source.Name) > maxNameLen {
+			add("source/name", "is longer than 256 bytes")
+		}
+		if len(n.Source.URI) > 2048 {
+			add("source/uri", "is longer than 2048 bytes")
+		}
+		if n.Source.License != "" && !licenseRE.MatchString(n.Source.License) {
+			add("source/license", "is not an SPDX license expression")
+		}
+	}
+	if len(n.Metadata) > 0 {
+		if len(n.Metadata) > MaxMetadataBytes {
+			add("metadata", "is larger than 16 KiB")
+		} else if t := bytes.TrimSpace(n.Metadata); len(t) == 0 || t[0] != '{' {
+			add("metadata", "must be a JSON object")
+		}
+	}
+	if len(fe) == 0 {
+		return nil
+	}
+	return &Error{Code: EINVALID, Message: fe[0].Field + ": " + fe[0].Message, Fields: fe}
+}
+
+// source returns the sample's source with its documented defaults: kind "synthetic" for model output,
+// "other" for human text.
+func (n *NewSample) source() Source {
+	var s Source
+	if n.Source != nil {
+		s = *n.Source
+	}
+	if s.Kind == "" {
+		if n.Origin == OriginModel {
+			s.Kind = "synthetic"
+		} else {
+			s.Kind = "other"
+		}
+	}
+	return s
+}
+
+// ValidID reports whether s is a canonical UUID string as the registry issues them.
+func ValidID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	u, err := uuid.Parse(s)
+	return err == nil && u.String() == s
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

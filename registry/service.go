@@ -1,0 +1,291 @@
+package registry
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"runtime"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Scorer computes a sample's metrics at ingest. It must be safe for concurrent use. An error whose code
+// is EUNAVAILABLE means the scorer could not be reached; the ingest then fails and writes nothing.
+type Scorer interface {
+	Score(ctx context.Context, text string) (Metrics, error)
+}
+
+// Service is the registry's domain logic: it validates, derives and scores, and leaves persistence to
+// the Store.
+type Service struct {
+	Store   Store
+	Scorer  Scorer
+	Now     func() time.Time // defaults to time.Now
+	Workers int              // scoring goroutines; defaults to GOMAXPROCS
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC().Truncate(time.Millisecond)
+	}
+	return time.Now().UTC().Truncate(time.Millisecond)
+}
+
+// Ingest registers a batch of samples, all or nothing. Results are in the order of in. With idem, a
+// replay of a completed request returns its results and writes nothing.
+func (s *Service) Ingest(ctx context.Context, in []NewSample, idem *Idempotency) (*InsertedSamples, error) {
+	if len(in) == 0 {
+		return nil, FieldErrorf("samples", "must hold at least one sample")
+	}
+	if len(in) > MaxBatchSamples {
+		return nil, Errorf(ETOOLARGE, "a batch holds at most %d samples, got %d", MaxBatchSamples, len(in))
+	}
+	if err := validateBatch(in); err != nil {
+		return nil, err
+	}
+	if idem != nil {
+		prev, err := s.Store.Idempotent(ctx, idem.Scope, idem.Key)
+		if err != nil {
+			return nil, err
+		}
+		if prev != nil {
+			// Let the store answer the replay (or refuse a changed request) under its own rules.
+			return s.Store.InsertSamples(ctx, InsertSamples{Idempotency: idem})
+		}
+	}
+
+	samples := make([]*Sample, len(in))
+	for i := range in {
+		samples[i] = buildSample(&in[i])
+	}
+	res, err := s.resolve(ctx, in, samples)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	toScore := make([]int, 0, len(samples))
+	for i, smp := range samples {
+		smp.CreatedAt = now
+		if _, dup := res.Identities[smp.IdentitySHA256]; !dup {
+			toScore = append(toScore, i)
+		}
+	}
+	if err := s.score(ctx, samples, toScore); err != nil {
+		return nil, err
+	}
+	return s.Store.InsertSamples(ctx, InsertSamples{Samples: samples, Idempotency: idem})
+}
+
+func validateBatch(in []NewSample) error {
+	var all *Error
+	for i := range in {
+		prefix := ""
+		if len(in) > 1 {
+			prefix = "samples/" + strconv.Itoa(i) + "/"
+		}
+		err := in[i].Validate(prefix)
+		if err == nil {
+			continue
+		}
+		var e *Error
+		errors.As(err, &e)
+		if all == nil {
+			all = e
+		} else if len(all.Fields) < 100 {
+			all.Fields = append(all.Fields, e.Fields...)
+		}
+	}
+	if all == nil {
+		return nil
+	}
+	return all
+}
+
+// buildSample fills everything that needs no lookup: id, hashes, source defaults.
+func buildSample(n *NewSample) *Sample {
+	text := *n.Text
+	sum := sha256.Sum256([]byte(text))
+	parents := append([]string(nil), n.Parents...)
+	if n.PromptID != "" && !contains(parents, n.PromptID) {
+		parents = append(parents, n.PromptID)
+	}
+	sort.Strings(parents)
+	smp := &Sample{
+		ID:            uuid.Must(uuid.NewV7()).String(),
+		Text:          text,
+		ContentSHA256: hex.EncodeToString(sum[:]),
+		Origin:        n.Origin,
+		Model:         n.Model, // replaced by the canonical name@version once resolved
+		Parents:       parents,
+		PromptID:      n.PromptID,
+		Dataset:       n.Dataset,
+		Source:        n.source(),
+		Metadata:      n.Metadata,
+	}
+	return smp
+}
+
+// identity is the duplicate key of a sample: its text, origin, model, prompt and parents.
+func identity(smp *Sample) string {
+	h := sha256.New()
+	for _, part := range []string{smp.ContentSHA256, smp.Origin, smp.ModelID, smp.PromptID} {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	for _, p := range smp.Parents {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// resolve looks up parents, prompts and models, and derives each sample's model, identity and
+// generation. Unknown references are one EUNPROCESSABLE error listing every one.
+func (s *Service) resolve(ctx context.Context, in []NewSample, samples []*Sample) (*Resolution, error) {
+	var ids, models []string
+	seenID, seenModel := map[string]bool{}, map[string]bool{}
+	for _, smp := range samples {
+		for _, p := range smp.Parents {
+			if !seenID[p] {
+				seenID[p] = true
+				ids = append(ids, p)
+			}
+		}
+		if smp.Model != "" && !seenModel[smp.Model] {
+			seenModel[smp.Model] = true
+			models = append(models, smp.Model)
+		}
+	}
+	res, err := s.Store.Resolve(ctx, ids, models, nil)
+	if err != nil {
+		return nil, err
+	}
+	var fe []FieldError
+	prefix := func(i int) string {
+		if len(samples) > 1 {
+			return "samples/" + strconv.Itoa(i) + "/"
+		}
+		return ""
+	}
+	identities := make([]string, 0, len(samples))
+	for i, smp := range samples {
+		var model *GenerationFact
+		if smp.Model != "" {
+			m, ok := res.Models[smp.Model]
+			if !ok {
+				fe = append(fe, FieldError{Field: prefix(i) + "model", Message: "model " + strconv.Quote(smp.Model) + " is not registered"})
+				continue
+			}
+			smp.ModelID, smp.Model = m.ID, m.Ref()
+			model = &GenerationFact{Generation: m.Generation, Basis: m.GenerationBasis}
+		}
+		parents := make([]GenerationFact, 0, len(smp.Parents))
+		for j, p := range in[i].Parents {
+			if _, ok := res.Samples[p]; !ok {
+				fe = append(fe, FieldError{Field: prefix(i) + "parents/" + strconv.Itoa(j), Message: "sample " + p + " does not exist"})
+			}
+		}
+		if smp.PromptID != "" {
+			if _, ok := res.Samples[smp.PromptID]; !ok {
+				fe = append(fe, FieldError{Field: prefix(i) + "prompt_id", Message: "sample " + smp.PromptID + " does not exist"})
+			}
+		}
+		for _, p := range smp.Parents {
+			if f, ok := res.Samples[p]; ok {
+				parents = append(parents, f)
+			}
+		}
+		g := SampleGeneration(model, parents)
+		smp.Generation, smp.GenerationBasis = g.Generation, g.Basis
+		smp.IdentitySHA256 = identity(smp)
+		identities = append(identities, smp.IdentitySHA256)
+	}
+	if len(fe) > 0 {
+		return nil, &Error{Code: EUNPROCESSABLE, Message: fe[0].Field + ": " + fe[0].Message, Fields: fe}
+	}
+	// Identities are looked up only to skip scoring what will turn out to be a duplicate; the store
+	// decides again inside its transaction.
+	known, err := s.Store.Resolve(ctx, nil, nil, identities)
+	if err != nil {
+		return nil, err
+	}
+	res.Identities = known.Identities
+	return res, nil
+}
+
+// score computes metrics for samples[idx...] on Workers goroutines, keeping each result in its slot.
+func (s *Service) score(ctx context.Context, samples []*Sample, idx []int) error {
+	if s.Scorer == nil || len(idx) == 0 {
+		return nil
+	}
+	workers := s.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	workers = min(workers, len(idx))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		next     atomic.Int64
+		wg       sync.WaitGroup
+		errOnce  sync.Once
+		firstErr error
+	)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				n := int(next.Add(1)) - 1
+				if n >= len(idx) || ctx.Err() != nil {
+					return
+				}
+				smp := samples[idx[n]]
+				m, err := s.Scorer.Score(ctx, smp.Text)
+				if err != nil {
+					errOnce.Do(func() { firstErr = err; cancel() })
+					return
+				}
+				smp.Metrics = m
+			}
+		}()
+	}
+	wg.Wait()
+	return firstErr
+}
+
+// CreateModel registers a model, deriving its generation from the mixes it was trained on or from its
+// declaration.
+func (s *Service) CreateModel(ctx context.Context, n *NewModel, idem *Idempotency) (*Model, error) {
+	if err := n.Validate(); err != nil {
+		return nil, err
+	}
+	m := &Model{
+		ID:                 uuid.Must(uuid.NewV7()).String(),
+		Name:               n.Name,
+		Version:            n.Version,
+		Provider:           n.Provider,
+		TrainedOn:          append([]string{}, n.TrainedOn...),
+		DeclaredGeneration: n.DeclaredGeneration,
+		CreatedAt:          s.now(),
+	}
+	var mixes GenerationFact
+	if len(n.TrainedOn) > 0 {
+		var err error
+		if mixes, err = s.Store.MixGenerations(ctx, n.TrainedOn); err != nil {
+			return nil, err
+		}
+	}
+	g := ModelGeneration(n.DeclaredGeneration, len(n.TrainedOn) > 0, mixes)
+	m.Generation, m.GenerationBasis = g.Generation, g.Basis
+	if err := s.Store.CreateModel(ctx, m, idem); err != nil {
+		return nil, err
+	}
+	return m, nil
+}

@@ -1,0 +1,211 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/pedigreeml/pedigree/ledger"
+	"github.com/pedigreeml/pedigree/registry"
+	"github.com/pedigreeml/pedigree/registry/leaves"
+)
+
+const modelColumns = "id, name, version, provider, declared_generation, generation, generation_basis, created_at, log_index"
+
+func scanModel(sc interface{ Scan(...any) error }) (*registry.Model, error) {
+	var m registry.Model
+	var declared sql.NullInt64
+	var created int64
+	if err := sc.Scan(&m.ID, &m.Name, &m.Version, &m.Provider, &declared, &m.Generation, &m.GenerationBasis, &created, &m.LogIndex); err != nil {
+		return nil, err
+	}
+	if declared.Valid {
+		d := int(declared.Int64)
+		m.DeclaredGeneration = &d
+	}
+	m.CreatedAt = fromMillis(created)
+	m.TrainedOn = []string{}
+	return &m, nil
+}
+
+// getModel reads a model by id or name@version.
+func getModel(ctx context.Context, q queryer, ref string) (*registry.Model, error) {
+	var row *sql.Row
+	if registry.ValidID(ref) {
+		row = q.QueryRowContext(ctx, "SELECT "+modelColumns+" FROM models WHERE id = ?", ref)
+	} else if name, version, ok := registry.SplitModelRef(ref); ok {
+		row = q.QueryRowContext(ctx, "SELECT "+modelColumns+" FROM models WHERE name = ? AND version = ?", name, version)
+	} else {
+		return nil, registry.Errorf(registry.ENOTFOUND, "model %q not found: refer to a model by id or name@version", ref)
+	}
+	m, err := scanModel(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, registry.Errorf(registry.ENOTFOUND, "model %q not found", ref)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read model: %w", err)
+	}
+	if err := modelTraining(ctx, q, []*registry.Model{m}); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// modelTraining fills TrainedOn for models.
+func modelTraining(ctx context.Context, q queryer, models []*registry.Model) error {
+	if len(models) == 0 {
+		return nil
+	}
+	byID := map[string]*registry.Model{}
+	ids := make([]string, len(models))
+	for i, m := range models {
+		byID[m.ID], ids[i] = m, m.ID
+	}
+	rows, err := q.QueryContext(ctx, "SELECT model_id, mix_id FROM model_training WHERE model_id IN ("+placeholders(len(ids))+") ORDER BY model_id, ord", anys(ids)...)
+	if err != nil {
+		return fmt.Errorf("read model training: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var mid, mix string
+		if err := rows.Scan(&mid, &mix); err != nil {
+			return err
+		}
+		byID[mid].TrainedOn = append(byID[mid].TrainedOn, mix)
+	}
+	return rows.Err()
+}
+
+// GetModel implements registry.Store.
+func (s *Store) GetModel(ctx context.Context, ref string) (*registry.Model, error) {
+	return getModel(ctx, s.r, ref)
+}
+
+// ListModels implements registry.Store.
+func (s *Store) ListModels(ctx context.Context, after string, limit int) ([]*registry.Model, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT "+modelColumns+" FROM models WHERE id > ? ORDER BY id LIMIT ?", after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list models: %w", err)
+	}
+	var out []*registry.Model
+	for rows.Next() {
+		m, err := scanModel(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, modelTraining(ctx, s.r, out)
+}
+
+// CreateModel implements registry.Store.
+func (s *Store) CreateModel(ctx context.Context, m *registry.Model, idem *registry.Idempotency) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if idem != nil {
+			prev, err := replayIdempotent(ctx, tx, idem)
+			if err != nil {
+				return err
+			}
+			if prev != nil && len(prev.IDs) == 1 {
+				got, err := getModel(ctx, tx, prev.IDs[0])
+				if err != nil {
+					return err
+				}
+				*m = *got
+				return nil
+			}
+		}
+		var taken string
+		err := tx.QueryRowContext(ctx, "SELECT id FROM models WHERE name = ? AND version = ?", m.Name, m.Version).Scan(&taken)
+		if err == nil {
+			return &registry.Error{Code: registry.ECONFLICT, Message: "model " + m.Ref() + " is already registered", Existing: taken}
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		log, err := newLogWriter(ctx, tx)
+		if err != nil {
+			return err
+		}
+		leaf, err := leaves.Model(m)
+		if err != nil {
+			return fmt.Errorf("log leaf of model: %w", err)
+		}
+		if m.LogIndex, err = log.add(ledger.KindModel, m.ID, leaf); err != nil {
+			return err
+		}
+		var declared any
+		if m.DeclaredGeneration != nil {
+			declared = *m.DeclaredGeneration
+		}
+		_, err = tx.ExecContext(ctx, "INSERT INTO models ("+modelColumns+") VALUES (?,?,?,?,?,?,?,?,?)",
+			m.ID, m.Name, m.Version, m.Provider, declared, m.Generation, m.GenerationBasis, millis(m.CreatedAt), m.LogIndex)
+		if err != nil {
+			return fmt.Errorf("insert model: %w", err)
+		}
+		for i, mix := range m.TrainedOn {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO model_training (model_id, mix_id, ord) VALUES (?, ?, ?)", m.ID, mix, i); err != nil {
+				return fmt.Errorf("insert model training: %w", err)
+			}
+		}
+		if idem != nil {
+			if err := recordIdempotent(ctx, tx, idem, registry.IdempotentResult{IDs: []string{m.ID}}); err != nil {
+				return err
+			}
+		}
+		return log.flush()
+	})
+}
+
+// MixGenerations implements registry.Store.
+func (s *Store) MixGenerations(ctx context.Context, mixIDs []string) (registry.GenerationFact, error) {
+	fact := registry.GenerationFact{Basis: registry.BasisHuman}
+	found := map[string]bool{}
+	rows, err := s.r.QueryContext(ctx, "SELECT id FROM mixes WHERE id IN ("+placeholders(len(mixIDs))+")", anys(mixIDs)...)
+	if err != nil {
+		return fact, fmt.Errorf("read mixes: %w", err)
+	}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return fact, err
+		}
+		found[id] = true
+	}
+	rows.Close()
+	var missing []string
+	for _, id := range mixIDs {
+		if !found[id] {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) > 0 {
+		return fact, &registry.Error{Code: registry.EUNPROCESSABLE, Message: "mix " + strings.Join(missing, ", ") + " does not exist",
+			Fields: []registry.FieldError{{Field: "trained_on", Message: "unknown mix " + missing[0]}}}
+	}
+	var gen sql.NullInt64
+	var declared, mixes int
+	err = s.r.QueryRowContext(ctx, `SELECT max(s.generation),
+			coalesce(sum(s.generation_basis = 'declared'), 0), coalesce(sum(s.generation_basis = 'mixes'), 0)
+		FROM mix_samples ms JOIN samples s ON s.id = ms.sample_id
+		WHERE ms.mix_id IN (`+placeholders(len(mixIDs))+")", anys(mixIDs)...).Scan(&gen, &declared, &mixes)
+	if err != nil {
+		return fact, fmt.Errorf("mix generations: %w", err)
+	}
+	fact.Generation = int(gen.Int64)
+	switch {
+	case declared > 0:
+		fact.Basis = registry.BasisDeclared
+	case mixes > 0:
+		fact.Basis = registry.BasisMixes
+	}
+	return fact, nil
+}

@@ -1,0 +1,579 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/pedigreeml/pedigree/ledger"
+	"github.com/pedigreeml/pedigree/registry"
+	"github.com/pedigreeml/pedigree/registry/leaves"
+)
+
+// sampleColumns is the column list every sample read selects, in scanSample's order.
+const sampleColumns = `id, text, content_sha256, identity_sha256, origin, model_id, model, prompt_id, dataset,
+	source_kind, source_name, source_uri, license, metadata, generation, generation_basis,
+	tokens, mtld, toxicity, metrics_version, toxicity_scorer, created_at, log_index`
+
+const insertSample = `INSERT INTO samples (` + sampleColumns + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+
+// SampleArgs returns the insert arguments of a sample in sampleColumns order. Benchmarks use it to
+// insert the same rows raw.
+func SampleArgs(s *registry.Sample) []any {
+	var tox any
+	if s.Metrics.Toxicity != nil {
+		tox = *s.Metrics.Toxicity
+	}
+	var meta any
+	if len(s.Metadata) > 0 {
+		meta = string(s.Metadata)
+	}
+	return []any{s.ID, s.Text, s.ContentSHA256, s.IdentitySHA256, s.Origin, nullString(s.ModelID), nullString(s.Model),
+		nullString(s.PromptID), s.Dataset, s.Source.Kind, s.Source.Name, s.Source.URI, s.Source.License, meta,
+		s.Generation, s.GenerationBasis, s.Metrics.Tokens, s.Metrics.MTLD, tox, s.Metrics.Version,
+		s.Metrics.ToxicityScorer, millis(s.CreatedAt), s.LogIndex}
+}
+
+// InsertSQL is the statement that inserts one sample row, for benchmarks' raw baseline.
+const InsertSQL = insertSample
+
+func scanSample(sc interface{ Scan(...any) error }) (*registry.Sample, error) {
+	var (
+		s                            registry.Sample
+		modelID, model, prompt, meta sql.NullString
+		tox                          sql.NullFloat64
+		created                      int64
+	)
+	err := sc.Scan(&s.ID, &s.Text, &s.ContentSHA256, &s.IdentitySHA256, &s.Origin, &modelID, &model, &prompt, &s.Dataset,
+		&s.Source.Kind, &s.Source.Name, &s.Source.URI, &s.Source.License, &meta, &s.Generation, &s.GenerationBasis,
+		&s.Metrics.Tokens, &s.Metrics.MTLD, &tox, &s.Metrics.Version, &s.Metrics.ToxicityScorer, &created, &s.LogIndex)
+	if err != nil {
+		return nil, err
+	}
+	s.ModelID, s.Model, s.PromptID = modelID.String, model.String, prompt.String
+	if meta.Valid {
+		s.Metadata = json.RawMessage(meta.String)
+	}
+	if tox.Valid {
+		v := tox.Float64
+		s.Metrics.Toxicity = &v
+	}
+	s.CreatedAt = fromMillis(created)
+	s.Parents = []string{}
+	return &s, nil
+}
+
+// Resolve implements registry.Store.
+func (s *Store) Resolve(ctx context.Context, sampleIDs, modelRefs, identities []string) (*registry.Resolution, error) {
+	res := &registry.Resolution{
+		Samples:    make(map[string]registry.GenerationFact, len(sampleIDs)),
+		Models:     make(map[string]*registry.Model, len(modelRefs)),
+		Identities: make(map[string]string, len(identities)),
+	}
+	err := chunks(sampleIDs, 500, func(ids []string) error {
+		rows, err := s.r.QueryContext(ctx, "SELECT id, generation, generation_basis FROM samples WHERE id IN ("+placeholders(len(ids))+")", anys(ids)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			var f registry.GenerationFact
+			if err := rows.Scan(&id, &f.Generation, &f.Basis); err != nil {
+				return err
+			}
+			res.Samples[id] = f
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("resolve samples: %w", err)
+	}
+	for _, ref := range modelRefs {
+		m, err := getModel(ctx, s.r, ref)
+		if registry.ErrorCode(err) == registry.ENOTFOUND {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		res.Models[ref] = m
+	}
+	if err := lookupIdentities(ctx, s.r, identities, res.Identities); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func lookupIdentities(ctx context.Context, q queryer, identities []string, into map[string]string) error {
+	return chunks(identities, 500, func(ids []string) error {
+		rows, err := q.QueryContext(ctx, "SELECT identity_sha256, id FROM samples WHERE identity_sha256 IN ("+placeholders(len(ids))+")", anys(ids)...)
+		if err != nil {
+			return fmt.Errorf("lookup identities: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var ident, id string
+			if err := rows.Scan(&ident, &id); err != nil {
+				return err
+			}
+			into[ident] = id
+		}
+		return rows.Err()
+	})
+}
+
+func lookupModelText(ctx context.Context, q queryer, hashes []string, into map[string]string) error {
+	return chunks(hashes, 500, func(hs []string) error {
+		rows, err := q.QueryContext(ctx, "SELECT content_sha256, min(id) FROM samples WHERE origin = 'model' AND content_sha256 IN ("+
+			placeholders(len(hs))+") GROUP BY content_sha256", anys(hs)...)
+		if err != nil {
+			return fmt.Errorf("lookup model text: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var h, id string
+			if err := rows.Scan(&h, &id); err != nil {
+				return err
+			}
+			into[h] = id
+		}
+		return rows.Err()
+	})
+}
+
+// InsertSamples implements registry.Store.
+func (s *Store) InsertSamples(ctx context.Context, req registry.InsertSamples) (*registry.InsertedSamples, error) {
+	var out *registry.InsertedSamples
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		if req.Idempotency != nil {
+			replay, err := replayIdempotent(ctx, tx, req.Idempotency)
+			if err != nil {
+				return err
+			}
+			if replay != nil {
+				results, err := samplesByIDs(ctx, tx, replay.IDs)
+				if err != nil {
+					return err
+				}
+				out = &registry.InsertedSamples{Replayed: true, Results: make([]registry.IngestResult, len(results))}
+				for i, r := range results {
+					out.Results[i] = registry.IngestResult{Sample: r, Duplicate: i < len(replay.Duplicate) && replay.Duplicate[i]}
+				}
+				return nil
+			}
+			if len(req.Samples) == 0 {
+				return registry.Errorf(registry.EUNPROCESSABLE, "nothing to ingest")
+			}
+		}
+		var err error
+		out, err = insertSamples(ctx, tx, req.Samples)
+		if err != nil {
+			return err
+		}
+		if req.Idempotency != nil {
+			r := registry.IdempotentResult{}
+			for _, res := range out.Results {
+				r.IDs = append(r.IDs, res.Sample.ID)
+				r.Duplicate = append(r.Duplicate, res.Duplicate)
+			}
+			return recordIdempotent(ctx, tx, req.Idempotency, r)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func insertSamples(ctx context.Context, tx *sql.Tx, samples []*registry.Sample) (*registry.InsertedSamples, error) {
+	stored := make(map[string]string)
+	if err := lookupIdentities(ctx, tx, registry.Identities(samples), stored); err != nil {
+		return nil, err
+	}
+	modelText := make(map[string]string)
+	if err := lookupModelText(ctx, tx, registry.HumanContent(samples), modelText); err != nil {
+		return nil, err
+	}
+	plan, err := registry.PlanBatch(samples, stored, modelText)
+	if err != nil {
+		return nil, err
+	}
+	if len(plan.Insert) > 0 {
+		if err := writeSamples(ctx, tx, plan.Insert); err != nil {
+			return nil, err
+		}
+	}
+	// Duplicates answer with the stored record.
+	var dupIDs []string
+	for _, r := range plan.Results {
+		if r.Duplicate {
+			dupIDs = append(dupIDs, r.ID)
+		}
+	}
+	existing := map[string]*registry.Sample{}
+	if len(dupIDs) > 0 {
+		got, err := samplesByIDs(ctx, tx, dupIDs)
+		if err != nil {
+			return nil, err
+		}
+		for _, g := range got {
+			existing[g.ID] = g
+		}
+	}
+	out := &registry.InsertedSamples{Results: make([]registry.IngestResult, len(plan.Results))}
+	for i, r := range plan.Results {
+		if r.Duplicate {
+			smp := existing[r.ID]
+			if smp == nil { // a duplicate of a sample earlier in this batch
+				smp = findNew(plan, r.ID)
+			}
+			out.Results[i] = registry.IngestResult{Sample: smp, Duplicate: true}
+		} else {
+			out.Results[i] = registry.IngestResult{Sample: r.New}
+		}
+	}
+	return out, nil
+}
+
+func findNew(plan *registry.BatchPlan, id string) *registry.Sample {
+	for _, s := range plan.Insert {
+		if s.ID == id {
+			return s
+		}
+	}
+	return nil
+}
+
+// writeSamples inserts rows, lineage edges and log leaves.
+func writeSamples(ctx context.Context, tx *sql.Tx, samples []*registry.Sample) error {
+	log, err := newLogWriter(ctx, tx)
+	if err != nil {
+		return err
+	}
+	for _, smp := range samples {
+		leaf, err := leaves.Sample(smp)
+		if err != nil {
+			return fmt.Errorf("log leaf of sample %s: %w", smp.ID, err)
+		}
+		if smp.LogIndex, err = log.add(ledger.KindSample, smp.ID, leaf); err != nil {
+			return err
+		}
+	}
+	stmt, err := tx.PrepareContext(ctx, insertSample)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for _, smp := range samples {
+		if _, err := stmt.ExecContext(ctx, SampleArgs(smp)...); err != nil {
+			return fmt.Errorf("insert sample: %w", err)
+		}
+	}
+	if err := writeEdges(ctx, tx, samples); err != nil {
+		return err
+	}
+	return log.flush()
+}
+
+func writeEdges(ctx context.Context, tx *sql.Tx, samples []*registry.Sample) error {
+	const perStmt = 300
+	var args []any
+	n := 0
+	flush := func() error {
+		if n == 0 {
+			return nil
+		}
+		q := "INSERT INTO edges (child_id, parent_id, kind) VALUES " + strings.TrimSuffix(strings.Repeat("(?,?,?),", n), ",")
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("insert edges: %w", err)
+		}
+		args, n = args[:0], 0
+		return nil
+	}
+	for _, smp := range samples {
+		for _, p := range smp.Parents {
+			kind := "parent"
+			if p == smp.PromptID {
+				kind = "prompt"
+			}
+			args = append(args, smp.ID, p, kind)
+			if n++; n == perStmt {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return flush()
+}
+
+// samplesByIDs reads samples with their parents and best-of-k ranks, in the order of ids.
+func samplesByIDs(ctx context.Context, q queryer, ids []string) ([]*registry.Sample, error) {
+	byID := make(map[string]*registry.Sample, len(ids))
+	err := chunks(ids, 500, func(part []string) error {
+		rows, err := q.QueryContext(ctx, "SELECT "+sampleColumns+" FROM samples WHERE id IN ("+placeholders(len(part))+")", anys(part)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			smp, err := scanSample(rows)
+			if err != nil {
+				return err
+			}
+			byID[smp.ID] = smp
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read samples: %w", err)
+	}
+	out := make([]*registry.Sample, 0, len(ids))
+	for _, id := range ids {
+		smp, ok := byID[id]
+		if !ok {
+			return nil, registry.Errorf(registry.ENOTFOUND, "sample %s not found", id)
+		}
+		out = append(out, smp)
+	}
+	if err := decorate(ctx, q, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// decorate fills parents and best-of-k ranks of samples.
+func decorate(ctx context.Context, q queryer, samples []*registry.Sample) error {
+	if len(samples) == 0 {
+		return nil
+	}
+	byID := make(map[string]*registry.Sample, len(samples))
+	ids := make([]string, 0, len(samples))
+	promptSet := map[string]bool{}
+	for _, s := range samples {
+		byID[s.ID] = s
+		ids = append(ids, s.ID)
+		if s.PromptID != "" {
+			promptSet[s.PromptID] = true
+		}
+	}
+	err := chunks(ids, 500, func(part []string) error {
+		rows, err := q.QueryContext(ctx, "SELECT child_id, parent_id FROM edges WHERE child_id IN ("+placeholders(len(part))+") ORDER BY child_id, parent_id", anys(part)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var c, p string
+			if err := rows.Scan(&c, &p); err != nil {
+				return err
+			}
+			byID[c].Parents = append(byID[c].Parents, p)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return fmt.Errorf("read parents: %w", err)
+	}
+	prompts := make([]string, 0, len(promptSet))
+	for p := range promptSet {
+		prompts = append(prompts, p)
+	}
+	sort.Strings(prompts)
+	return chunks(prompts, 200, func(part []string) error {
+		rows, err := q.QueryContext(ctx, rankSQL+" WHERE prompt_id IN ("+placeholders(len(part))+")", anys(part)...)
+		if err != nil {
+			return fmt.Errorf("read ranks: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			var b registry.BestOfK
+			if err := rows.Scan(&id, &b.K, &b.Rank.MTLD, &b.Rank.Length, &b.Rank.Toxicity); err != nil {
+				return err
+			}
+			if smp, ok := byID[id]; ok {
+				bk := b
+				smp.BestOfK = &bk
+			}
+		}
+		return rows.Err()
+	})
+}
+
+// The ranking rules of best-of-k, shared by sample reads and the candidates endpoint: rank 1 is the
+// highest MTLD, the most tokens, the lowest toxicity (unscored last); ties break by sample id. Ranks
+// are derived when read, never stored, so an ingest rewrites no other sample's row.
+var rankOrder = map[string]string{
+	registry.ObjectiveMTLD:     "mtld DESC, id",
+	registry.ObjectiveLength:   "tokens DESC, id",
+	registry.ObjectiveToxicity: "toxicity IS NULL, toxicity, id",
+}
+
+var rankScore = map[string]string{
+	registry.ObjectiveMTLD:     "mtld",
+	registry.ObjectiveLength:   "tokens",
+	registry.ObjectiveToxicity: "toxicity",
+}
+
+const rankSQL = `SELECT id,
+	count(*) OVER (PARTITION BY prompt_id),
+	row_number() OVER (PARTITION BY prompt_id ORDER BY mtld DESC, id),
+	row_number() OVER (PARTITION BY prompt_id ORDER BY tokens DESC, id),
+	row_number() OVER (PARTITION BY prompt_id ORDER BY toxicity IS NULL, toxicity, id)
+	FROM samples`
+
+// GetSample implements registry.Store.
+func (s *Store) GetSample(ctx context.Context, id string) (*registry.Sample, error) {
+	if !registry.ValidID(id) {
+		return nil, registry.Errorf(registry.ENOTFOUND, "sample %s not found", id)
+	}
+	out, err := samplesByIDs(ctx, s.r, []string{id})
+	if err != nil {
+		return nil, err
+	}
+	return out[0], nil
+}
+
+// ListSamples implements registry.Store.
+func (s *Store) ListSamples(ctx context.Context, f registry.SampleFilter) ([]*registry.Sample, error) {
+	var where []string
+	var args []any
+	cond := func(c string, v any) { where = append(where, c); args = append(args, v) }
+	if f.Origin != "" {
+		cond("origin = ?", f.Origin)
+	}
+	if f.ModelID != "" {
+		cond("model_id = ?", f.ModelID)
+	}
+	if f.Dataset != "" {
+		cond("dataset = ?", f.Dataset)
+	}
+	if f.PromptID != "" {
+		cond("prompt_id = ?", f.PromptID)
+	}
+	if f.MinGeneration != nil {
+		cond("generation >= ?", *f.MinGeneration)
+	}
+	if f.MaxGeneration != nil {
+		cond("generation <= ?", *f.MaxGeneration)
+	}
+	if f.After != "" {
+		cond("id > ?", f.After)
+	}
+	q := "SELECT " + sampleColumns + " FROM samples"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY id LIMIT ?"
+	args = append(args, f.Limit)
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list samples: %w", err)
+	}
+	var out []*registry.Sample
+	for rows.Next() {
+		smp, err := scanSample(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, smp)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if err := decorate(ctx, s.r, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Candidates implements registry.Store.
+func (s *Store) Candidates(ctx context.Context, promptID, objective, modelID string) (*registry.Candidates, error) {
+	order, ok := rankOrder[objective]
+	if !ok {
+		return nil, registry.FieldErrorf("objective", "must be one of mtld, length, toxicity")
+	}
+	if _, err := s.GetSample(ctx, promptID); err != nil {
+		return nil, err
+	}
+	q := "SELECT id, coalesce(model, ''), " + rankScore[objective] + ", row_number() OVER (ORDER BY " + order + ") AS r FROM samples WHERE prompt_id = ?"
+	args := []any{promptID}
+	if modelID != "" {
+		q += " AND model_id = ?"
+		args = append(args, modelID)
+	}
+	rows, err := s.r.QueryContext(ctx, q+" ORDER BY r", args...)
+	if err != nil {
+		return nil, fmt.Errorf("candidates: %w", err)
+	}
+	defer rows.Close()
+	out := &registry.Candidates{PromptID: promptID, Objective: objective, Candidates: []registry.Candidate{}}
+	for rows.Next() {
+		var c registry.Candidate
+		var score sql.NullFloat64
+		if err := rows.Scan(&c.ID, &c.Model, &score, &c.Rank); err != nil {
+			return nil, err
+		}
+		if score.Valid {
+			v := score.Float64
+			c.Score = &v
+		}
+		out.Candidates = append(out.Candidates, c)
+	}
+	return out, rows.Err()
+}
+
+func replayIdempotent(ctx context.Context, q queryer, idem *registry.Idempotency) (*registry.IdempotentResult, error) {
+	prev, err := idempotent(ctx, q, idem.Scope, idem.Key)
+	if err != nil || prev == nil {
+		return nil, err
+	}
+	if prev.RequestSHA256 != idem.RequestSHA256 {
+		return nil, registry.Errorf(registry.EUNPROCESSABLE, "the Idempotency-Key %q was already used with a different request", idem.Key)
+	}
+	return prev, nil
+}
+
+func idempotent(ctx context.Context, q queryer, scope, key string) (*registry.IdempotentResult, error) {
+	var hash, result string
+	err := q.QueryRowContext(ctx, "SELECT request_sha256, result FROM idempotency WHERE scope = ? AND key = ?", scope, key).Scan(&hash, &result)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("idempotency lookup: %w", err)
+	}
+	r := &registry.IdempotentResult{RequestSHA256: hash}
+	if err := json.Unmarshal([]byte(result), r); err != nil {
+		return nil, fmt.Errorf("idempotency record: %w", err)
+	}
+	return r, nil
+}
+
+func recordIdempotent(ctx context.Context, tx *sql.Tx, idem *registry.Idempotency, r registry.IdempotentResult) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, "INSERT INTO idempotency (scope, key, request_sha256, result, created_at) VALUES (?, ?, ?, ?, ?)",
+		idem.Scope, idem.Key, idem.RequestSHA256, string(b), time.Now().UnixMilli())
+	if err != nil {
+		return fmt.Errorf("record idempotency: %w", err)
+	}
+	return nil
+}
+
+// Idempotent implements registry.Store.
+func (s *Store) Idempotent(ctx context.Context, scope, key string) (*registry.IdempotentResult, error) {
+	return idempotent(ctx, s.r, scope, key)
+}

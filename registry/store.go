@@ -1,0 +1,185 @@
+package registry
+
+import (
+	"context"
+	"time"
+)
+
+// Roles of API keys. Admin may do everything; the others only what their routes allow.
+const (
+	RoleIngest  = "ingest"
+	RoleAuditor = "auditor"
+	RoleAdmin   = "admin"
+)
+
+// Roles lists the valid roles.
+var Roles = []string{RoleIngest, RoleAuditor, RoleAdmin}
+
+// APIKey is a stored API key. The secret itself is never stored: only its SHA-256.
+type APIKey struct {
+	ID        string     `json:"id"`
+	Role      string     `json:"role"`
+	CreatedAt time.Time  `json:"created_at"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+	LogIndex  int64      `json:"log_index"`
+	Hash      []byte     `json:"-"`
+}
+
+// Idempotency identifies a write request by the client's Idempotency-Key, within the scope of the
+// calling API key, and the SHA-256 of the request (method, path and body).
+type Idempotency struct {
+	Scope         string
+	Key           string
+	RequestSHA256 string
+}
+
+// IdempotentResult is what a store keeps of a completed idempotent write, enough to answer a replay:
+// the ids of the records the first request returned, in order, and for samples whether each was a
+// duplicate. Replays re-read those records.
+type IdempotentResult struct {
+	RequestSHA256 string   `json:"-"`
+	IDs           []string `json:"ids"`
+	Duplicate     []bool   `json:"duplicate,omitempty"`
+}
+
+// IngestResult is one item of an ingest: the stored sample and whether it already existed.
+type IngestResult struct {
+	Sample    *Sample
+	Duplicate bool
+}
+
+// InsertSamples asks a store to write a batch of fully built samples in one transaction.
+type InsertSamples struct {
+	Samples     []*Sample
+	Idempotency *Idempotency // optional
+}
+
+// InsertedSamples is a store's answer: one result per requested sample, in order. Replayed is true when
+// the idempotency key had already completed with the same request: Results are then those of the first
+// request (re-read from the store), and nothing was written.
+type InsertedSamples struct {
+	Results  []IngestResult
+	Replayed bool
+}
+
+// Resolution is what a store knows about the references of a batch before it is written.
+type Resolution struct {
+	Samples    map[string]GenerationFact // parent or prompt id → its generation
+	Models     map[string]*Model         // model id or name@version, as referenced → model
+	Identities map[string]string         // identity sha256 → id of the existing sample
+}
+
+// SampleFilter selects samples for a listing. Zero values do not filter.
+type SampleFilter struct {
+	Origin        string
+	ModelID       string
+	Dataset       string
+	PromptID      string
+	MinGeneration *int
+	MaxGeneration *int
+	After         string // cursor: list ids greater than this
+	Limit         int
+}
+
+// Lineage directions.
+const (
+	DirectionAncestors   = "ancestors"
+	DirectionDescendants = "descendants"
+	DirectionBoth        = "both"
+)
+
+// Lineage limits.
+const (
+	DefaultLineageDepth = 16
+	MaxLineageDepth     = 64
+	MaxLineageNodes     = 10000
+)
+
+// LineageNode is one sample of a lineage graph.
+type LineageNode struct {
+	ID         string `json:"id"`
+	Origin     string `json:"origin"`
+	Model      string `json:"model,omitempty"`
+	Generation int    `json:"generation"`
+	Depth      int    `json:"depth"` // distance from the root; negative for ancestors
+}
+
+// LineageEdge points from parent to child. Kind is "parent" or "prompt".
+type LineageEdge struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+	Kind string `json:"kind"`
+}
+
+// Lineage is a bounded lineage graph around a root sample.
+type Lineage struct {
+	Root      string        `json:"root"`
+	Nodes     []LineageNode `json:"nodes"`
+	Edges     []LineageEdge `json:"edges"`
+	Truncated bool          `json:"truncated"`
+}
+
+// Objectives of best-of-k ranking.
+const (
+	ObjectiveMTLD     = "mtld"
+	ObjectiveLength   = "length"
+	ObjectiveToxicity = "toxicity"
+)
+
+// Objectives lists the valid objectives.
+var Objectives = []string{ObjectiveMTLD, ObjectiveLength, ObjectiveToxicity}
+
+// Candidate is one member of a prompt's best-of-k group, ranked for an objective.
+type Candidate struct {
+	ID    string   `json:"id"`
+	Model string   `json:"model,omitempty"`
+	Score *float64 `json:"score"`
+	Rank  int      `json:"rank"`
+}
+
+// Candidates is a prompt's group ranked for one objective, best first.
+type Candidates struct {
+	PromptID   string      `json:"prompt_id"`
+	Objective  string      `json:"objective"`
+	Model      string      `json:"model,omitempty"`
+	Candidates []Candidate `json:"candidates"`
+}
+
+// Store persists the registry. Every method that writes does so in one transaction, with the log leaf
+// of each record it creates. Errors carry codes:
+//
+//   - ENOTFOUND from the Get methods and Lineage/Candidates for an unknown id;
+//   - ECONFLICT from CreateModel for a taken name@version;
+//   - EPROVENANCECONFLICT from InsertSamples for human text already registered as model output;
+//   - EUNPROCESSABLE from InsertSamples for an idempotency key reused with another request, and from
+//     CreateModel for an unknown mix.
+type Store interface {
+	// Resolve looks up the referenced samples, models and identities; unknown ones are absent from the
+	// maps.
+	Resolve(ctx context.Context, sampleIDs, modelRefs, identities []string) (*Resolution, error)
+	InsertSamples(ctx context.Context, req InsertSamples) (*InsertedSamples, error)
+	GetSample(ctx context.Context, id string) (*Sample, error)
+	ListSamples(ctx context.Context, f SampleFilter) ([]*Sample, error)
+	Lineage(ctx context.Context, id, direction string, maxDepth, maxNodes int) (*Lineage, error)
+	Candidates(ctx context.Context, promptID, objective, modelID string) (*Candidates, error)
+
+	// MixGenerations returns the deepest generation and weakest basis among the samples of the given
+	// mixes, or EUNPROCESSABLE naming a mix that does not exist.
+	MixGenerations(ctx context.Context, mixIDs []string) (GenerationFact, error)
+	// CreateModel writes m; with idem it also records the idempotent result in the same transaction.
+	CreateModel(ctx context.Context, m *Model, idem *Idempotency) error
+	GetModel(ctx context.Context, ref string) (*Model, error) // by id or name@version
+	ListModels(ctx context.Context, after string, limit int) ([]*Model, error)
+
+	CreateKey(ctx context.Context, k *APIKey) error
+	GetKey(ctx context.Context, id string) (*APIKey, error)
+	ListKeys(ctx context.Context, after string, limit int) ([]*APIKey, error)
+	RevokeKey(ctx context.Context, id string, at time.Time) (*APIKey, error)
+	CountKeys(ctx context.Context) (int, error)
+
+	// Idempotent returns the completed result of an idempotent write, or nil.
+	Idempotent(ctx context.Context, scope, key string) (*IdempotentResult, error)
+
+	Ping(ctx context.Context) error
+	Close() error
+}
