@@ -1,0 +1,195 @@
+package api
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+	"github.com/pedigreeml/pedigree/registry"
+)
+
+// readBody reads the whole request body, refusing more than limit bytes (413) and bytes that are not
+// UTF-8 (400): encoding/json would silently replace them with U+FFFD and store a different text than
+// the one sent.
+func readBody(c echo.Context, limit int64) ([]byte, error) {
+	r := http.MaxBytesReader(c.Response(), c.Request().Body, limit)
+	body, err := io.ReadAll(r)
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return nil, registry.Errorf(registry.ETOOLARGE, "the request body is larger than %d bytes", limit)
+	}
+	if err != nil {
+		return nil, registry.Errorf(registry.EINVALID, "could not read the request body")
+	}
+	if !utf8.Valid(body) {
+		return nil, registry.Errorf(registry.EINVALID, "the request body is not valid UTF-8")
+	}
+	return body, nil
+}
+
+// decodeStrict decodes exactly one JSON value from body into v, refusing unknown fields and trailing
+// data, and turns decoder errors into field-level 400s.
+func decodeStrict(body []byte, v any, prefix string) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err, prefix)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return registry.Errorf(registry.EINVALID, "%sthe body must hold a single JSON value", prefix)
+	}
+	return nil
+}
+
+// jsonError explains a JSON decoding error without echoing Go type names.
+func jsonError(err error, prefix string) error {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.Is(err, io.EOF):
+		return registry.Errorf(registry.EINVALID, "%sthe body is empty; a JSON object is required", prefix)
+	case errors.As(err, &se):
+		return registry.Errorf(registry.EINVALID, "%smalformed JSON at byte %d: %s", prefix, se.Offset, se.Error())
+	case errors.As(err, &te):
+		field := strings.ReplaceAll(te.Field, ".", "/")
+		if field == "" {
+			return registry.Errorf(registry.EINVALID, "%sexpected a JSON object", prefix)
+		}
+		return &registry.Error{Code: registry.EINVALID, Message: prefix + field + ": has the wrong type (" + te.Value + ")",
+			Fields: []registry.FieldError{{Field: prefix + field, Message: "has the wrong type (" + te.Value + ")"}}}
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return &registry.Error{Code: registry.EINVALID, Message: prefix + name + ": unknown field",
+			Fields: []registry.FieldError{{Field: prefix + name, Message: "unknown field"}}}
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return registry.Errorf(registry.EINVALID, "%smalformed JSON: unexpected end of input", prefix)
+	}
+	return registry.Errorf(registry.EINVALID, "%smalformed JSON: %s", prefix, err.Error())
+}
+
+// isJSONLines reports whether the request declares a JSON Lines body.
+func isJSONLines(c echo.Context) bool {
+	mt, _, _ := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
+	switch mt {
+	case "application/x-ndjson", "application/jsonl", "application/x-jsonlines", "application/jsonlines":
+		return true
+	}
+	return false
+}
+
+// decodeJSONLines decodes one sample per non-blank line.
+func decodeJSONLines(body []byte) ([]registry.NewSample, error) {
+	var out []registry.NewSample
+	sc := bufio.NewScanner(bytes.NewReader(body))
+	sc.Buffer(make([]byte, 0, 64<<10), len(body)+1)
+	line := 0
+	for sc.Scan() {
+		line++
+		b := bytes.TrimSpace(sc.Bytes())
+		if len(b) == 0 {
+			continue
+		}
+		if len(out) == registry.MaxBatchSamples {
+			return nil, registry.Errorf(registry.ETOOLARGE, "a batch holds at most %d samples", registry.MaxBatchSamples)
+		}
+		var s registry.NewSample
+		if err := decodeStrict(b, &s, fmt.Sprintf("line %d: ", line)); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, registry.Errorf(registry.EINVALID, "could not read JSON Lines: %v", err)
+	}
+	return out, nil
+}
+
+// query reads and checks query parameters: unknown ones are refused, so a misspelt filter does not
+// silently match everything.
+type query struct {
+	v   url.Values
+	err *registry.Error
+}
+
+func newQuery(c echo.Context, allowed ...string) (*query, error) {
+	v := c.QueryParams()
+	for k := range v {
+		if !contains(allowed, k) {
+			return nil, registry.FieldErrorf(k, "unknown query parameter (allowed: %s)", strings.Join(allowed, ", "))
+		}
+		if len(v[k]) > 1 {
+			return nil, registry.FieldErrorf(k, "is given more than once")
+		}
+	}
+	return &query{v: v}, nil
+}
+
+func (q *query) str(name string) string { return q.v.Get(name) }
+
+// intp returns the parameter as an int in [lo, hi], or nil if absent.
+func (q *query) intp(name string, lo, hi int) *int {
+	s := q.v.Get(name)
+	if s == "" || q.err != nil {
+		return nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < lo || n > hi {
+		q.err = registry.FieldErrorf(name, "must be an integer from %d to %d", lo, hi)
+		return nil
+	}
+	return &n
+}
+
+func (q *query) intOr(name string, def, lo, hi int) int {
+	if p := q.intp(name, lo, hi); p != nil {
+		return *p
+	}
+	return def
+}
+
+func (q *query) oneOf(name, def string, values ...string) string {
+	s := q.v.Get(name)
+	if s == "" {
+		return def
+	}
+	if !contains(values, s) && q.err == nil {
+		q.err = registry.FieldErrorf(name, "must be one of %s", strings.Join(values, ", "))
+	}
+	return s
+}
+
+// done returns the first problem found while reading parameters.
+func (q *query) done() error {
+	if q.err != nil {
+		return q.err
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// writeJSON writes v as JSON with the given content type.
+func writeJSON(c echo.Context, status int, contentType string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return c.Blob(status, contentType, b)
+}

@@ -1,0 +1,78 @@
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/pedigreeml/pedigree/registry"
+)
+
+// newKeyRequest is the body of POST /v1/keys.
+type newKeyRequest struct {
+	Role string `json:"role"`
+}
+
+// createdKey is a new key with its secret, shown once.
+type createdKey struct {
+	*registry.APIKey
+	Key string `json:"key"`
+}
+
+func (s *Server) createKey(c echo.Context) error {
+	body, err := readBody(c, s.cfg.MaxBodyBytes)
+	if err != nil {
+		return err
+	}
+	var in newKeyRequest
+	if err := decodeStrict(body, &in, ""); err != nil {
+		return err
+	}
+	key, rec, err := s.svc.CreateKey(c.Request().Context(), in.Role)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, createdKey{APIKey: rec, Key: key})
+}
+
+func (s *Server) listKeys(c echo.Context) error {
+	q, err := newQuery(c, "cursor", "limit")
+	if err != nil {
+		return err
+	}
+	limit := q.intOr("limit", defaultLimit, 1, maxLimit)
+	if err := q.done(); err != nil {
+		return err
+	}
+	after, err := cursor(q)
+	if err != nil {
+		return err
+	}
+	list, err := s.store.ListKeys(c.Request().Context(), after, limit)
+	if err != nil {
+		return err
+	}
+	last := ""
+	if len(list) > 0 {
+		last = list[len(list)-1].ID
+	}
+	if list == nil {
+		list = []*registry.APIKey{}
+	}
+	return c.JSON(http.StatusOK, page("keys", list, len(list), limit, last))
+}
+
+func (s *Server) revokeKey(c echo.Context) error {
+	id := c.Param("id")
+	if !registry.ValidID(id) {
+		return registry.Errorf(registry.ENOTFOUND, "key %s not found", id)
+	}
+	if id == caller(c).ID {
+		return registry.Errorf(registry.ECONFLICT, "a key cannot revoke itself; use another admin key")
+	}
+	k, err := s.store.RevokeKey(c.Request().Context(), id, time.Now().UTC().Truncate(time.Millisecond))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, k)
+}

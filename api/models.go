@@ -1,0 +1,80 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	"github.com/pedigreeml/pedigree/registry"
+)
+
+func (s *Server) createModel(c echo.Context) error {
+	body, err := readBody(c, s.cfg.MaxBodyBytes)
+	if err != nil {
+		return err
+	}
+	var in registry.NewModel
+	if err := decodeStrict(body, &in, ""); err != nil {
+		return err
+	}
+	idem, err := idempotency(c, body)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	if idem != nil {
+		prev, err := s.store.Idempotent(ctx, idem.Scope, idem.Key)
+		if err != nil {
+			return err
+		}
+		if prev != nil {
+			if prev.RequestSHA256 != idem.RequestSHA256 || len(prev.IDs) != 1 {
+				return registry.Errorf(registry.EUNPROCESSABLE, "the Idempotency-Key %q was already used with a different request", idem.Key)
+			}
+			m, err := s.store.GetModel(ctx, prev.IDs[0])
+			if err != nil {
+				return err
+			}
+			return c.JSON(http.StatusCreated, m)
+		}
+	}
+	m, err := s.svc.CreateModel(ctx, &in, idem)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, m)
+}
+
+func (s *Server) getModel(c echo.Context) error {
+	m, err := s.store.GetModel(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, m)
+}
+
+func (s *Server) listModels(c echo.Context) error {
+	q, err := newQuery(c, "cursor", "limit")
+	if err != nil {
+		return err
+	}
+	limit := q.intOr("limit", defaultLimit, 1, maxLimit)
+	if err := q.done(); err != nil {
+		return err
+	}
+	after, err := cursor(q)
+	if err != nil {
+		return err
+	}
+	list, err := s.store.ListModels(c.Request().Context(), after, limit)
+	if err != nil {
+		return err
+	}
+	last := ""
+	if len(list) > 0 {
+		last = list[len(list)-1].ID
+	}
+	if list == nil {
+		list = []*registry.Model{}
+	}
+	return c.JSON(http.StatusOK, page("models", list, len(list), limit, last))
+}

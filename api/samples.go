@@ -1,0 +1,218 @@
+package api
+
+import (
+	"encoding/base64"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	"github.com/pedigreeml/pedigree/registry"
+)
+
+// ingested is a sample as an ingest returns it: the record plus whether it already existed.
+type ingested struct {
+	*registry.Sample
+	Duplicate bool `json:"duplicate"`
+}
+
+func (s *Server) countIngest(results []registry.IngestResult, replayed bool) []ingested {
+	out := make([]ingested, len(results))
+	for i, r := range results {
+		out[i] = ingested{Sample: r.Sample, Duplicate: r.Duplicate}
+		if replayed {
+			continue
+		}
+		if r.Duplicate {
+			s.metrics.ingested.WithLabelValues("duplicate").Inc()
+		} else {
+			s.metrics.ingested.WithLabelValues("new").Inc()
+		}
+	}
+	return out
+}
+
+func (s *Server) createSample(c echo.Context) error {
+	body, err := readBody(c, s.cfg.MaxBodyBytes)
+	if err != nil {
+		return err
+	}
+	var in registry.NewSample
+	if err := decodeStrict(body, &in, ""); err != nil {
+		return err
+	}
+	idem, err := idempotency(c, body)
+	if err != nil {
+		return err
+	}
+	res, err := s.svc.Ingest(c.Request().Context(), []registry.NewSample{in}, idem)
+	if err != nil {
+		return err
+	}
+	out := s.countIngest(res.Results, res.Replayed)
+	status := http.StatusCreated
+	if out[0].Duplicate {
+		status = http.StatusOK
+	}
+	return c.JSON(status, out[0])
+}
+
+// batchBody is the JSON form of a batch.
+type batchBody struct {
+	Samples []registry.NewSample `json:"samples"`
+}
+
+func (s *Server) createSampleBatch(c echo.Context) error {
+	body, err := readBody(c, s.cfg.MaxBatchBytes)
+	if err != nil {
+		return err
+	}
+	var samples []registry.NewSample
+	if isJSONLines(c) {
+		if samples, err = decodeJSONLines(body); err != nil {
+			return err
+		}
+	} else {
+		var b batchBody
+		if err := decodeStrict(body, &b, ""); err != nil {
+			return err
+		}
+		samples = b.Samples
+	}
+	idem, err := idempotency(c, body)
+	if err != nil {
+		return err
+	}
+	res, err := s.svc.Ingest(c.Request().Context(), samples, idem)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, map[string]any{"samples": s.countIngest(res.Results, res.Replayed)})
+}
+
+func (s *Server) getSample(c echo.Context) error {
+	smp, err := s.store.GetSample(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, smp)
+}
+
+// page is a list response: the items under their name, and a cursor unless this is the last page.
+func page(name string, items any, n, limit int, lastID string) map[string]any {
+	out := map[string]any{name: items}
+	if n == limit && lastID != "" {
+		out["next_cursor"] = base64.RawURLEncoding.EncodeToString([]byte(lastID))
+	}
+	return out
+}
+
+// cursor decodes a next_cursor value into the id to list after.
+func cursor(q *query) (string, error) {
+	s := q.str("cursor")
+	if s == "" {
+		return "", nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || !registry.ValidID(string(b)) {
+		return "", registry.FieldErrorf("cursor", "is not a cursor this API returned")
+	}
+	return string(b), nil
+}
+
+const (
+	defaultLimit = 100
+	maxLimit     = 1000
+)
+
+func (s *Server) listSamples(c echo.Context) error {
+	q, err := newQuery(c, "origin", "model", "dataset", "prompt_id", "min_generation", "max_generation", "cursor", "limit")
+	if err != nil {
+		return err
+	}
+	f := registry.SampleFilter{
+		Origin:        q.oneOf("origin", "", registry.OriginHuman, registry.OriginModel),
+		Dataset:       q.str("dataset"),
+		PromptID:      q.str("prompt_id"),
+		MinGeneration: q.intp("min_generation", 0, 1<<30),
+		MaxGeneration: q.intp("max_generation", 0, 1<<30),
+		Limit:         q.intOr("limit", defaultLimit, 1, maxLimit),
+	}
+	if err := q.done(); err != nil {
+		return err
+	}
+	if f.PromptID != "" && !registry.ValidID(f.PromptID) {
+		return registry.FieldErrorf("prompt_id", "is not a sample id")
+	}
+	if f.After, err = cursor(q); err != nil {
+		return err
+	}
+	if ref := q.str("model"); ref != "" {
+		m, err := s.store.GetModel(c.Request().Context(), ref)
+		if registry.ErrorCode(err) == registry.ENOTFOUND {
+			return registry.FieldErrorf("model", "model %q is not registered", ref)
+		}
+		if err != nil {
+			return err
+		}
+		f.ModelID = m.ID
+	}
+	list, err := s.store.ListSamples(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	last := ""
+	if len(list) > 0 {
+		last = list[len(list)-1].ID
+	}
+	if list == nil {
+		list = []*registry.Sample{}
+	}
+	return c.JSON(http.StatusOK, page("samples", list, len(list), f.Limit, last))
+}
+
+func (s *Server) getLineage(c echo.Context) error {
+	q, err := newQuery(c, "direction", "max_depth", "max_nodes")
+	if err != nil {
+		return err
+	}
+	dir := q.oneOf("direction", registry.DirectionAncestors, registry.DirectionAncestors, registry.DirectionDescendants, registry.DirectionBoth)
+	depth := q.intOr("max_depth", registry.DefaultLineageDepth, 1, registry.MaxLineageDepth)
+	nodes := q.intOr("max_nodes", 1000, 1, registry.MaxLineageNodes)
+	if err := q.done(); err != nil {
+		return err
+	}
+	l, err := s.store.Lineage(c.Request().Context(), c.Param("id"), dir, depth, nodes)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, l)
+}
+
+func (s *Server) getCandidates(c echo.Context) error {
+	q, err := newQuery(c, "objective", "model")
+	if err != nil {
+		return err
+	}
+	objective := q.oneOf("objective", registry.ObjectiveMTLD, registry.Objectives...)
+	if err := q.done(); err != nil {
+		return err
+	}
+	modelID := ""
+	if ref := q.str("model"); ref != "" {
+		m, err := s.store.GetModel(c.Request().Context(), ref)
+		if registry.ErrorCode(err) == registry.ENOTFOUND {
+			return registry.FieldErrorf("model", "model %q is not registered", ref)
+		}
+		if err != nil {
+			return err
+		}
+		modelID = m.ID
+	}
+	list, err := s.store.Candidates(c.Request().Context(), c.Param("id"), objective, modelID)
+	if err != nil {
+		return err
+	}
+	if modelID != "" {
+		list.Model = q.str("model")
+	}
+	return c.JSON(http.StatusOK, list)
+}

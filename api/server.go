@@ -1,0 +1,95 @@
+// Package api is Pedigree's REST API: the only package that imports echo. routes.go lists every
+// route; handlers decode strictly, call the domain, and return errors for errorHandler to render as
+// RFC 9457 problems.
+package api
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/pedigreeml/pedigree/registry"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Config holds the API's limits.
+type Config struct {
+	MaxBodyBytes  int64 // any request body but a batch; default 8 MiB
+	MaxBatchBytes int64 // a batch body; default 256 MiB
+}
+
+// Deps are what the API serves from.
+type Deps struct {
+	Store    registry.Store
+	Service  *registry.Service
+	Logger   *slog.Logger
+	Registry *prometheus.Registry // where the API registers its metrics; a new one if nil
+	Spec     []byte               // the OpenAPI document served at /openapi.yaml
+}
+
+// Server is the HTTP API.
+type Server struct {
+	cfg     Config
+	store   registry.Store
+	svc     *registry.Service
+	log     *slog.Logger
+	metrics *httpMetrics
+	spec    []byte
+	echo    *echo.Echo
+}
+
+// New builds the API handler.
+func New(cfg Config, d Deps) *Server {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 8 << 20
+	}
+	if cfg.MaxBatchBytes <= 0 {
+		cfg.MaxBatchBytes = 256 << 20
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if d.Registry == nil {
+		d.Registry = prometheus.NewRegistry()
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = errorHandler(d.Logger)
+	s := &Server{cfg: cfg, store: d.Store, svc: d.Service, log: d.Logger, spec: d.Spec, echo: e,
+		metrics: newHTTPMetrics(d.Registry)}
+	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{}))
+	e.Use(s.observe)
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: false, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+		d.Logger.Error("panic", "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "err", err, "stack", string(stack))
+		return err
+	}}))
+	s.routes(d.Registry)
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+
+// observe logs each request with its id and records its metrics.
+func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err) // write the problem now, so the status below is the one sent
+		}
+		route := c.Path()
+		if route == "" {
+			route = "unmatched"
+		}
+		status := c.Response().Status
+		elapsed := time.Since(start)
+		s.metrics.observe(c.Request().Method, route, status, elapsed)
+		s.log.InfoContext(c.Request().Context(), "request", "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
+			"method", c.Request().Method, "route", route, "status", status, "duration_ms", float64(elapsed.Microseconds())/1000,
+			"bytes_in", c.Request().ContentLength, "bytes_out", c.Response().Size)
+		return nil
+	}
+}

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+)
+
+const usage = `registryd — Pedigree, the provenance registry and training-mix policy enforcer
+
+Usage:
+  registryd serve   [--addr 127.0.0.1:8080] [--data-dir ./data] [--db PATH|postgres://…] [--toxicity-scorer lexicon|URL]
+  registryd keys create --role ingest|auditor|admin [--data-dir …|--db …]
+  registryd version
+
+Every flag can also be set in the environment as REGISTRYD_<FLAG> (for example REGISTRYD_DATA_DIR).
+Run "registryd COMMAND --help" for a command's flags.
+`
+
+// usageError is a mistake in the command line; it exits with status 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func exitCode(err error) int {
+	var ue *usageError
+	if errors.As(err, &ue) {
+		return 2
+	}
+	return 1
+}
+
+// run is the whole program: main only wires the process's arguments, environment and streams to it,
+// so tests can run it in-process.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return &usageError{"a command is required"}
+	}
+	switch args[0] {
+	case "serve":
+		return serveCommand(ctx, args[1:], getenv, stdout, stderr)
+	case "keys":
+		if len(args) < 2 || args[1] != "create" {
+			return &usageError{`usage: registryd keys create --role ingest|auditor|admin`}
+		}
+		return keysCreateCommand(ctx, args[2:], getenv, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "registryd", version())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	return &usageError{fmt.Sprintf("unknown command %q (commands: serve, keys create, version)", args[0])}
+}
+
+// flags is a flag set whose flags default to REGISTRYD_* environment variables.
+type flags struct {
+	*flag.FlagSet
+	getenv func(string) string
+}
+
+func newFlags(name string, getenv func(string) string, stderr io.Writer) *flags {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return &flags{FlagSet: fs, getenv: getenv}
+}
+
+func envName(flagName string) string {
+	return "REGISTRYD_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+func (f *flags) string(p *string, name, def, help string) {
+	if v := f.getenv(envName(name)); v != "" {
+		def = v
+	}
+	f.StringVar(p, name, def, help+" (env "+envName(name)+")")
+}
+
+// parse parses args, turning flag errors into usage errors.
+func (f *flags) parse(args []string) error {
+	if err := f.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return &usageError{"help requested"}
+		}
+		return &usageError{err.Error()}
+	}
+	if f.NArg() > 0 {
+		return &usageError{fmt.Sprintf("unexpected argument %q", f.Arg(0))}
+	}
+	return nil
+}

@@ -1,0 +1,234 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pedigreeml/pedigree"
+	"github.com/pedigreeml/pedigree/api"
+	"github.com/pedigreeml/pedigree/metrics"
+	"github.com/pedigreeml/pedigree/registry"
+	"github.com/pedigreeml/pedigree/registry/sqlite"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// config is the server's whole configuration, read once from flags and environment.
+type config struct {
+	Addr            string
+	DataDir         string
+	DB              string
+	ToxicityScorer  string
+	ToxicityTimeout time.Duration
+	ToxicityOnError string
+	MaxBatchBytes   int64
+	LogFormat       string
+
+	finish func() error // validates what the flags could not; set by register
+}
+
+func (c *config) register(f *flags, withServer bool) {
+	f.string(&c.DataDir, "data-dir", "./data", "directory for the database, the admin key and the log signing key")
+	f.string(&c.DB, "db", "", "database: a SQLite file path (default <data-dir>/registry.db) or a postgres:// URL")
+	c.finish = func() error { return nil }
+	if !withServer {
+		return
+	}
+	var timeout, maxBatch string
+	f.string(&c.Addr, "addr", "127.0.0.1:8080", "address to listen on")
+	f.string(&c.ToxicityScorer, "toxicity-scorer", "lexicon", `toxicity scorer: "lexicon" (built in, offline) or the URL of a Perspective-compatible comments:analyze endpoint`)
+	f.string(&timeout, "toxicity-timeout", "5s", "timeout of one call to an HTTP toxicity scorer")
+	f.string(&c.ToxicityOnError, "toxicity-on-error", "fail", `when the HTTP scorer is unavailable: "fail" the ingest (503) or store a "null" score`)
+	f.string(&maxBatch, "max-batch-bytes", strconv.Itoa(256<<20), "largest accepted batch request body, in bytes")
+	f.string(&c.LogFormat, "log-format", "text", `log format: "text" or "json"`)
+	c.finish = func() error {
+		d, err := time.ParseDuration(timeout)
+		if err != nil || d <= 0 {
+			return &usageError{"--toxicity-timeout must be a positive duration such as 5s"}
+		}
+		c.ToxicityTimeout = d
+		n, err := strconv.ParseInt(maxBatch, 10, 64)
+		if err != nil || n < 1<<20 {
+			return &usageError{"--max-batch-bytes must be a number of bytes, at least 1048576"}
+		}
+		c.MaxBatchBytes = n
+		if c.ToxicityOnError != "fail" && c.ToxicityOnError != "null" {
+			return &usageError{`--toxicity-on-error must be "fail" or "null"`}
+		}
+		if c.LogFormat != "text" && c.LogFormat != "json" {
+			return &usageError{`--log-format must be "text" or "json"`}
+		}
+		return nil
+	}
+}
+
+func (c *config) dbPath() string {
+	if c.DB != "" {
+		return c.DB
+	}
+	return filepath.Join(c.DataDir, "registry.db")
+}
+
+func isPostgres(db string) bool {
+	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
+}
+
+// openStore opens the configured database, creating the data directory for SQLite.
+func openStore(ctx context.Context, c *config) (registry.Store, error) {
+	if isPostgres(c.DB) {
+		return nil, errors.New("PostgreSQL is not available in this build yet")
+	}
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	return sqlite.Open(ctx, c.dbPath())
+}
+
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}
+
+func serveCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var cfg config
+	f := newFlags("serve", getenv, stderr)
+	cfg.register(f, true)
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	if err := cfg.finish(); err != nil {
+		return err
+	}
+	return serve(ctx, &cfg, stdout, stderr)
+}
+
+func newLogger(format string, w io.Writer) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+func toxicityScorer(cfg *config) (metrics.ToxicityScorer, error) {
+	if cfg.ToxicityScorer == "" || cfg.ToxicityScorer == "lexicon" {
+		return metrics.NewLexiconScorer(), nil
+	}
+	s, err := metrics.NewHTTPScorer(metrics.HTTPScorerConfig{URL: cfg.ToxicityScorer, Timeout: cfg.ToxicityTimeout})
+	if err != nil {
+		return nil, &usageError{"--toxicity-scorer: " + err.Error()}
+	}
+	return s, nil
+}
+
+// serve runs the HTTP server until ctx is cancelled, then shuts down gracefully.
+func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
+	logger := newLogger(cfg.LogFormat, stderr)
+	tox, err := toxicityScorer(cfg)
+	if err != nil {
+		return err
+	}
+	store, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	svc := &registry.Service{Store: store, Scorer: registry.MetricsScorer{Scorer: &metrics.Scorer{
+		Toxicity: tox, NullOnUnavailable: cfg.ToxicityOnError == "null"}}}
+	if err := ensureAdminKey(ctx, cfg, svc, stdout); err != nil {
+		return err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	handler := api.New(api.Config{MaxBatchBytes: cfg.MaxBatchBytes}, api.Deps{
+		Store: store, Service: svc, Logger: logger, Registry: reg, Spec: pedigree.OpenAPI,
+	})
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       5 * time.Minute,  // a 256 MiB batch over a slow link
+		WriteTimeout:      30 * time.Minute, // a mix export streams for a while
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
+	logger.Info("serving", "addr", ln.Addr().String(), "db", redactDSN(cfg.dbPath()), "toxicity_scorer", tox.ID())
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// redactDSN hides a password in a database URL for logging.
+func redactDSN(dsn string) string {
+	if i := strings.Index(dsn, "://"); i >= 0 {
+		if at := strings.LastIndex(dsn, "@"); at > i {
+			if colon := strings.Index(dsn[i+3:at], ":"); colon >= 0 {
+				return dsn[:i+3+colon] + ":***" + dsn[at:]
+			}
+		}
+	}
+	return dsn
+}
+
+// ensureAdminKey creates the first admin key on a registry that has never had a key, and writes it
+// to <data-dir>/admin.key with mode 0600.
+func ensureAdminKey(ctx context.Context, cfg *config, svc *registry.Service, stdout io.Writer) error {
+	n, err := svc.Store.CountKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("count keys: %w", err)
+	}
+	if n > 0 {
+		return nil
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return err
+	}
+	path := filepath.Join(cfg.DataDir, "admin.key")
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("the registry has no keys, but %s cannot be created (%w); remove it or create a key with 'registryd keys create --role admin'", path, err)
+	}
+	key, _, err := svc.CreateKey(ctx, registry.RoleAdmin)
+	if err == nil {
+		_, err = fmt.Fprintln(f, key)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return fmt.Errorf("create admin key: %w", err)
+	}
+	abs, _ := filepath.Abs(path)
+	fmt.Fprintf(stdout, "created the first admin key in %s (mode 0600)\n", abs)
+	return nil
+}
