@@ -93,3 +93,18 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		return nil
 	}
 }
+
+// Route is one registered route, in echo's path syntax (/v1/samples/:id).
+type Route struct {
+	Method string
+	Path   string
+}
+
+// Routes lists the registered routes, for the test that keeps routes and openapi.yaml in step.
+func (s *Server) Routes() []Route {
+	var out []Route
+	for _, r := range s.echo.Routes() {
+		out = append(out, Route{Method: r.Method, Path: r.Path})
+	}
+	return out
+}

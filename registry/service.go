@@ -111,7 +111,7 @@ func validateBatch(in []NewSample) error {
 func buildSample(n *NewSample) *Sample {
 	text := *n.Text
 	sum := sha256.Sum256([]byte(text))
-	parents := append([]string(nil), n.Parents...)
+	parents := append([]string{}, n.Parents...)
 	if n.PromptID != "" && !contains(parents, n.PromptID) {
 		parents = append(parents, n.PromptID)
 	}

@@ -227,6 +227,10 @@ func insertSamples(ctx context.Context, tx *sql.Tx, samples []*registry.Sample) 
 			existing[g.ID] = g
 		}
 	}
+	// New candidates answer with their ranks as they stand after this batch.
+	if err := rank(ctx, tx, plan.Insert); err != nil {
+		return nil, err
+	}
 	out := &registry.InsertedSamples{Results: make([]registry.IngestResult, len(plan.Results))}
 	for i, r := range plan.Results {
 		if r.Duplicate {
@@ -356,13 +360,9 @@ func decorate(ctx context.Context, q queryer, samples []*registry.Sample) error 
 	}
 	byID := make(map[string]*registry.Sample, len(samples))
 	ids := make([]string, 0, len(samples))
-	promptSet := map[string]bool{}
 	for _, s := range samples {
 		byID[s.ID] = s
 		ids = append(ids, s.ID)
-		if s.PromptID != "" {
-			promptSet[s.PromptID] = true
-		}
 	}
 	err := chunks(ids, 500, func(part []string) error {
 		rows, err := q.QueryContext(ctx, "SELECT child_id, parent_id FROM edges WHERE child_id IN ("+placeholders(len(part))+") ORDER BY child_id, parent_id", anys(part)...)
@@ -381,6 +381,19 @@ func decorate(ctx context.Context, q queryer, samples []*registry.Sample) error 
 	})
 	if err != nil {
 		return fmt.Errorf("read parents: %w", err)
+	}
+	return rank(ctx, q, samples)
+}
+
+// rank fills the best-of-k ranks of the samples that answer a prompt.
+func rank(ctx context.Context, q queryer, samples []*registry.Sample) error {
+	byID := make(map[string]*registry.Sample, len(samples))
+	promptSet := map[string]bool{}
+	for _, s := range samples {
+		if s.PromptID != "" {
+			byID[s.ID] = s
+			promptSet[s.PromptID] = true
+		}
 	}
 	prompts := make([]string, 0, len(promptSet))
 	for p := range promptSet {
