@@ -116,6 +116,8 @@ var licenseRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.+:\- ()]{0,127}$`)
 func (n *NewSample) Validate(prefix string) error {
 	var fe []FieldError
 	add := func(field, msg string) { fe = append(fe, FieldError{Field: prefix + field, Message: msg}) }
+	tooLarge := false
+	big := func(field, msg string) { tooLarge = true; add(field, msg) }
 
 	switch {
 	case n.Text == nil:
@@ -123,7 +125,7 @@ func (n *NewSample) Validate(prefix string) error {
 	case *n.Text == "":
 		add("text", "must not be empty")
 	case len(*n.Text) > MaxTextBytes:
-		add("text", "is longer than 1 MiB")
+		big("text", "is longer than 1 MiB")
 	case !utf8.ValidString(*n.Text):
 		add("text", "is not valid UTF-8")
 	}
@@ -142,7 +144,7 @@ func (n *NewSample) Validate(prefix string) error {
 		add("origin", "must be \"human\" or \"model\"")
 	}
 	if len(n.Parents) > MaxParents {
-		add("parents", "has more than "+strconv.Itoa(MaxParents)+" entries")
+		big("parents", "has more than "+strconv.Itoa(MaxParents)+" entries")
 	} else {
 		seen := make(map[string]bool, len(n.Parents))
 		for i, p := range n.Parents {
@@ -177,7 +179,7 @@ func (n *NewSample) Validate(prefix string) error {
 	}
 	if len(n.Metadata) > 0 {
 		if len(n.Metadata) > MaxMetadataBytes {
-			add("metadata", "is larger than 16 KiB")
+			big("metadata", "is larger than 16 KiB")
 		} else if t := bytes.TrimSpace(n.Metadata); len(t) == 0 || t[0] != '{' {
 			add("metadata", "must be a JSON object")
 		}
@@ -185,7 +187,11 @@ func (n *NewSample) Validate(prefix string) error {
 	if len(fe) == 0 {
 		return nil
 	}
-	return &Error{Code: EINVALID, Message: fe[0].Field + ": " + fe[0].Message, Fields: fe}
+	code := EINVALID
+	if tooLarge {
+		code = ETOOLARGE // a size limit is the problem to report: 413
+	}
+	return &Error{Code: code, Message: fe[0].Field + ": " + fe[0].Message, Fields: fe}
 }
 
 // source returns the sample's source with its documented defaults: kind "synthetic" for model output,

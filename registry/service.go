@@ -100,6 +100,9 @@ func validateBatch(in []NewSample) error {
 		} else if len(all.Fields) < 100 {
 			all.Fields = append(all.Fields, e.Fields...)
 		}
+		if e.Code == ETOOLARGE {
+			all.Code = ETOOLARGE
+		}
 	}
 	if all == nil {
 		return nil
