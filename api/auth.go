@@ -35,8 +35,12 @@ func (s *Server) allow(roles ...string) echo.MiddlewareFunc {
 				return err
 			}
 			if !registry.Allows(key.Role, roles) {
-				return registry.Errorf(registry.EFORBIDDEN, "a key with role %q may not %s %s (allowed: %s, admin)",
-					key.Role, c.Request().Method, c.Path(), strings.Join(roles, ", "))
+				allowed := roles
+				if !contains(roles, registry.RoleAdmin) {
+					allowed = append(append([]string{}, roles...), registry.RoleAdmin)
+				}
+				return registry.Errorf(registry.EFORBIDDEN, "a key with role %q may not %s %s (allowed: %s)",
+					key.Role, c.Request().Method, c.Path(), strings.Join(allowed, ", "))
 			}
 			c.Set(keyContext, key)
 			return next(c)

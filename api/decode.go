@@ -114,6 +114,15 @@ func decodeJSONLines(body []byte) ([]registry.NewSample, error) {
 	return out, nil
 }
 
+// pathParam returns a path parameter unescaped: echo leaves %2F in "org%2Fmodel@1" as is.
+func pathParam(c echo.Context, name string) (string, error) {
+	v, err := url.PathUnescape(c.Param(name))
+	if err != nil {
+		return "", registry.Errorf(registry.ENOTFOUND, "%s %q is not a valid path segment", name, c.Param(name))
+	}
+	return v, nil
+}
+
 // query reads and checks query parameters: unknown ones are refused, so a misspelt filter does not
 // silently match everything.
 type query struct {

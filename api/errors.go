@@ -23,6 +23,9 @@ type Problem struct {
 	Existing   string                `json:"existing,omitempty"`
 }
 
+// codeMethodNotAllowed is the one problem code that is HTTP's alone, not the domain's.
+const codeMethodNotAllowed = "method_not_allowed"
+
 // problemTypeBase prefixes each problem type URI; the code completes it.
 const problemTypeBase = "https://pedigree.dev/problems/"
 
@@ -85,7 +88,7 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 				p.Detail = http.StatusText(he.Code)
 			}
 			if he.Code == http.StatusMethodNotAllowed {
-				p.Detail = "method not allowed on this path"
+				p.Code, p.Detail = codeMethodNotAllowed, "method not allowed on this path"
 			}
 		default:
 			p.Status, p.Code, p.Detail = http.StatusInternalServerError, registry.EINTERNAL, "internal error (request id "+rid+")"

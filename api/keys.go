@@ -48,18 +48,11 @@ func (s *Server) listKeys(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	list, err := s.store.ListKeys(c.Request().Context(), after, limit)
+	list, err := s.store.ListKeys(c.Request().Context(), after, limit+1)
 	if err != nil {
 		return err
 	}
-	last := ""
-	if len(list) > 0 {
-		last = list[len(list)-1].ID
-	}
-	if list == nil {
-		list = []*registry.APIKey{}
-	}
-	return c.JSON(http.StatusOK, page("keys", list, len(list), limit, last))
+	return c.JSON(http.StatusOK, page("keys", list, limit, func(k *registry.APIKey) string { return k.ID }))
 }
 
 func (s *Server) revokeKey(c echo.Context) error {

@@ -45,7 +45,11 @@ func (s *Server) createModel(c echo.Context) error {
 }
 
 func (s *Server) getModel(c echo.Context) error {
-	m, err := s.store.GetModel(c.Request().Context(), c.Param("id"))
+	ref, err := pathParam(c, "id")
+	if err != nil {
+		return err
+	}
+	m, err := s.store.GetModel(c.Request().Context(), ref)
 	if err != nil {
 		return err
 	}
@@ -65,16 +69,9 @@ func (s *Server) listModels(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	list, err := s.store.ListModels(c.Request().Context(), after, limit)
+	list, err := s.store.ListModels(c.Request().Context(), after, limit+1)
 	if err != nil {
 		return err
 	}
-	last := ""
-	if len(list) > 0 {
-		last = list[len(list)-1].ID
-	}
-	if list == nil {
-		list = []*registry.Model{}
-	}
-	return c.JSON(http.StatusOK, page("models", list, len(list), limit, last))
+	return c.JSON(http.StatusOK, page("models", list, limit, func(m *registry.Model) string { return m.ID }))
 }

@@ -43,7 +43,7 @@ func (s *Server) createSample(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.svc.Ingest(c.Request().Context(), []registry.NewSample{in}, idem)
+	res, err := s.svc.IngestOne(c.Request().Context(), in, idem)
 	if err != nil {
 		return err
 	}
@@ -97,10 +97,18 @@ func (s *Server) getSample(c echo.Context) error {
 }
 
 // page is a list response: the items under their name, and a cursor unless this is the last page.
-func page(name string, items any, n, limit int, lastID string) map[string]any {
+// Stores are asked for limit+1 items, so that a full last page has no cursor; page trims the extra one.
+func page[T any](name string, items []T, limit int, id func(T) string) map[string]any {
+	more := len(items) > limit
+	if more {
+		items = items[:limit]
+	}
+	if items == nil {
+		items = []T{}
+	}
 	out := map[string]any{name: items}
-	if n == limit && lastID != "" {
-		out["next_cursor"] = base64.RawURLEncoding.EncodeToString([]byte(lastID))
+	if more {
+		out["next_cursor"] = base64.RawURLEncoding.EncodeToString([]byte(id(items[len(items)-1])))
 	}
 	return out
 }
@@ -134,8 +142,9 @@ func (s *Server) listSamples(c echo.Context) error {
 		PromptID:      q.str("prompt_id"),
 		MinGeneration: q.intp("min_generation", 0, 1<<30),
 		MaxGeneration: q.intp("max_generation", 0, 1<<30),
-		Limit:         q.intOr("limit", defaultLimit, 1, maxLimit),
 	}
+	limit := q.intOr("limit", defaultLimit, 1, maxLimit)
+	f.Limit = limit + 1
 	if err := q.done(); err != nil {
 		return err
 	}
@@ -159,14 +168,7 @@ func (s *Server) listSamples(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	last := ""
-	if len(list) > 0 {
-		last = list[len(list)-1].ID
-	}
-	if list == nil {
-		list = []*registry.Sample{}
-	}
-	return c.JSON(http.StatusOK, page("samples", list, len(list), f.Limit, last))
+	return c.JSON(http.StatusOK, page("samples", list, limit, func(s *registry.Sample) string { return s.ID }))
 }
 
 func (s *Server) getLineage(c echo.Context) error {
@@ -196,7 +198,7 @@ func (s *Server) getCandidates(c echo.Context) error {
 	if err := q.done(); err != nil {
 		return err
 	}
-	modelID := ""
+	modelID, modelRef := "", ""
 	if ref := q.str("model"); ref != "" {
 		m, err := s.store.GetModel(c.Request().Context(), ref)
 		if registry.ErrorCode(err) == registry.ENOTFOUND {
@@ -205,14 +207,12 @@ func (s *Server) getCandidates(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		modelID = m.ID
+		modelID, modelRef = m.ID, m.Ref()
 	}
 	list, err := s.store.Candidates(c.Request().Context(), c.Param("id"), objective, modelID)
 	if err != nil {
 		return err
 	}
-	if modelID != "" {
-		list.Model = q.str("model")
-	}
+	list.Model = modelRef
 	return c.JSON(http.StatusOK, list)
 }

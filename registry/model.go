@@ -49,6 +49,7 @@ var (
 func (n *NewModel) Validate() error {
 	var fe []FieldError
 	add := func(field, msg string) { fe = append(fe, FieldError{Field: field, Message: msg}) }
+	code := EINVALID
 	if !modelNameRE.MatchString(n.Name) {
 		add("name", "must be 1-128 characters of letters, digits and . _ / : - (no @)")
 	}
@@ -65,6 +66,7 @@ func (n *NewModel) Validate() error {
 		add("declared_generation", "must be between 0 and "+strconv.Itoa(MaxDeclaredGeneration))
 	}
 	if len(n.TrainedOn) > MaxTrainedOn {
+		code = ETOOLARGE
 		add("trained_on", "has more than "+strconv.Itoa(MaxTrainedOn)+" mixes")
 	}
 	seen := make(map[string]bool, len(n.TrainedOn))
@@ -80,7 +82,7 @@ func (n *NewModel) Validate() error {
 	if len(fe) == 0 {
 		return nil
 	}
-	return &Error{Code: EINVALID, Message: fe[0].Field + ": " + fe[0].Message, Fields: fe}
+	return &Error{Code: code, Message: fe[0].Field + ": " + fe[0].Message, Fields: fe}
 }
 
 // SplitModelRef splits "name@version" into its parts; ok is false if ref has no single "@" with text on

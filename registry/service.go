@@ -38,15 +38,25 @@ func (s *Service) now() time.Time {
 }
 
 // Ingest registers a batch of samples, all or nothing. Results are in the order of in. With idem, a
-// replay of a completed request returns its results and writes nothing.
+// replay of a completed request returns its results and writes nothing. Field errors name
+// "samples/<i>/<field>".
 func (s *Service) Ingest(ctx context.Context, in []NewSample, idem *Idempotency) (*InsertedSamples, error) {
+	return s.ingest(ctx, in, idem, true)
+}
+
+// IngestOne registers one sample; field errors name the field alone.
+func (s *Service) IngestOne(ctx context.Context, in NewSample, idem *Idempotency) (*InsertedSamples, error) {
+	return s.ingest(ctx, []NewSample{in}, idem, false)
+}
+
+func (s *Service) ingest(ctx context.Context, in []NewSample, idem *Idempotency, batch bool) (*InsertedSamples, error) {
 	if len(in) == 0 {
 		return nil, FieldErrorf("samples", "must hold at least one sample")
 	}
 	if len(in) > MaxBatchSamples {
 		return nil, Errorf(ETOOLARGE, "a batch holds at most %d samples, got %d", MaxBatchSamples, len(in))
 	}
-	if err := validateBatch(in); err != nil {
+	if err := validateBatch(in, batch); err != nil {
 		return nil, err
 	}
 	if idem != nil {
@@ -64,7 +74,7 @@ func (s *Service) Ingest(ctx context.Context, in []NewSample, idem *Idempotency)
 	for i := range in {
 		samples[i] = buildSample(&in[i])
 	}
-	res, err := s.resolve(ctx, in, samples)
+	res, err := s.resolve(ctx, in, samples, batch)
 	if err != nil {
 		return nil, err
 	}
@@ -82,14 +92,17 @@ func (s *Service) Ingest(ctx context.Context, in []NewSample, idem *Idempotency)
 	return s.Store.InsertSamples(ctx, InsertSamples{Samples: samples, Idempotency: idem})
 }
 
-func validateBatch(in []NewSample) error {
+func fieldPrefix(batch bool, i int) string {
+	if batch {
+		return "samples/" + strconv.Itoa(i) + "/"
+	}
+	return ""
+}
+
+func validateBatch(in []NewSample, batch bool) error {
 	var all *Error
 	for i := range in {
-		prefix := ""
-		if len(in) > 1 {
-			prefix = "samples/" + strconv.Itoa(i) + "/"
-		}
-		err := in[i].Validate(prefix)
+		err := in[i].Validate(fieldPrefix(batch, i))
 		if err == nil {
 			continue
 		}
@@ -150,7 +163,7 @@ func identity(smp *Sample) string {
 
 // resolve looks up parents, prompts and models, and derives each sample's model, identity and
 // generation. Unknown references are one EUNPROCESSABLE error listing every one.
-func (s *Service) resolve(ctx context.Context, in []NewSample, samples []*Sample) (*Resolution, error) {
+func (s *Service) resolve(ctx context.Context, in []NewSample, samples []*Sample, batch bool) (*Resolution, error) {
 	var ids, models []string
 	seenID, seenModel := map[string]bool{}, map[string]bool{}
 	for _, smp := range samples {
@@ -170,12 +183,7 @@ func (s *Service) resolve(ctx context.Context, in []NewSample, samples []*Sample
 		return nil, err
 	}
 	var fe []FieldError
-	prefix := func(i int) string {
-		if len(samples) > 1 {
-			return "samples/" + strconv.Itoa(i) + "/"
-		}
-		return ""
-	}
+	prefix := func(i int) string { return fieldPrefix(batch, i) }
 	identities := make([]string, 0, len(samples))
 	for i, smp := range samples {
 		var model *GenerationFact

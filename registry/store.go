@@ -21,8 +21,11 @@ type APIKey struct {
 	Role      string     `json:"role"`
 	CreatedAt time.Time  `json:"created_at"`
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
-	LogIndex  int64      `json:"log_index"`
-	Hash      []byte     `json:"-"`
+	LogIndex  int64      `json:"log_index"` // the creation's log leaf
+
+	// RevokedLogIndex is the revocation's log leaf, once revoked.
+	RevokedLogIndex *int64 `json:"revoked_log_index,omitempty"`
+	Hash            []byte `json:"-"`
 }
 
 // Idempotency identifies a write request by the client's Idempotency-Key, within the scope of the

@@ -158,6 +158,57 @@ func TestBatchAndIdempotencyEndToEnd(t *testing.T) {
 	if len(seen) != 8 {
 		t.Fatalf("listed %d samples, want 8", len(seen))
 	}
+	// A page that holds exactly the rest has no cursor.
+	full := must[*client.SamplePage](t)(auditor.ListSamples(ctx, client.SampleQuery{Limit: 8}))
+	if len(full.Samples) != 8 || full.NextCursor != "" {
+		t.Fatalf("exactly full last page: %d samples, cursor %q", len(full.Samples), full.NextCursor)
+	}
+
+	// Field errors name the field for one sample, and samples/<i>/<field> in a batch.
+	_, err = ingest.CreateSample(ctx, registry.NewSample{Origin: "human"}, "")
+	if p := problemOf(t, err); len(p.Errors) != 1 || p.Errors[0].Field != "text" {
+		t.Fatalf("single sample field errors: %+v", p.Errors)
+	}
+	_, err = ingest.IngestBatch(ctx, []registry.NewSample{{Origin: "human"}}, "")
+	if p := problemOf(t, err); len(p.Errors) != 1 || p.Errors[0].Field != "samples/0/text" {
+		t.Fatalf("batch field errors: %+v", p.Errors)
+	}
+}
+
+func problemOf(t *testing.T, err error) *client.Problem {
+	t.Helper()
+	var p *client.Problem
+	if !asProblem(err, &p) {
+		t.Fatalf("want a problem, got %v", err)
+	}
+	return p
+}
+
+func TestModelsEndToEnd(t *testing.T) {
+	srv := startServer(t, "")
+	ctx := context.Background()
+	ingest := srv.Client(srv.Key(registry.RoleIngest))
+	auditor := srv.Client(srv.Key(registry.RoleAuditor))
+	two := 2
+	m := must[*registry.Model](t)(ingest.CreateModel(ctx, registry.NewModel{Name: "org/model", Version: "v1.2", Provider: "Org", DeclaredGeneration: &two}, "model-1"))
+	again := must[*registry.Model](t)(ingest.CreateModel(ctx, registry.NewModel{Name: "org/model", Version: "v1.2", Provider: "Org", DeclaredGeneration: &two}, "model-1"))
+	if again.ID != m.ID {
+		t.Fatalf("idempotent model replay gave %s, want %s", again.ID, m.ID)
+	}
+	for _, ref := range []string{m.ID, "org/model@v1.2"} {
+		got := must[*registry.Model](t)(auditor.GetModel(ctx, ref))
+		if got.ID != m.ID || got.Generation != 2 || got.GenerationBasis != registry.BasisDeclared {
+			t.Fatalf("GetModel(%q) = %+v", ref, got)
+		}
+	}
+	page := must[*client.ModelPage](t)(auditor.ListModels(ctx, "", 0))
+	if len(page.Models) != 1 || page.NextCursor != "" {
+		t.Fatalf("models: %+v", page)
+	}
+	s := must[*client.IngestedSample](t)(ingest.CreateSample(ctx, modelOut("from a declared generation-2 model", "org/model@v1.2", ""), ""))
+	if s.Generation != 3 || s.GenerationBasis != registry.BasisDeclared {
+		t.Fatalf("sample of a declared-2 model: generation %d basis %s", s.Generation, s.GenerationBasis)
+	}
 }
 
 func TestCandidatesEndToEnd(t *testing.T) {
@@ -280,6 +331,7 @@ func TestRefusals(t *testing.T) {
 		{"ModelUnknownMix", ingestKey, "POST", "/v1/models", []byte(`{"name":"n","version":"1","trained_on":["` + missing + `"]}`), "", 422, "unprocessable"},
 		{"BadRole", srv.AdminKey, "POST", "/v1/keys", []byte(`{"role":"root"}`), "", 400, "invalid"},
 		{"UnknownRoute", auditorKey, "GET", "/v1/nothing", nil, "", 404, "not_found"},
+		{"WrongMethod", auditorKey, "PUT", "/v1/samples", nil, "", 405, "method_not_allowed"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -324,8 +376,9 @@ func TestKeysEndToEnd(t *testing.T) {
 	if bytes.Contains(mustJSON(t, keys), []byte(k.Key)) {
 		t.Fatal("a key listing shows a secret")
 	}
-	if _, err := admin.RevokeKey(ctx, k.ID); err != nil {
-		t.Fatal(err)
+	revoked := must[*registry.APIKey](t)(admin.RevokeKey(ctx, k.ID))
+	if revoked.RevokedAt == nil || revoked.RevokedLogIndex == nil || *revoked.RevokedLogIndex <= revoked.LogIndex {
+		t.Fatalf("revocation: %+v", revoked)
 	}
 	if _, err := auditor.ListSamples(ctx, client.SampleQuery{}); client.StatusOf(err) != 401 {
 		t.Fatalf("revoked key: %v; want 401", err)

@@ -12,14 +12,17 @@ import (
 	"github.com/pedigreeml/pedigree/registry/leaves"
 )
 
-const keyColumns = "id, role, hash, created_at, revoked_at, log_index"
+const keyColumns = "id, role, hash, created_at, revoked_at, log_index, revoked_log_index"
 
 func scanKey(sc interface{ Scan(...any) error }) (*registry.APIKey, error) {
 	var k registry.APIKey
 	var created int64
-	var revoked sql.NullInt64
-	if err := sc.Scan(&k.ID, &k.Role, &k.Hash, &created, &revoked, &k.LogIndex); err != nil {
+	var revoked, revokedIdx sql.NullInt64
+	if err := sc.Scan(&k.ID, &k.Role, &k.Hash, &created, &revoked, &k.LogIndex, &revokedIdx); err != nil {
 		return nil, err
+	}
+	if revokedIdx.Valid {
+		k.RevokedLogIndex = &revokedIdx.Int64
 	}
 	k.CreatedAt = fromMillis(created)
 	if revoked.Valid {
@@ -43,7 +46,7 @@ func (s *Store) CreateKey(ctx context.Context, k *registry.APIKey) error {
 		if k.LogIndex, err = log.add(ledger.KindKeyCreated, k.ID, leaf); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO api_keys ("+keyColumns+") VALUES (?,?,?,?,NULL,?)",
+		if _, err := tx.ExecContext(ctx, "INSERT INTO api_keys ("+keyColumns+") VALUES (?,?,?,?,NULL,?,NULL)",
 			k.ID, k.Role, k.Hash, millis(k.CreatedAt), k.LogIndex); err != nil {
 			return fmt.Errorf("insert key: %w", err)
 		}
@@ -105,10 +108,12 @@ func (s *Store) RevokeKey(ctx context.Context, id string, at time.Time) (*regist
 		if err != nil {
 			return err
 		}
-		if k.LogIndex, err = log.add(ledger.KindKeyRevoked, k.ID, leaf); err != nil {
+		idx, err := log.add(ledger.KindKeyRevoked, k.ID, leaf)
+		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE api_keys SET revoked_at = ? WHERE id = ?", millis(at), id); err != nil {
+		k.RevokedLogIndex = &idx
+		if _, err := tx.ExecContext(ctx, "UPDATE api_keys SET revoked_at = ?, revoked_log_index = ? WHERE id = ?", millis(at), idx, id); err != nil {
 			return fmt.Errorf("revoke key: %w", err)
 		}
 		at := at.UTC()

@@ -59,7 +59,8 @@ CREATE TABLE api_keys (
     hash       BLOB NOT NULL,
     created_at INTEGER NOT NULL,
     revoked_at INTEGER,
-    log_index  INTEGER NOT NULL
+    log_index  INTEGER NOT NULL,
+    revoked_log_index INTEGER
 );
 
 CREATE TABLE idempotency (
