@@ -1,0 +1,106 @@
+package metrics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+)
+
+// Scores is what ingest stores for one sample.
+type Scores struct {
+	Tokens int     // number of tokens (see Tokenize)
+	MTLD   float64 // see MTLD
+
+	// Toxicity is the scorer's probability in [0, 1]. It is nil only when the scorer was unavailable
+	// and the Scorer is configured to store null (NullOnUnavailable).
+	Toxicity *float64
+
+	// Version identifies the computation of Tokens and MTLD; it is always the package's Version.
+	Version string
+
+	// ToxicityScorer is the ID of the scorer that produced Toxicity, such as
+	// "lexicon/1+tok/1+1a2b3c4d". It is set even when Toxicity is nil, naming the scorer that was
+	// unavailable, so that those samples can be re-scored later.
+	ToxicityScorer string
+}
+
+// ToxicityScorer estimates the probability that a text is toxic.
+type ToxicityScorer interface {
+	// ID is a stable identifier of the scorer, including its version, stored with each score. Two
+	// scorers with the same ID must give the same scores.
+	ID() string
+
+	// Toxicity returns a probability in [0, 1]. tokens is Tokenize(text) (a scorer may ignore it);
+	// the slice must not be retained after Toxicity returns. Failures wrap ErrScorerUnavailable.
+	Toxicity(ctx context.Context, text string, tokens []string) (float64, error)
+}
+
+// ErrScorerUnavailable is wrapped by every toxicity scorer failure: timeouts, transport errors, error
+// statuses, redirects, malformed or oversize responses and out-of-range scores.
+var ErrScorerUnavailable = errors.New("toxicity scorer unavailable")
+
+// Scorer computes all metrics for a text. It is safe for concurrent use, and its zero value scores
+// toxicity with the built-in lexicon.
+type Scorer struct {
+	// Toxicity is the toxicity scorer; nil means NewLexiconScorer().
+	Toxicity ToxicityScorer
+
+	// NullOnUnavailable stores a nil Toxicity instead of failing when the toxicity scorer is
+	// unavailable.
+	NullOnUnavailable bool
+}
+
+// defaultLexicon is built once, on first use, because parsing the word list is not free.
+var defaultLexicon = sync.OnceValue(NewLexiconScorer)
+
+// Score computes Tokens, MTLD and Toxicity for text.
+//
+// When the toxicity scorer fails, Score returns an error wrapping ErrScorerUnavailable, unless
+// NullOnUnavailable is set, in which case it returns the other metrics with a nil Toxicity and no
+// error. If ctx is done, Score returns an error wrapping ctx.Err() even with NullOnUnavailable: a
+// cancelled ingest must not store null scores.
+func (s *Scorer) Score(ctx context.Context, text string) (Scores, error) {
+	tox := s.Toxicity
+	if tox == nil {
+		tox = defaultLexicon()
+	}
+	st := getState()
+	defer putState(st)
+	st.scan(text)
+	lex, isLexicon := tox.(*LexiconScorer)
+	if isLexicon {
+		st.intern(lex.seed, lex) // one hash per token serves both MTLD and the lexicon
+	} else {
+		st.intern(st.seed, nil)
+	}
+	out := Scores{Tokens: len(st.ends), MTLD: st.mtld(), Version: Version, ToxicityScorer: tox.ID()}
+
+	if isLexicon {
+		v := lex.fromState(st)
+		out.Toxicity = &v
+		return out, nil
+	}
+	st.strings = st.appendStrings(st.strings[:0])
+	v, err := tox.Toxicity(ctx, text, st.strings)
+	if err == nil && !(v >= 0 && v <= 1) { // also catches NaN
+		err = fmt.Errorf("%w: %s returned %v, outside [0, 1]", ErrScorerUnavailable, out.ToxicityScorer, v)
+	}
+	if err != nil {
+		if !errors.Is(err, ErrScorerUnavailable) {
+			err = fmt.Errorf("%w: %w", ErrScorerUnavailable, err)
+		}
+		if cerr := ctx.Err(); cerr != nil {
+			if !errors.Is(err, cerr) {
+				err = fmt.Errorf("%w (%w)", err, cerr)
+			}
+			return Scores{}, fmt.Errorf("metrics: toxicity: %w", err)
+		}
+		if !s.NullOnUnavailable {
+			return Scores{}, fmt.Errorf("metrics: toxicity: %w", err)
+		}
+		return out, nil
+	}
+	out.Toxicity = &v
+	return out, nil
+}
