@@ -1,0 +1,98 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/pedigreeml/pedigree/registry"
+)
+
+// Lineage walks the edges with one recursive query per direction, bounded by depth and node count.
+// UNION (not UNION ALL) keeps each (sample, depth) once, so diamonds do not multiply rows.
+const (
+	ancestorsSQL = `WITH RECURSIVE walk(id, depth) AS (
+		SELECT $1::text COLLATE "C", 0
+		UNION
+		SELECT e.parent_id, walk.depth + 1 FROM edges e JOIN walk ON e.child_id = walk.id WHERE walk.depth < $2
+	)
+	SELECT w.id, min(w.depth), s.origin, coalesce(s.model, ''), s.generation
+	FROM walk w JOIN samples s ON s.id = w.id
+	GROUP BY w.id, s.origin, s.model, s.generation ORDER BY min(w.depth), w.id LIMIT $3`
+	descendantsSQL = `WITH RECURSIVE walk(id, depth) AS (
+		SELECT $1::text COLLATE "C", 0
+		UNION
+		SELECT e.child_id, walk.depth + 1 FROM edges e JOIN walk ON e.parent_id = walk.id WHERE walk.depth < $2
+	)
+	SELECT w.id, min(w.depth), s.origin, coalesce(s.model, ''), s.generation
+	FROM walk w JOIN samples s ON s.id = w.id
+	GROUP BY w.id, s.origin, s.model, s.generation ORDER BY min(w.depth), w.id LIMIT $3`
+)
+
+// Lineage implements registry.Store.
+func (s *Store) Lineage(ctx context.Context, id, direction string, maxDepth, maxNodes int) (*registry.Lineage, error) {
+	if _, err := s.GetSample(ctx, id); err != nil {
+		return nil, err
+	}
+	out := &registry.Lineage{Root: id, Nodes: []registry.LineageNode{}, Edges: []registry.LineageEdge{}}
+	seen := map[string]bool{}
+	walk := func(query string, sign int) error {
+		rows, err := s.pool.Query(ctx, query, id, maxDepth, maxNodes+1)
+		if err != nil {
+			return fmt.Errorf("lineage: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var n registry.LineageNode
+			if err := rows.Scan(&n.ID, &n.Depth, &n.Origin, &n.Model, &n.Generation); err != nil {
+				return fmt.Errorf("lineage: %w", err)
+			}
+			if seen[n.ID] {
+				continue
+			}
+			if len(out.Nodes) >= maxNodes {
+				out.Truncated = true
+				continue
+			}
+			seen[n.ID] = true
+			n.Depth *= sign
+			out.Nodes = append(out.Nodes, n)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("lineage: %w", err)
+		}
+		return nil
+	}
+	if direction == registry.DirectionAncestors || direction == registry.DirectionBoth {
+		if err := walk(ancestorsSQL, -1); err != nil {
+			return nil, err
+		}
+	}
+	if direction == registry.DirectionDescendants || direction == registry.DirectionBoth {
+		if err := walk(descendantsSQL, 1); err != nil {
+			return nil, err
+		}
+	}
+	ids := make([]string, 0, len(out.Nodes))
+	for _, n := range out.Nodes {
+		ids = append(ids, n.ID)
+	}
+	// Edges among the returned nodes: both ends must be in the graph.
+	rows, err := s.pool.Query(ctx, "SELECT parent_id, child_id, kind FROM edges WHERE child_id = ANY($1) ORDER BY child_id, parent_id", ids)
+	if err != nil {
+		return nil, fmt.Errorf("lineage edges: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var e registry.LineageEdge
+		if err := rows.Scan(&e.From, &e.To, &e.Kind); err != nil {
+			return nil, fmt.Errorf("lineage edges: %w", err)
+		}
+		if seen[e.From] {
+			out.Edges = append(out.Edges, e)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("lineage edges: %w", err)
+	}
+	return out, nil
+}
