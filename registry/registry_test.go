@@ -62,6 +62,8 @@ func TestNewSampleValidate(t *testing.T) {
 		{"ValidModel", registry.NewSample{Text: s("hi"), Origin: "model", Model: "m@1", PromptID: id}, ""},
 		{"ErrNoText", registry.NewSample{Origin: "human"}, registry.EINVALID},
 		{"ErrEmptyText", registry.NewSample{Text: s(""), Origin: "human"}, registry.EINVALID},
+		{"ErrNUL", registry.NewSample{Text: s("a\x00b"), Origin: "human"}, registry.EINVALID},
+		{"ErrNULInDataset", registry.NewSample{Text: s("a"), Origin: "human", Dataset: "x\x00"}, registry.EINVALID},
 		{"ErrBadUTF8", registry.NewSample{Text: s("\xff"), Origin: "human"}, registry.EINVALID},
 		{"ErrTextTooLong", registry.NewSample{Text: s(strings.Repeat("x", registry.MaxTextBytes+1)), Origin: "human"}, registry.ETOOLARGE},
 		{"ErrNoOrigin", registry.NewSample{Text: s("hi")}, registry.EINVALID},

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -128,6 +129,8 @@ func (n *NewSample) Validate(prefix string) error {
 		big("text", "is longer than 1 MiB")
 	case !utf8.ValidString(*n.Text):
 		add("text", "is not valid UTF-8")
+	case strings.IndexByte(*n.Text, 0) >= 0:
+		add("text", "contains U+0000, which the registry does not store")
 	}
 	switch n.Origin {
 	case OriginHuman:
@@ -162,6 +165,16 @@ func (n *NewSample) Validate(prefix string) error {
 	}
 	if len(n.Dataset) > maxNameLen {
 		add("dataset", "is longer than 256 bytes")
+	}
+	// PostgreSQL text cannot hold U+0000; refusing it everywhere keeps every store alike.
+	fields := [][2]string{{"dataset", n.Dataset}, {"model", n.Model}}
+	if n.Source != nil {
+		fields = append(fields, [2]string{"source/name", n.Source.Name}, [2]string{"source/uri", n.Source.URI})
+	}
+	for _, f := range fields {
+		if strings.IndexByte(f[1], 0) >= 0 {
+			add(f[0], "contains U+0000")
+		}
 	}
 	if n.Source != nil {
 		if n.Source.Kind != "" && !contains(SourceKinds, n.Source.Kind) {

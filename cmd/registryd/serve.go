@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,6 +18,7 @@ import (
 	"github.com/pedigreeml/pedigree/api"
 	"github.com/pedigreeml/pedigree/metrics"
 	"github.com/pedigreeml/pedigree/registry"
+	"github.com/pedigreeml/pedigree/registry/postgres"
 	"github.com/pedigreeml/pedigree/registry/sqlite"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -87,7 +87,7 @@ func isPostgres(db string) bool {
 // openStore opens the configured database, creating the data directory for SQLite.
 func openStore(ctx context.Context, c *config) (registry.Store, error) {
 	if isPostgres(c.DB) {
-		return nil, errors.New("PostgreSQL is not available in this build yet")
+		return postgres.Open(ctx, c.DB)
 	}
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
