@@ -74,19 +74,14 @@ func (s *Service) ingest(ctx context.Context, in []NewSample, idem *Idempotency,
 	for i := range in {
 		samples[i] = buildSample(&in[i])
 	}
-	res, err := s.resolve(ctx, in, samples, batch)
-	if err != nil {
+	if err := s.resolve(ctx, in, samples, batch); err != nil {
 		return nil, err
 	}
 	now := s.now()
-	toScore := make([]int, 0, len(samples))
-	for i, smp := range samples {
+	for _, smp := range samples {
 		smp.CreatedAt = now
-		if _, dup := res.Identities[smp.IdentitySHA256]; !dup {
-			toScore = append(toScore, i)
-		}
 	}
-	if err := s.score(ctx, samples, toScore); err != nil {
+	if err := s.score(ctx, samples); err != nil {
 		return nil, err
 	}
 	return s.Store.InsertSamples(ctx, InsertSamples{Samples: samples, Idempotency: idem})
@@ -163,7 +158,7 @@ func identity(smp *Sample) string {
 
 // resolve looks up parents, prompts and models, and derives each sample's model, identity and
 // generation. Unknown references are one EUNPROCESSABLE error listing every one.
-func (s *Service) resolve(ctx context.Context, in []NewSample, samples []*Sample, batch bool) (*Resolution, error) {
+func (s *Service) resolve(ctx context.Context, in []NewSample, samples []*Sample, batch bool) error {
 	var ids, models []string
 	seenID, seenModel := map[string]bool{}, map[string]bool{}
 	for _, smp := range samples {
@@ -178,13 +173,12 @@ func (s *Service) resolve(ctx context.Context, in []NewSample, samples []*Sample
 			models = append(models, smp.Model)
 		}
 	}
-	res, err := s.Store.Resolve(ctx, ids, models, nil)
+	res, err := s.Store.Resolve(ctx, ids, models)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	var fe []FieldError
 	prefix := func(i int) string { return fieldPrefix(batch, i) }
-	identities := make([]string, 0, len(samples))
 	for i, smp := range samples {
 		var model *GenerationFact
 		if smp.Model != "" {
@@ -215,31 +209,23 @@ func (s *Service) resolve(ctx context.Context, in []NewSample, samples []*Sample
 		g := SampleGeneration(model, parents)
 		smp.Generation, smp.GenerationBasis = g.Generation, g.Basis
 		smp.IdentitySHA256 = identity(smp)
-		identities = append(identities, smp.IdentitySHA256)
 	}
 	if len(fe) > 0 {
-		return nil, &Error{Code: EUNPROCESSABLE, Message: fe[0].Field + ": " + fe[0].Message, Fields: fe}
+		return &Error{Code: EUNPROCESSABLE, Message: fe[0].Field + ": " + fe[0].Message, Fields: fe}
 	}
-	// Identities are looked up only to skip scoring what will turn out to be a duplicate; the store
-	// decides again inside its transaction.
-	known, err := s.Store.Resolve(ctx, nil, nil, identities)
-	if err != nil {
-		return nil, err
-	}
-	res.Identities = known.Identities
-	return res, nil
+	return nil
 }
 
-// score computes metrics for samples[idx...] on Workers goroutines, keeping each result in its slot.
-func (s *Service) score(ctx context.Context, samples []*Sample, idx []int) error {
-	if s.Scorer == nil || len(idx) == 0 {
+// score computes the metrics of samples on Workers goroutines, keeping each result in its slot.
+func (s *Service) score(ctx context.Context, samples []*Sample) error {
+	if s.Scorer == nil || len(samples) == 0 {
 		return nil
 	}
 	workers := s.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	workers = min(workers, len(idx))
+	workers = min(workers, len(samples))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
@@ -254,10 +240,10 @@ func (s *Service) score(ctx context.Context, samples []*Sample, idx []int) error
 			defer wg.Done()
 			for {
 				n := int(next.Add(1)) - 1
-				if n >= len(idx) || ctx.Err() != nil {
+				if n >= len(samples) || ctx.Err() != nil {
 					return
 				}
-				smp := samples[idx[n]]
+				smp := samples[n]
 				m, err := s.Scorer.Score(ctx, smp.Text)
 				if err != nil {
 					errOnce.Do(func() { firstErr = err; cancel() })

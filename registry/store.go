@@ -67,9 +67,8 @@ type InsertedSamples struct {
 
 // Resolution is what a store knows about the references of a batch before it is written.
 type Resolution struct {
-	Samples    map[string]GenerationFact // parent or prompt id → its generation
-	Models     map[string]*Model         // model id or name@version, as referenced → model
-	Identities map[string]string         // identity sha256 → id of the existing sample
+	Samples map[string]GenerationFact // parent or prompt id → its generation
+	Models  map[string]*Model         // model id or name@version, as referenced → model
 }
 
 // SampleFilter selects samples for a listing. Zero values do not filter.
@@ -157,9 +156,8 @@ type Candidates struct {
 //   - EUNPROCESSABLE from InsertSamples for an idempotency key reused with another request, and from
 //     CreateModel for an unknown mix.
 type Store interface {
-	// Resolve looks up the referenced samples, models and identities; unknown ones are absent from the
-	// maps.
-	Resolve(ctx context.Context, sampleIDs, modelRefs, identities []string) (*Resolution, error)
+	// Resolve looks up the referenced samples and models; unknown ones are absent from the maps.
+	Resolve(ctx context.Context, sampleIDs, modelRefs []string) (*Resolution, error)
 	InsertSamples(ctx context.Context, req InsertSamples) (*InsertedSamples, error)
 	GetSample(ctx context.Context, id string) (*Sample, error)
 	ListSamples(ctx context.Context, f SampleFilter) ([]*Sample, error)

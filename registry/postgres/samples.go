@@ -103,11 +103,10 @@ func scanSample(sc interface{ Scan(...any) error }) (*registry.Sample, error) {
 }
 
 // Resolve implements registry.Store.
-func (s *Store) Resolve(ctx context.Context, sampleIDs, modelRefs, identities []string) (*registry.Resolution, error) {
+func (s *Store) Resolve(ctx context.Context, sampleIDs, modelRefs []string) (*registry.Resolution, error) {
 	res := &registry.Resolution{
-		Samples:    make(map[string]registry.GenerationFact, len(sampleIDs)),
-		Models:     make(map[string]*registry.Model, len(modelRefs)),
-		Identities: make(map[string]string, len(identities)),
+		Samples: make(map[string]registry.GenerationFact, len(sampleIDs)),
+		Models:  make(map[string]*registry.Model, len(modelRefs)),
 	}
 	if len(sampleIDs) > 0 {
 		rows, err := s.pool.Query(ctx, "SELECT id, generation, generation_basis FROM samples WHERE id = ANY($1)", sampleIDs)
@@ -136,9 +135,6 @@ func (s *Store) Resolve(ctx context.Context, sampleIDs, modelRefs, identities []
 			return nil, err
 		}
 		res.Models[ref] = m
-	}
-	if err := lookupIdentities(ctx, s.pool, identities, res.Identities); err != nil {
-		return nil, err
 	}
 	return res, nil
 }

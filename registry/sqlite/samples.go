@@ -69,11 +69,10 @@ func scanSample(sc interface{ Scan(...any) error }) (*registry.Sample, error) {
 }
 
 // Resolve implements registry.Store.
-func (s *Store) Resolve(ctx context.Context, sampleIDs, modelRefs, identities []string) (*registry.Resolution, error) {
+func (s *Store) Resolve(ctx context.Context, sampleIDs, modelRefs []string) (*registry.Resolution, error) {
 	res := &registry.Resolution{
-		Samples:    make(map[string]registry.GenerationFact, len(sampleIDs)),
-		Models:     make(map[string]*registry.Model, len(modelRefs)),
-		Identities: make(map[string]string, len(identities)),
+		Samples: make(map[string]registry.GenerationFact, len(sampleIDs)),
+		Models:  make(map[string]*registry.Model, len(modelRefs)),
 	}
 	err := chunks(sampleIDs, 500, func(ids []string) error {
 		rows, err := s.r.QueryContext(ctx, "SELECT id, generation, generation_basis FROM samples WHERE id IN ("+placeholders(len(ids))+")", anys(ids)...)
@@ -103,9 +102,6 @@ func (s *Store) Resolve(ctx context.Context, sampleIDs, modelRefs, identities []
 			return nil, err
 		}
 		res.Models[ref] = m
-	}
-	if err := lookupIdentities(ctx, s.r, identities, res.Identities); err != nil {
-		return nil, err
 	}
 	return res, nil
 }
@@ -270,20 +266,52 @@ func writeSamples(ctx context.Context, tx *sql.Tx, samples []*registry.Sample) e
 			return err
 		}
 	}
-	stmt, err := tx.PrepareContext(ctx, insertSample)
-	if err != nil {
+	if err := insertRows(ctx, tx, samples); err != nil {
 		return err
-	}
-	defer stmt.Close()
-	for _, smp := range samples {
-		if _, err := stmt.ExecContext(ctx, SampleArgs(smp)...); err != nil {
-			return fmt.Errorf("insert sample: %w", err)
-		}
 	}
 	if err := writeEdges(ctx, tx, samples); err != nil {
 		return err
 	}
 	return log.flush()
+}
+
+// rowsPerInsert is how many sample rows one INSERT carries: each statement execution has a fixed cost
+// in the driver that many rows share (23 columns × 32 rows stays far below SQLite's variable limit).
+const rowsPerInsert = 32
+
+// insertRows inserts sample rows in multi-row statements; the full-size one is prepared once.
+func insertRows(ctx context.Context, tx *sql.Tx, samples []*registry.Sample) error {
+	var full *sql.Stmt
+	defer func() {
+		if full != nil {
+			full.Close()
+		}
+	}()
+	args := make([]any, 0, rowsPerInsert*23)
+	for len(samples) > 0 {
+		k := min(rowsPerInsert, len(samples))
+		args = args[:0]
+		for _, smp := range samples[:k] {
+			args = append(args, SampleArgs(smp)...)
+		}
+		q := insertSample + strings.Repeat(",(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", k-1)
+		var err error
+		if k == rowsPerInsert {
+			if full == nil {
+				if full, err = tx.PrepareContext(ctx, q); err != nil {
+					return err
+				}
+			}
+			_, err = full.ExecContext(ctx, args...)
+		} else {
+			_, err = tx.ExecContext(ctx, q, args...)
+		}
+		if err != nil {
+			return fmt.Errorf("insert samples: %w", err)
+		}
+		samples = samples[k:]
+	}
+	return nil
 }
 
 func writeEdges(ctx context.Context, tx *sql.Tx, samples []*registry.Sample) error {
