@@ -434,7 +434,8 @@ func TestNUL(t *testing.T) {
 		if err != nil || len(page) != 0 {
 			t.Fatalf("list by a NUL dataset: %d samples, %v", len(page), err)
 		}
+		// Validation refuses the reference before any lookup.
 		_, err = h.Svc.Ingest(h.Ctx, []registry.NewSample{storetest.ModelOutput("x", nul+"@1", "")}, nil)
-		wantCode(t, err, registry.EUNPROCESSABLE)
+		wantCode(t, err, registry.EINVALID)
 	})
 }
