@@ -33,6 +33,19 @@ func (s *Server) routes(reg *prometheus.Registry) {
 	v1.GET("/models", s.listModels, s.allow(auditor))
 	v1.GET("/models/:id", s.getModel, s.allow(auditor))
 
+	v1.PUT("/policies/:name", s.putPolicy, s.allow(admin))
+	v1.GET("/policies", s.listPolicies, s.allow(auditor))
+	v1.GET("/policies/:name", s.getPolicy, s.allow(auditor))
+	v1.GET("/policies/:name/versions/:version", s.getPolicyVersion, s.allow(auditor))
+
+	v1.POST("/mixes", s.createMix, s.allow(ingest))
+	v1.POST(`/mixes\:dry-run`, s.dryRunMix, s.allow(ingest)) // the colon is part of the path, not a parameter
+	v1.GET("/mixes", s.listMixes, s.allow(auditor))
+	v1.GET("/mixes/:id", s.getMix, s.allow(auditor))
+	v1.GET("/mixes/:id/samples", s.exportMix, s.allow(ingest, auditor))
+	v1.GET("/mixes/:id/lineage", s.mixLineage, s.allow(auditor))
+	v1.GET("/decisions/:id", s.getDecision, s.allow(auditor))
+
 	v1.POST("/keys", s.createKey, s.allow(admin))
 	v1.GET("/keys", s.listKeys, s.allow(admin))
 	v1.DELETE("/keys/:id", s.revokeKey, s.allow(admin))

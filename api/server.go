@@ -10,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/pedigreeml/pedigree/mixer"
 	"github.com/pedigreeml/pedigree/registry"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -23,6 +24,9 @@ type Config struct {
 // Deps are what the API serves from.
 type Deps struct {
 	Store    registry.Store
+	Mixes    registry.MixStore
+	Builder  *mixer.Builder
+	Policies *mixer.Policies
 	Service  *registry.Service
 	Logger   *slog.Logger
 	Registry *prometheus.Registry // where the API registers its metrics; a new one if nil
@@ -31,13 +35,16 @@ type Deps struct {
 
 // Server is the HTTP API.
 type Server struct {
-	cfg     Config
-	store   registry.Store
-	svc     *registry.Service
-	log     *slog.Logger
-	metrics *httpMetrics
-	spec    []byte
-	echo    *echo.Echo
+	cfg      Config
+	store    registry.Store
+	mixes    registry.MixStore
+	builder  *mixer.Builder
+	policies *mixer.Policies
+	svc      *registry.Service
+	log      *slog.Logger
+	metrics  *httpMetrics
+	spec     []byte
+	echo     *echo.Echo
 }
 
 // New builds the API handler.
@@ -57,7 +64,7 @@ func New(cfg Config, d Deps) *Server {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(d.Logger)
-	s := &Server{cfg: cfg, store: d.Store, svc: d.Service, log: d.Logger, spec: d.Spec, echo: e,
+	s := &Server{cfg: cfg, store: d.Store, mixes: d.Mixes, builder: d.Builder, policies: d.Policies, svc: d.Service, log: d.Logger, spec: d.Spec, echo: e,
 		metrics: newHTTPMetrics(d.Registry)}
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{}))
 	e.Use(s.observe)

@@ -17,6 +17,7 @@ import (
 	"github.com/pedigreeml/pedigree"
 	"github.com/pedigreeml/pedigree/api"
 	"github.com/pedigreeml/pedigree/metrics"
+	"github.com/pedigreeml/pedigree/mixer"
 	"github.com/pedigreeml/pedigree/registry"
 	"github.com/pedigreeml/pedigree/registry/postgres"
 	"github.com/pedigreeml/pedigree/registry/sqlite"
@@ -150,11 +151,20 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	if err := ensureAdminKey(ctx, cfg, svc, stdout); err != nil {
 		return err
 	}
+	mixes, ok := store.(registry.MixStore)
+	if !ok {
+		return fmt.Errorf("the %T store cannot build mixes", store)
+	}
+	policies := mixer.NewPolicies(mixes)
+	if err := policies.EnsureDefault(ctx); err != nil {
+		return fmt.Errorf("default policy: %w", err)
+	}
+	builder := &mixer.Builder{Store: mixStore{Store: store, MixStore: mixes}, Policies: policies}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	handler := api.New(api.Config{MaxBatchBytes: cfg.MaxBatchBytes}, api.Deps{
-		Store: store, Service: svc, Logger: logger, Registry: reg, Spec: pedigree.OpenAPI,
+		Store: store, Mixes: mixes, Builder: builder, Policies: policies, Service: svc, Logger: logger, Registry: reg, Spec: pedigree.OpenAPI,
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -185,6 +195,12 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// mixStore joins the two store interfaces for the mixer. (Both stores implement both.)
+type mixStore struct {
+	registry.Store
+	registry.MixStore
 }
 
 // redactDSN hides a password in a database URL for logging.

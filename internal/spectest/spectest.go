@@ -67,7 +67,8 @@ var echoParam = regexp.MustCompile(`:([A-Za-z0-9_]+)`)
 
 // OpenAPIPath converts a path in echo's syntax (/v1/samples/:id) to OpenAPI's (/v1/samples/{id}).
 func OpenAPIPath(echoPath string) string {
-	return echoParam.ReplaceAllString(echoPath, "{$1}")
+	escaped := strings.ReplaceAll(echoPath, `\:`, "\x00") // an escaped colon is a literal one
+	return strings.ReplaceAll(echoParam.ReplaceAllString(escaped, "{$1}"), "\x00", ":")
 }
 
 // jsonLinesTypes are the media types of JSON Lines bodies the API accepts.

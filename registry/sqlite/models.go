@@ -191,21 +191,21 @@ func (s *Store) MixGenerations(ctx context.Context, mixIDs []string) (registry.G
 		return fact, &registry.Error{Code: registry.EUNPROCESSABLE, Message: "mix " + strings.Join(missing, ", ") + " does not exist",
 			Fields: []registry.FieldError{{Field: "trained_on", Message: "unknown mix " + missing[0]}}}
 	}
-	var gen sql.NullInt64
-	var declared, mixes int
-	err = s.r.QueryRowContext(ctx, `SELECT max(s.generation),
-			coalesce(sum(s.generation_basis = 'declared'), 0), coalesce(sum(s.generation_basis = 'mixes'), 0)
-		FROM mix_samples ms JOIN samples s ON s.id = ms.sample_id
-		WHERE ms.mix_id IN (`+placeholders(len(mixIDs))+")", anys(mixIDs)...).Scan(&gen, &declared, &mixes)
+	rows, err = s.r.QueryContext(ctx, "SELECT max_generation, generation_basis FROM mixes WHERE id IN ("+placeholders(len(mixIDs))+")", anys(mixIDs)...)
 	if err != nil {
 		return fact, fmt.Errorf("mix generations: %w", err)
 	}
-	fact.Generation = int(gen.Int64)
-	switch {
-	case declared > 0:
-		fact.Basis = registry.BasisDeclared
-	case mixes > 0:
-		fact.Basis = registry.BasisMixes
+	defer rows.Close()
+	for rows.Next() {
+		var f registry.GenerationFact
+		if err := rows.Scan(&f.Generation, &f.Basis); err != nil {
+			return fact, err
+		}
+		fact.Generation = max(fact.Generation, f.Generation)
+		fact.Basis = registry.WeakerBasis(fact.Basis, f.Basis)
+	}
+	if err := rows.Err(); err != nil {
+		return fact, err
 	}
 	return fact, nil
 }

@@ -1,4 +1,4 @@
--- Policies, mixes and decisions, and the mixes a model was trained on.
+-- Policies, decisions and mixes, and the mixes a model was trained on.
 
 CREATE TABLE policy_versions (
     name       TEXT NOT NULL,
@@ -11,6 +11,7 @@ CREATE TABLE policy_versions (
     PRIMARY KEY (name, version)
 );
 
+-- Every evaluation of a proposed mix that was not a dry run; mix_id is set when it was allowed.
 CREATE TABLE decisions (
     id             TEXT PRIMARY KEY,
     policy_name    TEXT NOT NULL,
@@ -18,34 +19,38 @@ CREATE TABLE decisions (
     policy_sha256  TEXT NOT NULL,
     allowed        INTEGER NOT NULL,
     violations     TEXT NOT NULL,
+    error          TEXT NOT NULL DEFAULT '',
     input          TEXT NOT NULL,
+    mix_id         TEXT,
     evaluated_at   INTEGER NOT NULL,
-    dry_run        INTEGER NOT NULL DEFAULT 0,
     log_index      INTEGER NOT NULL
 );
 
 CREATE TABLE mixes (
-    id              TEXT PRIMARY KEY,
-    policy_name     TEXT NOT NULL,
-    policy_version  INTEGER NOT NULL,
-    policy_sha256   TEXT NOT NULL,
-    decision_id     TEXT NOT NULL REFERENCES decisions (id),
-    size            INTEGER NOT NULL,
-    seed            INTEGER NOT NULL,
-    strategy        TEXT NOT NULL,
-    request         TEXT NOT NULL,
-    stats           TEXT NOT NULL,
-    manifest_sha256 TEXT NOT NULL,
-    created_at      INTEGER NOT NULL,
-    log_index       INTEGER NOT NULL
+    id               TEXT PRIMARY KEY,
+    policy_name      TEXT NOT NULL,
+    policy_version   INTEGER NOT NULL,
+    policy_sha256    TEXT NOT NULL,
+    decision_id      TEXT NOT NULL REFERENCES decisions (id),
+    size             INTEGER NOT NULL,
+    seed             INTEGER NOT NULL,
+    strategy         TEXT NOT NULL,
+    request          TEXT NOT NULL,
+    stats            TEXT NOT NULL,
+    manifest_sha256  TEXT NOT NULL,
+    max_generation   INTEGER NOT NULL,
+    generation_basis TEXT NOT NULL,
+    created_at       INTEGER NOT NULL,
+    log_index        INTEGER NOT NULL
 );
 
--- A mix's manifest: its samples in order.
-CREATE TABLE mix_samples (
-    mix_id    TEXT NOT NULL REFERENCES mixes (id),
-    ord       INTEGER NOT NULL,
-    sample_id TEXT NOT NULL REFERENCES samples (id),
-    PRIMARY KEY (mix_id, ord)
+-- A mix's manifest, its sample ids in order, packed 16 bytes an id into chunks of up to 4,096 ids:
+-- a mix of 500,000 samples is 123 rows, not 500,000.
+CREATE TABLE mix_manifest (
+    mix_id     TEXT NOT NULL REFERENCES mixes (id),
+    chunk      INTEGER NOT NULL,
+    sample_ids BLOB NOT NULL,
+    PRIMARY KEY (mix_id, chunk)
 ) WITHOUT ROWID;
 
 CREATE TABLE model_training (

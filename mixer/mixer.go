@@ -1,0 +1,437 @@
+// Package mixer builds training mixes: it admits candidates in the database with the policy's
+// compiled include, draws deterministically from the seed while obeying the policy's limits, checks
+// the policy's deny rules on the summary, and records the decision and the mix.
+package mixer
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/pedigreeml/pedigree/policy"
+	"github.com/pedigreeml/pedigree/registry"
+)
+
+// Store is what the mixer needs: mixes, policies and model look-ups.
+type Store interface {
+	registry.MixStore
+	GetModel(ctx context.Context, ref string) (*registry.Model, error)
+}
+
+// Builder builds mixes.
+type Builder struct {
+	Store    Store
+	Policies *Policies
+	Now      func() time.Time
+}
+
+// Result is the outcome of a build: the decision, and the mix when the policy allowed it. In a dry run
+// neither is stored and neither has an id.
+type Result struct {
+	Decision *registry.Decision
+	Mix      *registry.Mix
+	Manifest []string
+}
+
+// Summary is what a policy's deny rules see as input.mix.
+type Summary struct {
+	Size     int                  `json:"size"`
+	Strategy registry.MixStrategy `json:"strategy"`
+	Stats    registry.MixStats    `json:"stats"`
+	Request  registry.MixRequest  `json:"request"`
+}
+
+// Build builds the mix req asks for. A refused mix is not an error: Result.Mix is nil and the decision
+// says why. Errors are for requests that cannot be evaluated at all (EINVALID, EUNPROCESSABLE).
+func (b *Builder) Build(ctx context.Context, req registry.MixRequest, dryRun bool, idem *registry.Idempotency) (*Result, error) {
+	if err := req.Validate(); err != nil {
+		return nil, err
+	}
+	compiled, pv, err := b.Policies.Resolve(ctx, req.Policy)
+	if err != nil {
+		return nil, err
+	}
+	limits := compiled.Limits()
+	q, err := b.poolQuery(ctx, &req, compiled, limits)
+	if err != nil {
+		return nil, err
+	}
+	pool := newPool(req.Seed)
+	if err := b.Store.MixPool(ctx, q, pool.add); err != nil {
+		return nil, err
+	}
+	var violations []string
+	if r, capR := req.SyntheticRatio, limits.MaxSyntheticRatio; r != nil && capR != nil && *r > *capR+1e-12 {
+		violations = append(violations, fmt.Sprintf("requested synthetic_ratio %.4g exceeds the policy's max_synthetic_ratio %.4g", *r, *capR))
+	}
+	selected := pool.selectMix(req.Size, req.SyntheticRatio, limits)
+	stats := pool.stats(selected)
+	if len(selected) == 0 {
+		violations = append(violations, fmt.Sprintf("the policy admits no samples for this request (%d admitted before limits)", stats.Pool))
+	}
+	if req.MinSize > 0 && len(selected) < req.MinSize {
+		violations = append(violations, fmt.Sprintf("the mix holds %d samples, fewer than min_size %d", len(selected), req.MinSize))
+	}
+	if f := limits.MinHumanSamples; f != nil && stats.Human < *f {
+		violations = append(violations, fmt.Sprintf("the mix holds %d human samples; the policy requires at least %d (min_human_samples)", stats.Human, *f))
+	}
+
+	now := b.now()
+	summary := Summary{Size: len(selected), Strategy: req.Strategy, Stats: stats, Request: req}
+	input, err := json.Marshal(summary)
+	if err != nil {
+		return nil, err
+	}
+	verdict := compiled.Evaluate(ctx, summary, now)
+	violations = append(violations, verdict.Violations...)
+	d := &registry.Decision{Policy: pv.Ref(), Allowed: verdict.Allowed && len(violations) == 0,
+		Violations: violations, Error: verdict.Error, Input: input, EvaluatedAt: now}
+	if d.Violations == nil {
+		d.Violations = []string{}
+	}
+	if verdict.Error != "" && len(verdict.Violations) == 0 {
+		d.Violations = append(d.Violations, "the policy could not be evaluated: "+verdict.Error)
+	}
+	res := &Result{Decision: d}
+	if d.Allowed {
+		res.Manifest = pool.ids(selected)
+		res.Mix = &registry.Mix{Policy: pv.Ref(), Size: len(selected), Seed: req.Seed, Strategy: req.Strategy,
+			Request: req, Stats: stats, ManifestSHA256: pool.manifestSHA256(selected), CreatedAt: now}
+	}
+	if dryRun {
+		return res, nil
+	}
+	d.ID = uuid.Must(uuid.NewV7()).String()
+	if res.Mix != nil {
+		res.Mix.ID = uuid.Must(uuid.NewV7()).String()
+		res.Mix.DecisionID = d.ID
+	}
+	if err := b.Store.SaveMix(ctx, d, res.Mix, res.Manifest, idem); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func (b *Builder) now() time.Time {
+	if b.Now != nil {
+		return b.Now().UTC().Truncate(time.Millisecond)
+	}
+	return time.Now().UTC().Truncate(time.Millisecond)
+}
+
+// poolQuery turns the request and the policy into the store's candidate query, resolving model
+// references to ids.
+func (b *Builder) poolQuery(ctx context.Context, req *registry.MixRequest, compiled *policy.Policy, limits policy.Limits) (registry.PoolQuery, error) {
+	q := registry.PoolQuery{
+		Where:         compiled.Where(policy.Dialect(b.Store.Dialect())),
+		MaxGeneration: limits.MaxGeneration,
+		Datasets:      req.Filter.Datasets,
+		Origins:       req.Filter.Origins,
+		AsOf:          req.Filter.AsOf,
+	}
+	var err error
+	if q.ModelIDs, err = b.modelIDs(ctx, "filter/models", req.Filter.Models); err != nil {
+		return q, err
+	}
+	if req.Strategy.Name == registry.StrategyBestOfK {
+		bk := &registry.BestOfKPool{Objective: req.Strategy.Objective, PerModel: req.Strategy.Source == registry.SourceSingle}
+		if bk.ModelIDs, err = b.modelIDs(ctx, "strategy/models", req.Strategy.Models); err != nil {
+			return q, err
+		}
+		if len(bk.ModelIDs) == 0 {
+			bk.ModelIDs = q.ModelIDs
+		}
+		q.BestOfK = bk
+	}
+	return q, nil
+}
+
+func (b *Builder) modelIDs(ctx context.Context, field string, refs []string) ([]string, error) {
+	var ids []string
+	for i, ref := range refs {
+		m, err := b.Store.GetModel(ctx, ref)
+		if registry.ErrorCode(err) == registry.ENOTFOUND {
+			f := field + "/" + strconv.Itoa(i)
+			return nil, &registry.Error{Code: registry.EUNPROCESSABLE, Message: f + ": model " + strconv.Quote(ref) + " is not registered",
+				Fields: []registry.FieldError{{Field: f, Message: "model " + strconv.Quote(ref) + " is not registered"}}}
+		}
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, m.ID)
+	}
+	return ids, nil
+}
+
+// row is one admitted sample, packed: a pool of a million rows takes about 80 MB.
+type row struct {
+	key        uint64
+	id         uuid.UUID
+	content    [32]byte
+	model      uint32 // index into pool.models; 0 is human
+	generation int32
+	basis      uint32
+	dataset    uint32
+	sourceKind uint32
+	license    uint32
+	tokens     int32
+	mtld       float64
+	toxicity   float64 // NaN when unscored
+}
+
+// pool holds the admitted samples and the strings they share.
+type pool struct {
+	rows    []row
+	seed    int64
+	strings map[string]uint32
+	names   []string
+	models  map[string]uint32 // model ref → index from 1
+	refs    []string          // index → model ref; refs[0] is ""
+}
+
+func newPool(seed int64) *pool {
+	return &pool{seed: seed, strings: map[string]uint32{}, models: map[string]uint32{}, refs: []string{""}}
+}
+
+func (p *pool) intern(s string) uint32 {
+	if i, ok := p.strings[s]; ok {
+		return i
+	}
+	i := uint32(len(p.names))
+	p.strings[s] = i
+	p.names = append(p.names, s)
+	return i
+}
+
+func (p *pool) add(r *registry.PoolRow) error {
+	id, err := uuid.Parse(r.ID)
+	if err != nil {
+		return fmt.Errorf("pool row id %q: %w", r.ID, err)
+	}
+	var content [32]byte
+	if _, err := hex.Decode(content[:], []byte(r.ContentSHA256)); err != nil {
+		return fmt.Errorf("pool row %s content hash: %w", r.ID, err)
+	}
+	x := row{id: id, content: content, generation: int32(r.Generation), basis: p.intern(r.Basis),
+		dataset: p.intern(r.Dataset), sourceKind: p.intern(r.SourceKind), license: p.intern(r.License),
+		tokens: int32(r.Tokens), mtld: r.MTLD, toxicity: math.NaN()}
+	if r.Toxicity != nil {
+		x.toxicity = *r.Toxicity
+	}
+	if r.Origin == registry.OriginModel {
+		m, ok := p.models[r.Model]
+		if !ok {
+			m = uint32(len(p.refs))
+			p.models[r.Model] = m
+			p.refs = append(p.refs, r.Model)
+		}
+		x.model = m
+	}
+	p.rows = append(p.rows, x)
+	return nil
+}
+
+// drawKey orders samples for a seed: a fixed 64-bit mix (SplitMix64's finalizer) of the seed and the
+// id's two halves. It is part of the manifest's reproducibility: never change it.
+func drawKey(seed int64, id uuid.UUID) uint64 {
+	hi, lo := binary.BigEndian.Uint64(id[:8]), binary.BigEndian.Uint64(id[8:])
+	return splitmix(splitmix(uint64(seed)^hi) ^ lo)
+}
+
+func splitmix(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}
+
+// quota is how many samples of each kind a mix takes.
+type quota struct {
+	total, human, synthetic int
+	perModel                int // no model above this count
+}
+
+// planQuota finds the largest mix of at most size samples that the limits allow: synthetic share at
+// most max_synthetic_ratio, no model above max_model_share of the mix, at least min_human_samples
+// humans where the pool has them. With ratio, the synthetic count is round(ratio × total) exactly;
+// without, it follows the pool's own share, capped. available lists the pool's samples per model.
+func planQuota(humans int, available []int, size int, ratio *float64, l policy.Limits) quota {
+	maxRatio, share := 1.0, 1.0
+	if l.MaxSyntheticRatio != nil {
+		maxRatio = *l.MaxSyntheticRatio
+	}
+	if l.MaxModelShare != nil {
+		share = *l.MaxModelShare
+	}
+	floor := 0
+	if l.MinHumanSamples != nil {
+		floor = min(*l.MinHumanSamples, humans)
+	}
+	synthetic := 0
+	for _, a := range available {
+		synthetic += a
+	}
+	const eps = 1e-9
+	for total := min(size, humans+synthetic); total > 0; total-- {
+		perModel := int(math.Floor(share*float64(total) + eps))
+		supply := 0
+		for _, a := range available {
+			supply += min(a, perModel)
+		}
+		hi := min(supply, int(math.Floor(maxRatio*float64(total)+eps)), max(0, total-floor))
+		lo := max(0, total-humans)
+		if lo > hi {
+			continue
+		}
+		var xs int
+		if ratio != nil {
+			xs = int(math.Round(*ratio * float64(total)))
+			if xs < lo || xs > hi {
+				continue
+			}
+		} else {
+			xs = min(max(int(math.Round(float64(total)*float64(synthetic)/float64(humans+synthetic))), lo), hi)
+		}
+		return quota{total: total, human: total - xs, synthetic: xs, perModel: perModel}
+	}
+	return quota{}
+}
+
+// selectMix draws the mix: each row gets its seed's key; humans and model output are taken in key
+// order up to their quotas, no model above its cap; the result is in key order.
+func (p *pool) selectMix(size int, ratio *float64, l policy.Limits) []int {
+	var humans, synthetic []int
+	perModel := make([]int, len(p.refs))
+	for i := range p.rows {
+		r := &p.rows[i]
+		r.key = drawKey(p.seed, r.id)
+		if r.model == 0 {
+			humans = append(humans, i)
+		} else {
+			synthetic = append(synthetic, i)
+			perModel[r.model]++
+		}
+	}
+	q := planQuota(len(humans), perModel[1:], size, ratio, l)
+	byKey := func(a, b int) int {
+		ra, rb := &p.rows[a], &p.rows[b]
+		if ra.key != rb.key {
+			if ra.key < rb.key {
+				return -1
+			}
+			return 1
+		}
+		return slices.Compare(ra.id[:], rb.id[:])
+	}
+	slices.SortFunc(humans, byKey)
+	slices.SortFunc(synthetic, byKey)
+	out := append(make([]int, 0, q.total), humans[:q.human]...)
+	taken := make([]int, len(p.refs))
+	for _, i := range synthetic {
+		if len(out) == q.total {
+			break
+		}
+		if m := p.rows[i].model; taken[m] < q.perModel {
+			taken[m]++
+			out = append(out, i)
+		}
+	}
+	slices.SortFunc(out, byKey)
+	return out
+}
+
+// stats summarises the selected rows: exactly what deny sees.
+func (p *pool) stats(sel []int) registry.MixStats {
+	s := registry.MixStats{Generations: map[string]int{}, Models: map[string]int{}, Metrics: map[string]registry.MetricSummary{},
+		Datasets: map[string]int{}, SourceKinds: map[string]int{}, Licenses: map[string]int{}, Bases: map[string]int{}, Pool: len(p.rows)}
+	var tokens, mtld, tox summary
+	for _, i := range sel {
+		r := &p.rows[i]
+		if r.model == 0 {
+			s.Human++
+		} else {
+			s.Synthetic++
+			s.Models[p.refs[r.model]]++
+		}
+		s.Generations[strconv.Itoa(int(r.generation))]++
+		s.MaxGeneration = max(s.MaxGeneration, int(r.generation))
+		s.Datasets[p.names[r.dataset]]++
+		s.SourceKinds[p.names[r.sourceKind]]++
+		if lic := p.names[r.license]; lic != "" {
+			s.Licenses[lic]++
+		}
+		s.Bases[p.names[r.basis]]++
+		tokens.add(float64(r.tokens))
+		mtld.add(r.mtld)
+		if math.IsNaN(r.toxicity) {
+			s.UnscoredToxic++
+		} else {
+			tox.add(r.toxicity)
+		}
+	}
+	if n := len(sel); n > 0 {
+		s.SyntheticRatio = float64(s.Synthetic) / float64(n)
+		top := 0
+		for _, c := range s.Models {
+			top = max(top, c)
+		}
+		s.ModelShare = float64(top) / float64(n)
+		s.Metrics["tokens"], s.Metrics["mtld"], s.Metrics["toxicity"] = tokens.result(), mtld.result(), tox.result()
+	}
+	return s
+}
+
+type summary struct {
+	n             int
+	min, max, sum float64
+}
+
+func (s *summary) add(v float64) {
+	if s.n == 0 || v < s.min {
+		s.min = v
+	}
+	if s.n == 0 || v > s.max {
+		s.max = v
+	}
+	s.n++
+	s.sum += v
+}
+
+func (s *summary) result() registry.MetricSummary {
+	if s.n == 0 {
+		return registry.MetricSummary{}
+	}
+	return registry.MetricSummary{Count: s.n, Min: s.min, Max: s.max, Mean: s.sum / float64(s.n)}
+}
+
+// ids returns the selected sample ids in manifest order.
+func (p *pool) ids(sel []int) []string {
+	out := make([]string, len(sel))
+	for j, i := range sel {
+		out[j] = p.rows[i].id.String()
+	}
+	return out
+}
+
+// manifestSHA256 hashes the manifest: one line "<sample id> <content sha256>\n" per sample, in order.
+func (p *pool) manifestSHA256(sel []int) string {
+	h := sha256.New()
+	var line [36 + 1 + 64 + 1]byte
+	for _, i := range sel {
+		r := &p.rows[i]
+		copy(line[:36], r.id.String())
+		line[36] = ' '
+		hex.Encode(line[37:101], r.content[:])
+		line[101] = '\n'
+		h.Write(line[:])
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}

@@ -1,0 +1,247 @@
+package registry
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"time"
+)
+
+// PolicyRef names one immutable policy version.
+type PolicyRef struct {
+	Name    string `json:"name"`
+	Version int    `json:"version"`
+	SHA256  string `json:"sha256"`
+}
+
+// PolicyVersion is a stored policy version: its Rego module, the module's SHA-256 and its limits.
+type PolicyVersion struct {
+	Name      string          `json:"name"`
+	Version   int             `json:"version"`
+	SHA256    string          `json:"sha256"`
+	Limits    json.RawMessage `json:"limits"`
+	Module    string          `json:"module,omitempty"`
+	CreatedAt time.Time       `json:"created_at"`
+	LogIndex  int64           `json:"log_index"`
+}
+
+// Ref returns the version's reference.
+func (p *PolicyVersion) Ref() PolicyRef {
+	return PolicyRef{Name: p.Name, Version: p.Version, SHA256: p.SHA256}
+}
+
+// Mix strategies, and best-of-k sources.
+const (
+	StrategyRandom  = "random"
+	StrategyBestOfK = "best_of_k"
+	SourceSingle    = "single"
+	SourceMulti     = "multi"
+)
+
+// MixStrategy says how samples are chosen. With best_of_k, a sample that answers a prompt is eligible
+// only if it ranks first for Objective in its group: among all allowed models' candidates (source
+// "multi") or among its own model's (source "single"). Models restricts which models' candidates
+// compete.
+type MixStrategy struct {
+	Name      string   `json:"name"`
+	Objective string   `json:"objective,omitempty"`
+	Source    string   `json:"source,omitempty"`
+	Models    []string `json:"models,omitempty"`
+}
+
+// MixFilter narrows the candidate pool before the policy admits from it. Models restricts model
+// output to those models (human samples are kept unless Origins excludes them); AsOf keeps samples
+// registered at or before that time, which makes a mix reproducible later.
+type MixFilter struct {
+	Datasets []string   `json:"datasets,omitempty"`
+	Models   []string   `json:"models,omitempty"`
+	Origins  []string   `json:"origins,omitempty"`
+	AsOf     *time.Time `json:"as_of,omitempty"`
+}
+
+// MixRequest asks for a training mix. Size is an upper bound; MinSize refuses a smaller mix;
+// SyntheticRatio asks for a share of model output (never above the policy's cap); without it the mix
+// takes the admitted pool as it is, capped.
+type MixRequest struct {
+	Policy         string      `json:"policy,omitempty"`
+	Size           int         `json:"size"`
+	MinSize        int         `json:"min_size,omitempty"`
+	SyntheticRatio *float64    `json:"synthetic_ratio,omitempty"`
+	Strategy       MixStrategy `json:"strategy"`
+	Filter         MixFilter   `json:"filter"`
+	Seed           int64       `json:"seed"`
+}
+
+// Limits of a mix request.
+const (
+	MaxMixSize       = 10_000_000
+	maxFilterEntries = 1000
+)
+
+// Validate checks the request against the rules that need no lookups, filling defaults.
+func (r *MixRequest) Validate() error {
+	var fe []FieldError
+	add := func(field, msg string) { fe = append(fe, FieldError{Field: field, Message: msg}) }
+	if r.Size < 1 || r.Size > MaxMixSize {
+		add("size", "must be from 1 to "+strconv.Itoa(MaxMixSize))
+	}
+	if r.MinSize < 0 || r.MinSize > r.Size {
+		add("min_size", "must be from 0 to size")
+	}
+	if sr := r.SyntheticRatio; sr != nil && (*sr < 0 || *sr > 1) {
+		add("synthetic_ratio", "must be from 0 to 1")
+	}
+	switch r.Strategy.Name {
+	case "":
+		r.Strategy.Name = StrategyRandom
+		fallthrough
+	case StrategyRandom:
+		if r.Strategy.Objective != "" || r.Strategy.Source != "" || len(r.Strategy.Models) > 0 {
+			add("strategy", "objective, source and models go with best_of_k only")
+		}
+	case StrategyBestOfK:
+		if !contains(Objectives, r.Strategy.Objective) {
+			add("strategy/objective", "must be one of mtld, length, toxicity")
+		}
+		if r.Strategy.Source == "" {
+			r.Strategy.Source = SourceMulti
+		}
+		if r.Strategy.Source != SourceSingle && r.Strategy.Source != SourceMulti {
+			add("strategy/source", "must be single or multi")
+		}
+	default:
+		add("strategy/name", "must be random or best_of_k")
+	}
+	for _, o := range r.Filter.Origins {
+		if o != OriginHuman && o != OriginModel {
+			add("filter/origins", "entries must be human or model")
+			break
+		}
+	}
+	for name, list := range map[string][]string{"filter/datasets": r.Filter.Datasets, "filter/models": r.Filter.Models,
+		"filter/origins": r.Filter.Origins, "strategy/models": r.Strategy.Models} {
+		if len(list) > maxFilterEntries {
+			add(name, "has more than "+strconv.Itoa(maxFilterEntries)+" entries")
+		}
+	}
+	if len(fe) == 0 {
+		return nil
+	}
+	sortFields(fe)
+	return &Error{Code: EINVALID, Message: fe[0].Field + ": " + fe[0].Message, Fields: fe}
+}
+
+func sortFields(fe []FieldError) {
+	for i := 1; i < len(fe); i++ {
+		for j := i; j > 0 && fe[j].Field < fe[j-1].Field; j-- {
+			fe[j], fe[j-1] = fe[j-1], fe[j]
+		}
+	}
+}
+
+// MetricSummary summarises one metric over a mix.
+type MetricSummary struct {
+	Count int     `json:"count"`
+	Min   float64 `json:"min"`
+	Max   float64 `json:"max"`
+	Mean  float64 `json:"mean"`
+}
+
+// MixStats is the summary of a mix: exactly what a policy's deny rules see as input.mix.stats.
+type MixStats struct {
+	Human          int                      `json:"human"`
+	Synthetic      int                      `json:"synthetic"`
+	SyntheticRatio float64                  `json:"synthetic_ratio"`
+	Generations    map[string]int           `json:"generations"`
+	Models         map[string]int           `json:"models"`
+	ModelShare     float64                  `json:"max_model_share"` // the largest single model's share
+	Metrics        map[string]MetricSummary `json:"metrics"`
+	Datasets       map[string]int           `json:"datasets"`
+	SourceKinds    map[string]int           `json:"source_kinds"`
+	Licenses       map[string]int           `json:"licenses"`
+	Bases          map[string]int           `json:"generation_bases"`
+	UnscoredToxic  int                      `json:"unscored_toxicity"`
+	MaxGeneration  int                      `json:"max_generation"`
+	Pool           int                      `json:"pool"` // samples the policy admitted before selection
+}
+
+// Mix is a built, immutable training mix.
+type Mix struct {
+	ID             string      `json:"id"`
+	Policy         PolicyRef   `json:"policy"`
+	DecisionID     string      `json:"decision_id"`
+	Size           int         `json:"size"`
+	Seed           int64       `json:"seed"`
+	Strategy       MixStrategy `json:"strategy"`
+	Request        MixRequest  `json:"request"`
+	Stats          MixStats    `json:"stats"`
+	ManifestSHA256 string      `json:"manifest_sha256"`
+	CreatedAt      time.Time   `json:"created_at"`
+	LogIndex       int64       `json:"log_index"`
+}
+
+// Decision is a stored policy decision on a proposed mix.
+type Decision struct {
+	ID          string          `json:"id"`
+	Policy      PolicyRef       `json:"policy"`
+	Allowed     bool            `json:"allowed"`
+	Violations  []string        `json:"violations"`
+	Error       string          `json:"error,omitempty"`
+	Input       json.RawMessage `json:"input"`
+	MixID       string          `json:"mix_id,omitempty"`
+	EvaluatedAt time.Time       `json:"evaluated_at"`
+	LogIndex    int64           `json:"log_index"`
+}
+
+// PoolQuery selects a mix's candidate pool inside the database.
+type PoolQuery struct {
+	Where         string // the policy's include fragment over alias s, in the store's dialect
+	MaxGeneration *int
+	Datasets      []string
+	ModelIDs      []string // model output restricted to these models
+	Origins       []string
+	AsOf          *time.Time
+	BestOfK       *BestOfKPool
+}
+
+// BestOfKPool makes only the rank-1 candidate of each prompt group eligible.
+type BestOfKPool struct {
+	Objective string
+	PerModel  bool     // single-source: rank within each model's candidates
+	ModelIDs  []string // competing models; empty means all
+}
+
+// PoolRow is one admitted sample, with what selection and statistics need.
+type PoolRow struct {
+	ID            string
+	ContentSHA256 string
+	Origin        string
+	Model         string
+	Generation    int
+	Basis         string
+	Dataset       string
+	SourceKind    string
+	License       string
+	Tokens        int
+	MTLD          float64
+	Toxicity      *float64
+}
+
+// MixStore is what building, storing and exporting mixes needs from a store. Errors: ENOTFOUND from
+// the Get methods; EUNPROCESSABLE from SaveMix for an idempotency key reused with another request.
+type MixStore interface {
+	Dialect() string
+	MixPool(ctx context.Context, q PoolQuery, fn func(*PoolRow) error) error
+	// SaveMix writes the decision and, when m is not nil, the mix and its manifest (sample ids in
+	// order), in one transaction with their log leaves.
+	SaveMix(ctx context.Context, d *Decision, m *Mix, manifest []string, idem *Idempotency) error
+	GetMix(ctx context.Context, id string) (*Mix, error)
+	ListMixes(ctx context.Context, after string, limit int) ([]*Mix, error)
+	GetDecision(ctx context.Context, id string) (*Decision, error)
+	// ExportMix calls fn with the mix's samples in manifest order, reading them in small chunks.
+	ExportMix(ctx context.Context, id string, fn func(*Sample) error) error
+
+	CreatePolicyVersion(ctx context.Context, p *PolicyVersion) (created bool, err error)
+	GetPolicyVersion(ctx context.Context, name string, version int) (*PolicyVersion, error) // version 0: the latest
+	ListPolicyVersions(ctx context.Context, name string, after, limit int) ([]*PolicyVersion, error)
+}

@@ -1,0 +1,357 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/pedigreeml/pedigree/ledger"
+	"github.com/pedigreeml/pedigree/registry"
+	"github.com/pedigreeml/pedigree/registry/leaves"
+)
+
+var _ registry.MixStore = (*Store)(nil)
+
+// Dialect implements registry.MixStore.
+func (s *Store) Dialect() string { return "sqlite" }
+
+// poolColumns are read for every admitted sample, in scanPoolRow's order.
+const poolColumns = `s.id, s.content_sha256, s.origin, coalesce(s.model, ''), s.generation, s.generation_basis,
+	s.dataset, s.source_kind, s.license, s.tokens, s.mtld, s.toxicity`
+
+// PoolSQL returns the candidate-pool query and its arguments. Benchmarks run it bare, as the
+// baseline of building a mix.
+func PoolSQL(q registry.PoolQuery) (string, []any) {
+	where := []string{"(" + q.Where + ")"}
+	var args []any
+	in := func(col string, vals []string) {
+		where = append(where, col+" IN ("+placeholders(len(vals))+")")
+		args = append(args, anys(vals)...)
+	}
+	if q.MaxGeneration != nil {
+		where = append(where, "s.generation <= ?")
+		args = append(args, *q.MaxGeneration)
+	}
+	if len(q.Datasets) > 0 {
+		in("s.dataset", q.Datasets)
+	}
+	if len(q.Origins) > 0 {
+		in("s.origin", q.Origins)
+	}
+	if len(q.ModelIDs) > 0 {
+		where = append(where, "(s.origin = 'human' OR s.model_id IN ("+placeholders(len(q.ModelIDs))+"))")
+		args = append(args, anys(q.ModelIDs)...)
+	}
+	if q.AsOf != nil {
+		where = append(where, "s.created_at <= ?")
+		args = append(args, millis(*q.AsOf))
+	}
+	if b := q.BestOfK; b != nil {
+		partition := "prompt_id"
+		if b.PerModel {
+			partition = "prompt_id, model_id"
+		}
+		inner := []string{"prompt_id IS NOT NULL"}
+		var innerArgs []any
+		if len(b.ModelIDs) > 0 {
+			inner = append(inner, "model_id IN ("+placeholders(len(b.ModelIDs))+")")
+			innerArgs = append(innerArgs, anys(b.ModelIDs)...)
+		}
+		if q.AsOf != nil {
+			inner = append(inner, "created_at <= ?")
+			innerArgs = append(innerArgs, millis(*q.AsOf))
+		}
+		where = append(where, "(s.prompt_id IS NULL OR s.id IN (SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY "+
+			partition+" ORDER BY "+rankOrder[b.Objective]+") AS rk FROM samples WHERE "+strings.Join(inner, " AND ")+") WHERE rk = 1))")
+		args = append(args, innerArgs...)
+	}
+	return "SELECT " + poolColumns + " FROM samples s WHERE " + strings.Join(where, " AND "), args
+}
+
+// MixPool implements registry.MixStore: it streams the admitted samples, one reused row at a time.
+func (s *Store) MixPool(ctx context.Context, q registry.PoolQuery, fn func(*registry.PoolRow) error) error {
+	query, args := PoolSQL(q)
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("mix pool: %w", err)
+	}
+	defer rows.Close()
+	var r registry.PoolRow
+	var tox sql.NullFloat64
+	for rows.Next() {
+		if err := rows.Scan(&r.ID, &r.ContentSHA256, &r.Origin, &r.Model, &r.Generation, &r.Basis, &r.Dataset,
+			&r.SourceKind, &r.License, &r.Tokens, &r.MTLD, &tox); err != nil {
+			return err
+		}
+		r.Toxicity = nil
+		if tox.Valid {
+			v := tox.Float64
+			r.Toxicity = &v
+		}
+		if err := fn(&r); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// manifestChunk is how many sample ids one manifest row packs.
+const manifestChunk = 4096
+
+// PackIDs packs UUID strings into 16 bytes each.
+func PackIDs(ids []string) ([]byte, error) {
+	out := make([]byte, 0, 16*len(ids))
+	for _, id := range ids {
+		u, err := uuid.Parse(id)
+		if err != nil {
+			return nil, fmt.Errorf("manifest id %q: %w", id, err)
+		}
+		out = append(out, u[:]...)
+	}
+	return out, nil
+}
+
+// UnpackIDs is the inverse of PackIDs.
+func UnpackIDs(b []byte) ([]string, error) {
+	if len(b)%16 != 0 {
+		return nil, fmt.Errorf("manifest chunk of %d bytes", len(b))
+	}
+	out := make([]string, len(b)/16)
+	for i := range out {
+		var u uuid.UUID
+		copy(u[:], b[16*i:])
+		out[i] = u.String()
+	}
+	return out, nil
+}
+
+// SaveMix implements registry.MixStore.
+func (s *Store) SaveMix(ctx context.Context, d *registry.Decision, m *registry.Mix, manifest []string, idem *registry.Idempotency) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if idem != nil {
+			prev, err := replayIdempotent(ctx, tx, idem)
+			if err != nil {
+				return err
+			}
+			if prev != nil {
+				return registry.Errorf(registry.ECONFLICT, "a request with Idempotency-Key %q has completed meanwhile; send it again to read its result", idem.Key)
+			}
+		}
+		log, err := newLogWriter(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if m != nil {
+			d.MixID = m.ID
+		}
+		leaf, err := leaves.Decision(d)
+		if err != nil {
+			return err
+		}
+		if d.LogIndex, err = log.add(ledger.KindDecision, d.ID, leaf); err != nil {
+			return err
+		}
+		violations, _ := json.Marshal(d.Violations)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO decisions (id, policy_name, policy_version, policy_sha256, allowed,
+			violations, error, input, mix_id, evaluated_at, log_index) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
+			d.ID, d.Policy.Name, d.Policy.Version, d.Policy.SHA256, d.Allowed, string(violations), d.Error, string(d.Input),
+			nullString(d.MixID), millis(d.EvaluatedAt), d.LogIndex); err != nil {
+			return fmt.Errorf("insert decision: %w", err)
+		}
+		result := registry.IdempotentResult{IDs: []string{d.ID}}
+		if m != nil {
+			if err := insertMix(ctx, tx, log, m, manifest); err != nil {
+				return err
+			}
+			result.IDs = append(result.IDs, m.ID)
+		}
+		if idem != nil {
+			if err := recordIdempotent(ctx, tx, idem, result); err != nil {
+				return err
+			}
+		}
+		return log.flush()
+	})
+}
+
+func insertMix(ctx context.Context, tx *sql.Tx, log *logWriter, m *registry.Mix, manifest []string) error {
+	strategy, _ := json.Marshal(m.Strategy)
+	request, _ := json.Marshal(m.Request)
+	stats, _ := json.Marshal(m.Stats)
+	leaf, err := leaves.Mix(m, request)
+	if err != nil {
+		return err
+	}
+	if m.LogIndex, err = log.add(ledger.KindMix, m.ID, leaf); err != nil {
+		return err
+	}
+	basis := registry.BasisHuman
+	for b := range m.Stats.Bases {
+		basis = registry.WeakerBasis(basis, b)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO mixes (id, policy_name, policy_version, policy_sha256, decision_id, size, seed,
+		strategy, request, stats, manifest_sha256, max_generation, generation_basis, created_at, log_index)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		m.ID, m.Policy.Name, m.Policy.Version, m.Policy.SHA256, m.DecisionID, m.Size, m.Seed, string(strategy), string(request),
+		string(stats), m.ManifestSHA256, m.Stats.MaxGeneration, basis, millis(m.CreatedAt), m.LogIndex); err != nil {
+		return fmt.Errorf("insert mix: %w", err)
+	}
+	for chunk := 0; chunk*manifestChunk < len(manifest); chunk++ {
+		part := manifest[chunk*manifestChunk : min(len(manifest), (chunk+1)*manifestChunk)]
+		b, err := PackIDs(part)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO mix_manifest (mix_id, chunk, sample_ids) VALUES (?, ?, ?)", m.ID, chunk, b); err != nil {
+			return fmt.Errorf("insert manifest: %w", err)
+		}
+	}
+	return nil
+}
+
+const mixColumns = `id, policy_name, policy_version, policy_sha256, decision_id, size, seed, strategy, request, stats,
+	manifest_sha256, created_at, log_index`
+
+func scanMix(sc interface{ Scan(...any) error }) (*registry.Mix, error) {
+	var m registry.Mix
+	var strategy, request, stats string
+	var created int64
+	if err := sc.Scan(&m.ID, &m.Policy.Name, &m.Policy.Version, &m.Policy.SHA256, &m.DecisionID, &m.Size, &m.Seed,
+		&strategy, &request, &stats, &m.ManifestSHA256, &created, &m.LogIndex); err != nil {
+		return nil, err
+	}
+	m.CreatedAt = fromMillis(created)
+	for _, p := range []struct {
+		s string
+		v any
+	}{{strategy, &m.Strategy}, {request, &m.Request}, {stats, &m.Stats}} {
+		if err := json.Unmarshal([]byte(p.s), p.v); err != nil {
+			return nil, fmt.Errorf("mix %s: %w", m.ID, err)
+		}
+	}
+	return &m, nil
+}
+
+// GetMix implements registry.MixStore.
+func (s *Store) GetMix(ctx context.Context, id string) (*registry.Mix, error) {
+	m, err := scanMix(s.r.QueryRowContext(ctx, "SELECT "+mixColumns+" FROM mixes WHERE id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, registry.Errorf(registry.ENOTFOUND, "mix %s not found", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read mix: %w", err)
+	}
+	return m, nil
+}
+
+// ListMixes implements registry.MixStore.
+func (s *Store) ListMixes(ctx context.Context, after string, limit int) ([]*registry.Mix, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT "+mixColumns+" FROM mixes WHERE id > ? ORDER BY id LIMIT ?", after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list mixes: %w", err)
+	}
+	defer rows.Close()
+	var out []*registry.Mix
+	for rows.Next() {
+		m, err := scanMix(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// GetDecision implements registry.MixStore.
+func (s *Store) GetDecision(ctx context.Context, id string) (*registry.Decision, error) {
+	var d registry.Decision
+	var violations, input string
+	var mix sql.NullString
+	var at int64
+	err := s.r.QueryRowContext(ctx, `SELECT id, policy_name, policy_version, policy_sha256, allowed, violations, error, input,
+		mix_id, evaluated_at, log_index FROM decisions WHERE id = ?`, id).Scan(&d.ID, &d.Policy.Name, &d.Policy.Version,
+		&d.Policy.SHA256, &d.Allowed, &violations, &d.Error, &input, &mix, &at, &d.LogIndex)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, registry.Errorf(registry.ENOTFOUND, "decision %s not found", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read decision: %w", err)
+	}
+	if err := json.Unmarshal([]byte(violations), &d.Violations); err != nil {
+		return nil, err
+	}
+	d.Input, d.MixID, d.EvaluatedAt = json.RawMessage(input), mix.String, fromMillis(at)
+	if d.Violations == nil {
+		d.Violations = []string{}
+	}
+	return &d, nil
+}
+
+// exportChunk bounds how many samples (texts up to 1 MiB each) an export holds at once.
+const exportChunk = 64
+
+// ExportMix implements registry.MixStore. It reads one manifest row at a time and the samples of a
+// few ids at a time, so memory stays constant whatever the mix's size.
+func (s *Store) ExportMix(ctx context.Context, id string, fn func(*registry.Sample) error) error {
+	if _, err := s.GetMix(ctx, id); err != nil {
+		return err
+	}
+	for chunk := 0; ; chunk++ {
+		var packed []byte
+		err := s.r.QueryRowContext(ctx, "SELECT sample_ids FROM mix_manifest WHERE mix_id = ? AND chunk = ?", id, chunk).Scan(&packed)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read manifest: %w", err)
+		}
+		ids, err := UnpackIDs(packed)
+		if err != nil {
+			return err
+		}
+		for len(ids) > 0 {
+			part := ids[:min(exportChunk, len(ids))]
+			ids = ids[len(part):]
+			samples, err := samplesByIDsPlain(ctx, s.r, part)
+			if err != nil {
+				return err
+			}
+			for _, smp := range samples {
+				if err := fn(smp); err != nil {
+					return err
+				}
+			}
+		}
+	}
+}
+
+// samplesByIDsPlain reads samples in the order of ids, without parents or ranks.
+func samplesByIDsPlain(ctx context.Context, q queryer, ids []string) ([]*registry.Sample, error) {
+	rows, err := q.QueryContext(ctx, "SELECT "+sampleColumns+" FROM samples WHERE id IN ("+placeholders(len(ids))+")", anys(ids)...)
+	if err != nil {
+		return nil, fmt.Errorf("read samples: %w", err)
+	}
+	defer rows.Close()
+	byID := make(map[string]*registry.Sample, len(ids))
+	for rows.Next() {
+		smp, err := scanSample(rows)
+		if err != nil {
+			return nil, err
+		}
+		byID[smp.ID] = smp
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]*registry.Sample, len(ids))
+	for i, id := range ids {
+		if out[i] = byID[id]; out[i] == nil {
+			return nil, fmt.Errorf("manifest names sample %s, which is missing", id)
+		}
+	}
+	return out, nil
+}
