@@ -11,8 +11,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -181,7 +183,10 @@ type row struct {
 	basis      uint32
 	dataset    uint32
 	sourceKind uint32
+	source     uint32 // the source's name; for web_crawl, the URI's host
+	sourceURI  uint32
 	license    uint32
+	created    int64 // Unix ms
 	tokens     int32
 	mtld       float64
 	toxicity   float64 // NaN when unscored
@@ -222,6 +227,7 @@ func (p *pool) add(r *registry.PoolRow) error {
 	}
 	x := row{id: id, content: content, generation: int32(r.Generation), basis: p.intern(r.Basis),
 		dataset: p.intern(r.Dataset), sourceKind: p.intern(r.SourceKind), license: p.intern(r.License),
+		source: p.intern(sourceName(r)), sourceURI: p.intern(r.SourceURI), created: r.CreatedAt.UnixMilli(),
 		tokens: int32(r.Tokens), mtld: r.MTLD, toxicity: math.NaN()}
 	if r.Toxicity != nil {
 		x.toxicity = *r.Toxicity
@@ -237,6 +243,20 @@ func (p *pool) add(r *registry.PoolRow) error {
 	}
 	p.rows = append(p.rows, x)
 	return nil
+}
+
+// sourceName names a sample's source for the summary: the host for crawled data, else the source's
+// name, else its dataset.
+func sourceName(r *registry.PoolRow) string {
+	if r.SourceKind == "web_crawl" && r.SourceURI != "" {
+		if u, err := url.Parse(r.SourceURI); err == nil && u.Hostname() != "" {
+			return strings.ToLower(u.Hostname())
+		}
+	}
+	if r.SourceName != "" {
+		return r.SourceName
+	}
+	return r.Dataset
 }
 
 // drawKey orders samples for a seed: a fixed 64-bit mix (SplitMix64's finalizer) of the seed and the
@@ -351,8 +371,10 @@ func (p *pool) selectMix(size int, ratio *float64, l policy.Limits) []int {
 // stats summarises the selected rows: exactly what deny sees.
 func (p *pool) stats(sel []int) registry.MixStats {
 	s := registry.MixStats{Generations: map[string]int{}, Models: map[string]int{}, Metrics: map[string]registry.MetricSummary{},
-		Datasets: map[string]int{}, SourceKinds: map[string]int{}, Licenses: map[string]int{}, Bases: map[string]int{}, Pool: len(p.rows)}
+		Datasets: map[string]int{}, SourceKinds: map[string]int{}, Licenses: map[string]int{}, Bases: map[string]int{}, Pool: len(p.rows),
+		Sources: map[string]map[string]registry.SourceStat{}}
 	var tokens, mtld, tox summary
+	var latest int64
 	for _, i := range sel {
 		r := &p.rows[i]
 		if r.model == 0 {
@@ -369,6 +391,19 @@ func (p *pool) stats(sel []int) registry.MixStats {
 			s.Licenses[lic]++
 		}
 		s.Bases[p.names[r.basis]]++
+		s.Tokens += int64(r.tokens)
+		latest = max(latest, r.created)
+		kind := p.names[r.sourceKind]
+		if s.Sources[kind] == nil {
+			s.Sources[kind] = map[string]registry.SourceStat{}
+		}
+		st := s.Sources[kind][p.names[r.source]]
+		st.Samples++
+		st.Tokens += int64(r.tokens)
+		if st.URI == "" && kind != "web_crawl" {
+			st.URI = p.names[r.sourceURI]
+		}
+		s.Sources[kind][p.names[r.source]] = st
 		tokens.add(float64(r.tokens))
 		mtld.add(r.mtld)
 		if math.IsNaN(r.toxicity) {
@@ -378,6 +413,8 @@ func (p *pool) stats(sel []int) registry.MixStats {
 		}
 	}
 	if n := len(sel); n > 0 {
+		t := time.UnixMilli(latest).UTC()
+		s.LatestSample = &t
 		s.SyntheticRatio = float64(s.Synthetic) / float64(n)
 		top := 0
 		for _, c := range s.Models {

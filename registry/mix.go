@@ -163,6 +163,19 @@ type MixStats struct {
 	UnscoredToxic  int                      `json:"unscored_toxicity"`
 	MaxGeneration  int                      `json:"max_generation"`
 	Pool           int                      `json:"pool"` // samples the policy admitted before selection
+	Tokens         int64                    `json:"tokens"`
+	LatestSample   *time.Time               `json:"latest_sample,omitempty"` // the newest sample's registration
+
+	// Sources counts samples and tokens by source kind and source name; for web_crawl the name is the
+	// URI's host, so the EU AI Act summary can list the top crawled domains.
+	Sources map[string]map[string]SourceStat `json:"sources"`
+}
+
+// SourceStat is how much of a mix one source contributed.
+type SourceStat struct {
+	Samples int    `json:"samples"`
+	Tokens  int64  `json:"tokens"`
+	URI     string `json:"uri,omitempty"` // the first URI seen, for public datasets
 }
 
 // Mix is a built, immutable training mix.
@@ -221,7 +234,10 @@ type PoolRow struct {
 	Basis         string
 	Dataset       string
 	SourceKind    string
+	SourceName    string
+	SourceURI     string
 	License       string
+	CreatedAt     time.Time
 	Tokens        int
 	MTLD          float64
 	Toxicity      *float64

@@ -21,7 +21,7 @@ func (s *Store) Dialect() string { return "sqlite" }
 
 // poolColumns are read for every admitted sample, in scanPoolRow's order.
 const poolColumns = `s.id, s.content_sha256, s.origin, coalesce(s.model, ''), s.generation, s.generation_basis,
-	s.dataset, s.source_kind, s.license, s.tokens, s.mtld, s.toxicity`
+	s.dataset, s.source_kind, s.source_name, s.source_uri, s.license, s.tokens, s.mtld, s.toxicity, s.created_at`
 
 // PoolSQL returns the candidate-pool query and its arguments. Benchmarks run it bare, as the
 // baseline of building a mix.
@@ -82,11 +82,13 @@ func (s *Store) MixPool(ctx context.Context, q registry.PoolQuery, fn func(*regi
 	defer rows.Close()
 	var r registry.PoolRow
 	var tox sql.NullFloat64
+	var created int64
 	for rows.Next() {
 		if err := rows.Scan(&r.ID, &r.ContentSHA256, &r.Origin, &r.Model, &r.Generation, &r.Basis, &r.Dataset,
-			&r.SourceKind, &r.License, &r.Tokens, &r.MTLD, &tox); err != nil {
+			&r.SourceKind, &r.SourceName, &r.SourceURI, &r.License, &r.Tokens, &r.MTLD, &tox, &created); err != nil {
 			return err
 		}
+		r.CreatedAt = fromMillis(created)
 		r.Toxicity = nil
 		if tox.Valid {
 			v := tox.Float64

@@ -1,0 +1,295 @@
+package sqlite
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"time"
+
+	"github.com/pedigreeml/pedigree/ledger"
+	"github.com/pedigreeml/pedigree/registry"
+	"github.com/pedigreeml/pedigree/registry/leaves"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+var _ ledger.Storage = (*Store)(nil)
+
+// LogSize implements ledger.Storage.
+func (s *Store) LogSize(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.r.QueryRowContext(ctx, "SELECT coalesce(max(idx) + 1, 0) FROM log_leaves").Scan(&n)
+	return n, err
+}
+
+// ReadLogHashes implements ledger.Storage.
+func (s *Store) ReadLogHashes(ctx context.Context, indexes []int64) ([]tlog.Hash, error) {
+	var out []tlog.Hash
+	for len(indexes) > 0 {
+		k := min(500, len(indexes))
+		part, err := hashReader{ctx: ctx, q: s.r}.ReadHashes(indexes[:k])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, part...)
+		indexes = indexes[k:]
+	}
+	return out, nil
+}
+
+// ReadLogLeaves implements ledger.Storage.
+func (s *Store) ReadLogLeaves(ctx context.Context, from int64, n int) ([][]byte, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT leaf FROM log_leaves WHERE idx >= ? ORDER BY idx LIMIT ?", from, n)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out [][]byte
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
+// ReadLogLeavesAt implements ledger.Storage; a missing leaf is nil.
+func (s *Store) ReadLogLeavesAt(ctx context.Context, indexes []int64) ([][]byte, error) {
+	args := make([]any, len(indexes))
+	for i, x := range indexes {
+		args[i] = x
+	}
+	rows, err := s.r.QueryContext(ctx, "SELECT idx, leaf FROM log_leaves WHERE idx IN ("+placeholders(len(indexes))+")", args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	byIdx := make(map[int64][]byte, len(indexes))
+	for rows.Next() {
+		var i int64
+		var b []byte
+		if err := rows.Scan(&i, &b); err != nil {
+			return nil, err
+		}
+		byIdx[i] = b
+	}
+	out := make([][]byte, len(indexes))
+	for i, x := range indexes {
+		out[i] = byIdx[x]
+	}
+	return out, rows.Err()
+}
+
+// LatestCheckpoint implements ledger.Storage.
+func (s *Store) LatestCheckpoint(ctx context.Context) ([]byte, error) {
+	var note []byte
+	err := s.r.QueryRowContext(ctx, "SELECT note FROM log_checkpoints ORDER BY size DESC LIMIT 1").Scan(&note)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return note, err
+}
+
+// SaveCheckpoint implements ledger.Storage; a checkpoint of a size already stored is kept as it was.
+func (s *Store) SaveCheckpoint(ctx context.Context, t tlog.Tree, note []byte) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "INSERT INTO log_checkpoints (size, root, note, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (size) DO NOTHING",
+			t.N, t.Hash[:], note, time.Now().UnixMilli())
+		return err
+	})
+}
+
+// RecordLeaves re-derives every record's log leaf from the record as stored (a ledger.RecordLeaves).
+// Samples are also checked against their content hash, so an edited text is found too.
+func (s *Store) RecordLeaves(ctx context.Context, fn func(index int64, leaf []byte) error) error {
+	for _, walk := range []func(context.Context, func(int64, []byte) error) error{
+		s.sampleLeaves, s.modelLeaves, s.keyLeaves, s.policyLeaves, s.decisionLeaves, s.mixLeaves,
+	} {
+		if err := walk(ctx, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func emit(fn func(int64, []byte) error, index int64, leaf []byte, err error) error {
+	if err != nil {
+		return err
+	}
+	return fn(index, leaf)
+}
+
+func (s *Store) sampleLeaves(ctx context.Context, fn func(int64, []byte) error) error {
+	after := int64(-1)
+	for {
+		rows, err := s.r.QueryContext(ctx, "SELECT rowid, "+sampleColumns+" FROM samples WHERE rowid > ? ORDER BY rowid LIMIT 500", after)
+		if err != nil {
+			return err
+		}
+		var page []*registry.Sample
+		for rows.Next() {
+			var rowid int64
+			smp, err := scanSample(scanPrefix{rows, &rowid})
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			after = rowid
+			page = append(page, smp)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(page) == 0 {
+			return nil
+		}
+		if err := decorate(ctx, s.r, page); err != nil {
+			return err
+		}
+		for _, smp := range page {
+			if sum := sha256.Sum256([]byte(smp.Text)); hex.EncodeToString(sum[:]) != smp.ContentSHA256 {
+				return &ledger.AuditError{Leaf: smp.LogIndex, StoredIndex: -1, Reason: "sample " + smp.ID + "'s text no longer matches its content hash"}
+			}
+			leaf, err := leaves.Sample(smp)
+			if err := emit(fn, smp.LogIndex, leaf, err); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// scanPrefix scans a leading extra column before the ones a scan function expects.
+type scanPrefix struct {
+	rows  *sql.Rows
+	first any
+}
+
+func (p scanPrefix) Scan(dest ...any) error { return p.rows.Scan(append([]any{p.first}, dest...)...) }
+
+func (s *Store) modelLeaves(ctx context.Context, fn func(int64, []byte) error) error {
+	for after := ""; ; {
+		list, err := s.ListModels(ctx, after, 500)
+		if err != nil {
+			return err
+		}
+		for _, m := range list {
+			leaf, err := leaves.Model(m)
+			if err := emit(fn, m.LogIndex, leaf, err); err != nil {
+				return err
+			}
+		}
+		if len(list) < 500 {
+			return nil
+		}
+		after = list[len(list)-1].ID
+	}
+}
+
+func (s *Store) keyLeaves(ctx context.Context, fn func(int64, []byte) error) error {
+	for after := ""; ; {
+		list, err := s.ListKeys(ctx, after, 500)
+		if err != nil {
+			return err
+		}
+		for _, k := range list {
+			leaf, err := leaves.KeyCreated(k)
+			if err := emit(fn, k.LogIndex, leaf, err); err != nil {
+				return err
+			}
+			if k.RevokedAt != nil && k.RevokedLogIndex != nil {
+				leaf, err := leaves.KeyRevoked(k, *k.RevokedAt)
+				if err := emit(fn, *k.RevokedLogIndex, leaf, err); err != nil {
+					return err
+				}
+			}
+		}
+		if len(list) < 500 {
+			return nil
+		}
+		after = list[len(list)-1].ID
+	}
+}
+
+func (s *Store) policyLeaves(ctx context.Context, fn func(int64, []byte) error) error {
+	rows, err := s.r.QueryContext(ctx, "SELECT "+policyColumns+" FROM policy_versions ORDER BY name, version")
+	if err != nil {
+		return err
+	}
+	var list []*registry.PolicyVersion
+	for rows.Next() {
+		p, err := scanPolicy(rows)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		list = append(list, p)
+	}
+	rows.Close()
+	for _, p := range list {
+		leaf, err := leaves.PolicyVersion(p)
+		if err := emit(fn, p.LogIndex, leaf, err); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func (s *Store) decisionLeaves(ctx context.Context, fn func(int64, []byte) error) error {
+	for after := ""; ; {
+		var ids []string
+		rows, err := s.r.QueryContext(ctx, "SELECT id FROM decisions WHERE id > ? ORDER BY id LIMIT 500", after)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		for _, id := range ids {
+			d, err := s.GetDecision(ctx, id)
+			if err != nil {
+				return err
+			}
+			leaf, err := leaves.Decision(d)
+			if err := emit(fn, d.LogIndex, leaf, err); err != nil {
+				return err
+			}
+		}
+		if len(ids) < 500 {
+			return rows.Err()
+		}
+		after = ids[len(ids)-1]
+	}
+}
+
+func (s *Store) mixLeaves(ctx context.Context, fn func(int64, []byte) error) error {
+	for after := ""; ; {
+		list, err := s.ListMixes(ctx, after, 500)
+		if err != nil {
+			return err
+		}
+		for _, m := range list {
+			var request string
+			if err := s.r.QueryRowContext(ctx, "SELECT request FROM mixes WHERE id = ?", m.ID).Scan(&request); err != nil {
+				return err
+			}
+			leaf, err := leaves.Mix(m, []byte(request))
+			if err := emit(fn, m.LogIndex, leaf, err); err != nil {
+				return err
+			}
+		}
+		if len(list) < 500 {
+			return nil
+		}
+		after = list[len(list)-1].ID
+	}
+}
