@@ -46,6 +46,12 @@ func (s *Server) routes(reg *prometheus.Registry) {
 	v1.GET("/mixes/:id/lineage", s.mixLineage, s.allow(auditor))
 	v1.GET("/decisions/:id", s.getDecision, s.allow(auditor))
 
+	v1.GET("/log/checkpoint", s.getCheckpoint, s.allow(auditor))
+	v1.GET("/log/key", s.getLogKey, s.allow(auditor))
+	v1.GET("/log/entries/:index", s.getLogEntry, s.allow(auditor))
+	v1.GET("/log/proof/inclusion", s.getInclusionProof, s.allow(auditor))
+	v1.GET("/log/proof/consistency", s.getConsistencyProof, s.allow(auditor))
+
 	v1.POST("/keys", s.createKey, s.allow(admin))
 	v1.GET("/keys", s.listKeys, s.allow(admin))
 	v1.DELETE("/keys/:id", s.revokeKey, s.allow(admin))

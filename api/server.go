@@ -10,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/pedigreeml/pedigree/ledger"
 	"github.com/pedigreeml/pedigree/mixer"
 	"github.com/pedigreeml/pedigree/registry"
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,6 +28,7 @@ type Deps struct {
 	Mixes    registry.MixStore
 	Builder  *mixer.Builder
 	Policies *mixer.Policies
+	Log      *ledger.Log
 	Service  *registry.Service
 	Logger   *slog.Logger
 	Registry *prometheus.Registry // where the API registers its metrics; a new one if nil
@@ -40,6 +42,7 @@ type Server struct {
 	mixes    registry.MixStore
 	builder  *mixer.Builder
 	policies *mixer.Policies
+	ledger   *ledger.Log
 	svc      *registry.Service
 	log      *slog.Logger
 	metrics  *httpMetrics
@@ -64,7 +67,7 @@ func New(cfg Config, d Deps) *Server {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(d.Logger)
-	s := &Server{cfg: cfg, store: d.Store, mixes: d.Mixes, builder: d.Builder, policies: d.Policies, svc: d.Service, log: d.Logger, spec: d.Spec, echo: e,
+	s := &Server{cfg: cfg, store: d.Store, mixes: d.Mixes, builder: d.Builder, policies: d.Policies, ledger: d.Log, svc: d.Service, log: d.Logger, spec: d.Spec, echo: e,
 		metrics: newHTTPMetrics(d.Registry)}
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{}))
 	e.Use(s.observe)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/pedigreeml/pedigree"
 	"github.com/pedigreeml/pedigree/api"
+	"github.com/pedigreeml/pedigree/ledger"
 	"github.com/pedigreeml/pedigree/metrics"
 	"github.com/pedigreeml/pedigree/mixer"
 	"github.com/pedigreeml/pedigree/registry"
@@ -35,6 +36,7 @@ type config struct {
 	ToxicityOnError string
 	MaxBatchBytes   int64
 	LogFormat       string
+	LogOrigin       string
 
 	finish func() error // validates what the flags could not; set by register
 }
@@ -53,6 +55,7 @@ func (c *config) register(f *flags, withServer bool) {
 	f.string(&c.ToxicityOnError, "toxicity-on-error", "fail", `when the HTTP scorer is unavailable: "fail" the ingest (503) or store a "null" score`)
 	f.string(&maxBatch, "max-batch-bytes", strconv.Itoa(256<<20), "largest accepted batch request body, in bytes")
 	f.string(&c.LogFormat, "log-format", "text", `log format: "text" or "json"`)
+	f.string(&c.LogOrigin, "log-origin", "pedigree-registry", "origin line of the log's signed checkpoints, and the name of its signing key")
 	c.finish = func() error {
 		d, err := time.ParseDuration(timeout)
 		if err != nil || d <= 0 {
@@ -146,15 +149,22 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer store.Close()
+	full, ok := store.(fullStore)
+	if !ok {
+		return fmt.Errorf("the %T store lacks mixes or the log", store)
+	}
+	// Check the log before anything is written: a registry whose records or log were altered
+	// refuses to start.
+	auditLog, err := openLog(ctx, cfg, full)
+	if err != nil {
+		return err
+	}
 	svc := &registry.Service{Store: store, Scorer: registry.MetricsScorer{Scorer: &metrics.Scorer{
 		Toxicity: tox, NullOnUnavailable: cfg.ToxicityOnError == "null"}}}
 	if err := ensureAdminKey(ctx, cfg, svc, stdout); err != nil {
 		return err
 	}
-	mixes, ok := store.(registry.MixStore)
-	if !ok {
-		return fmt.Errorf("the %T store cannot build mixes", store)
-	}
+	mixes := registry.MixStore(full)
 	policies := mixer.NewPolicies(mixes)
 	if err := policies.EnsureDefault(ctx); err != nil {
 		return fmt.Errorf("default policy: %w", err)
@@ -164,7 +174,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	handler := api.New(api.Config{MaxBatchBytes: cfg.MaxBatchBytes}, api.Deps{
-		Store: store, Mixes: mixes, Builder: builder, Policies: policies, Service: svc, Logger: logger, Registry: reg, Spec: pedigree.OpenAPI,
+		Store: store, Mixes: mixes, Builder: builder, Policies: policies, Log: auditLog, Service: svc, Logger: logger, Registry: reg, Spec: pedigree.OpenAPI,
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -183,10 +193,19 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
+	ticker := time.NewTicker(checkpointEvery)
+	defer ticker.Stop()
+	for running := true; running; {
+		select {
+		case err := <-errc:
+			return fmt.Errorf("serve: %w", err)
+		case <-ticker.C:
+			if _, _, err := auditLog.Checkpoint(ctx); err != nil && ctx.Err() == nil {
+				logger.Error("signing a checkpoint", "err", err)
+			}
+		case <-ctx.Done():
+			running = false
+		}
 	}
 	logger.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
@@ -194,7 +213,42 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	// The last checkpoint covers everything written, so the next start checks all of it.
+	if _, _, err := auditLog.Checkpoint(shutdownCtx); err != nil {
+		return fmt.Errorf("final checkpoint: %w", err)
+	}
 	return nil
+}
+
+// checkpointEvery is how often the server signs and stores a checkpoint when the log has grown.
+const checkpointEvery = 30 * time.Second
+
+// fullStore is a store with everything serve needs: samples, mixes and the log.
+type fullStore interface {
+	registry.Store
+	registry.MixStore
+	ledger.Storage
+	RecordLeaves(ctx context.Context, fn func(index int64, leaf []byte) error) error
+}
+
+// openLog loads (creating on first start) the log signing key, runs the start-up self-check, and
+// signs a checkpoint of the log as verified.
+func openLog(ctx context.Context, cfg *config, store fullStore) (*ledger.Log, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, err
+	}
+	signer, _, vkey, err := ledger.LoadOrCreateKey(cfg.DataDir, cfg.LogOrigin)
+	if err != nil {
+		return nil, fmt.Errorf("log signing key: %w", err)
+	}
+	l := ledger.NewLog(store, signer, vkey)
+	if _, err := l.SelfCheck(ctx, store.RecordLeaves); err != nil {
+		return nil, fmt.Errorf("refusing to start: the tamper-evident log does not verify: %w", err)
+	}
+	if _, _, err := l.Checkpoint(ctx); err != nil {
+		return nil, fmt.Errorf("checkpoint: %w", err)
+	}
+	return l, nil
 }
 
 // mixStore joins the two store interfaces for the mixer. (Both stores implement both.)

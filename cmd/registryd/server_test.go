@@ -23,7 +23,11 @@ type testServer struct {
 	stdout   *syncBuffer
 	stderr   *syncBuffer
 	t        *testing.T
+	stop     func()
 }
+
+// Stop shuts the server down and checks that it stopped cleanly; it runs at the end of the test too.
+func (s *testServer) Stop() { s.stop() }
 
 // syncBuffer is a goroutine-safe buffer that signals when a line with a prefix is written.
 type syncBuffer struct {
@@ -83,22 +87,26 @@ func startServer(t *testing.T, dataDir string, extra ...string) *testServer {
 		cancel()
 		t.Fatalf("serve did not start\n%s", stderr)
 	}
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("serve returned %v after shutdown", err)
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("serve returned %v after shutdown", err)
+				}
+			case <-time.After(20 * time.Second):
+				t.Error("serve did not shut down")
 			}
-		case <-time.After(20 * time.Second):
-			t.Error("serve did not shut down")
-		}
-	})
+		})
+	}
+	t.Cleanup(stop)
 	key, err := os.ReadFile(filepath.Join(dataDir, "admin.key"))
 	if err != nil {
 		t.Fatalf("admin key: %v", err)
 	}
-	s := &testServer{URL: url, AdminKey: strings.TrimSpace(string(key)), DataDir: dataDir, stdout: stdout, stderr: stderr, t: t}
+	s := &testServer{URL: url, AdminKey: strings.TrimSpace(string(key)), DataDir: dataDir, stdout: stdout, stderr: stderr, t: t, stop: stop}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if err := s.Client("").Ready(context.Background()); err == nil {

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pedigreeml/pedigree/client"
+	"github.com/pedigreeml/pedigree/registry"
+	"github.com/pedigreeml/pedigree/registry/sqlite"
+)
+
+func runVerify(t *testing.T, srv *testServer, key, logKey, state string, extra ...string) (string, error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	args := append([]string{"verify", "--server", srv.URL, "--key", key, "--log-key", logKey, "--state", state}, extra...)
+	err := run(context.Background(), args, env(nil), nil, &out, &errb)
+	return out.String() + errb.String(), err
+}
+
+func ingestSome(t *testing.T, srv *testServer, key, tag string, n int) []int64 {
+	t.Helper()
+	var batch []registry.NewSample
+	for i := range n {
+		batch = append(batch, human(fmt.Sprintf("%s sample %d, for the log.", tag, i)))
+	}
+	res := must[[]client.IngestedSample](t)(srv.Client(key).IngestBatch(context.Background(), batch, ""))
+	var idx []int64
+	for _, r := range res {
+		idx = append(idx, r.LogIndex)
+	}
+	return idx
+}
+
+func TestVerifyEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	srv := startServer(t, dir)
+	ingestKey, auditorKey := srv.Key(registry.RoleIngest), srv.Key(registry.RoleAuditor)
+	logKey := filepath.Join(dir, "log.pub")
+	served, err := srv.Client(auditorKey).LogKey(context.Background())
+	if b, _ := os.ReadFile(logKey); err != nil || strings.TrimSpace(string(b)) != served {
+		t.Fatalf("GET /v1/log/key %q differs from %s: %v", served, logKey, err)
+	}
+	state := filepath.Join(t.TempDir(), "state")
+
+	idx := ingestSome(t, srv, ingestKey, "first", 20)
+	out, err := runVerify(t, srv, auditorKey, logKey, state, "--index", fmt.Sprint(idx[0], ",", idx[19]))
+	if err != nil || !strings.Contains(out, "signature verified") {
+		t.Fatalf("first verify: %v\n%s", err, out)
+	}
+	ingestSome(t, srv, ingestKey, "second", 20)
+	out, err = runVerify(t, srv, auditorKey, logKey, state)
+	if err != nil || !strings.Contains(out, "consistent with the last verified checkpoint") {
+		t.Fatalf("second verify: %v\n%s", err, out)
+	}
+
+	// A key that is not the registry's fails the signature.
+	other := filepath.Join(t.TempDir(), "other.pub")
+	os.WriteFile(other, []byte("pedigree-registry+00000000+AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCdEfGh\n"), 0o600)
+	if out, err := runVerify(t, srv, auditorKey, other, filepath.Join(t.TempDir(), "s")); err == nil {
+		t.Fatalf("verify with a foreign key passed:\n%s", out)
+	}
+	// An index beyond the log fails.
+	if out, err := runVerify(t, srv, auditorKey, logKey, state, "--index", "100000"); err == nil {
+		t.Fatalf("verify of a missing entry passed:\n%s", out)
+	}
+
+	// A rewritten history: another registry signing with the same key (as someone holding the key
+	// who rebuilt the database would) but with a different past, longer than what was verified.
+	forged := t.TempDir()
+	for _, f := range []string{"log.key", "log.pub"} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(forged, f), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fake := startServer(t, forged)
+	ingestSome(t, fake, fake.Key(registry.RoleIngest), "forged", 60)
+	out, err = runVerify(t, fake, fake.Key(registry.RoleAuditor), logKey, state)
+	if err == nil || !strings.Contains(err.Error(), "not consistent") {
+		t.Fatalf("verify against a rewritten history: %v\n%s", err, out)
+	}
+}
+
+func TestRestartRefusesAlteredRecords(t *testing.T) {
+	for _, tc := range []struct{ name, sql string }{
+		{"EditedText", "UPDATE samples SET text = 'a different text' WHERE rowid = 1"},
+		{"RelabelledAsHuman", "UPDATE samples SET origin = 'human', model_id = NULL, model = NULL WHERE origin = 'model'"},
+		{"RemovedLeafHash", "UPDATE log_hashes SET hash = zeroblob(32) WHERE idx = 0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			srv := startServer(t, dir)
+			ctx := context.Background()
+			ingest := srv.Client(srv.Key(registry.RoleIngest))
+			zero := 0
+			m := must[*registry.Model](t)(ingest.CreateModel(ctx, registry.NewModel{Name: "m", Version: "1", DeclaredGeneration: &zero}, ""))
+			ingestSome(t, srv, srv.Key(registry.RoleIngest), "kept", 5)
+			must[*client.IngestedSample](t)(ingest.CreateSample(ctx, modelOut("generated text to relabel", m.Ref(), ""), ""))
+			srv.Stop()
+
+			store, err := sqlite.Open(ctx, filepath.Join(dir, "registry.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := store.DB().ExecContext(ctx, tc.sql); err != nil {
+				t.Fatal(err)
+			}
+			store.Close()
+
+			var out, errb bytes.Buffer
+			err = run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir}, env(nil), nil, &out, &errb)
+			if err == nil || !strings.Contains(err.Error(), "refusing to start") {
+				t.Fatalf("restart after %q: %v", tc.sql, err)
+			}
+			if strings.Contains(out.String(), "listening") {
+				t.Fatal("the altered registry served")
+			}
+		})
+	}
+}
