@@ -76,7 +76,7 @@ func (b *Builder) Build(ctx context.Context, req registry.MixRequest, dryRun boo
 	}
 	selected := pool.selectMix(req.Size, req.SyntheticRatio, limits)
 	stats := pool.stats(selected)
-	if len(selected) == 0 {
+	if len(selected) == 0 && len(violations) == 0 {
 		violations = append(violations, fmt.Sprintf("the policy admits no samples for this request (%d admitted before limits)", stats.Pool))
 	}
 	if req.MinSize > 0 && len(selected) < req.MinSize {
@@ -149,7 +149,7 @@ func (b *Builder) poolQuery(ctx context.Context, req *registry.MixRequest, compi
 			return q, err
 		}
 		if len(bk.ModelIDs) == 0 {
-			bk.ModelIDs = q.ModelIDs
+			bk.ModelIDs, bk.KeepHumans = q.ModelIDs, true
 		}
 		q.BestOfK = bk
 	}
@@ -385,7 +385,9 @@ func (p *pool) stats(sel []int) registry.MixStats {
 		}
 		s.Generations[strconv.Itoa(int(r.generation))]++
 		s.MaxGeneration = max(s.MaxGeneration, int(r.generation))
-		s.Datasets[p.names[r.dataset]]++
+		if ds := p.names[r.dataset]; ds != "" {
+			s.Datasets[ds]++
+		}
 		s.SourceKinds[p.names[r.sourceKind]]++
 		if lic := p.names[r.license]; lic != "" {
 			s.Licenses[lic]++

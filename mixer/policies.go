@@ -51,10 +51,15 @@ func (p *Policies) Put(ctx context.Context, name, module string) (*registry.Poli
 	return pv, created, nil
 }
 
-// EnsureDefault stores the embedded default policy as a version of "default", unless the latest
-// version already has its text.
+// EnsureDefault stores the embedded default policy as version 1 of "default" when the registry has no
+// policy of that name. Once it exists, "default" belongs to the operators: a version they upload is
+// never replaced by the built-in text.
 func (p *Policies) EnsureDefault(ctx context.Context) error {
-	_, _, err := p.Put(ctx, policy.DefaultName, policy.DefaultModule())
+	_, err := p.Store.GetPolicyVersion(ctx, policy.DefaultName, 0)
+	if registry.ErrorCode(err) != registry.ENOTFOUND {
+		return err
+	}
+	_, _, err = p.Put(ctx, policy.DefaultName, policy.DefaultModule())
 	return err
 }
 

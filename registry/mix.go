@@ -43,7 +43,7 @@ const (
 // "multi") or among its own model's (source "single"). Models restricts which models' candidates
 // compete.
 type MixStrategy struct {
-	Name      string   `json:"name"`
+	Name      string   `json:"name,omitempty"`
 	Objective string   `json:"objective,omitempty"`
 	Source    string   `json:"source,omitempty"`
 	Models    []string `json:"models,omitempty"`
@@ -222,6 +222,9 @@ type BestOfKPool struct {
 	Objective string
 	PerModel  bool     // single-source: rank within each model's candidates
 	ModelIDs  []string // competing models; empty means all
+	// KeepHumans lets human answers compete too, when ModelIDs comes from the pool's model filter
+	// (which keeps human samples) rather than from the strategy.
+	KeepHumans bool
 }
 
 // PoolRow is one admitted sample, with what selection and statistics need.

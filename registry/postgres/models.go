@@ -167,25 +167,35 @@ func (s *Store) CreateModel(ctx context.Context, m *registry.Model, idem *regist
 	})
 }
 
-// MixGenerations implements registry.Store.
+// MixGenerations implements registry.Store: the deepest generation and the weakest basis among the
+// samples of the mixes, as each mix recorded them when it was saved.
 func (s *Store) MixGenerations(ctx context.Context, mixIDs []string) (registry.GenerationFact, error) {
 	fact := registry.GenerationFact{Basis: registry.BasisHuman}
-	found := map[string]bool{}
-	rows, err := s.pool.Query(ctx, "SELECT id FROM mixes WHERE id = ANY($1)", mixIDs)
-	if err != nil {
-		return fact, fmt.Errorf("read mixes: %w", err)
+	ids := make([]string, 0, len(mixIDs))
+	for _, id := range mixIDs {
+		if storable(id) { // an id PostgreSQL cannot hold names no mix: it is reported missing below
+			ids = append(ids, id)
+		}
 	}
+	rows, err := s.pool.Query(ctx, "SELECT id, max_generation, generation_basis FROM mixes WHERE id = ANY($1)", ids)
+	if err != nil {
+		return fact, fmt.Errorf("mix generations: %w", err)
+	}
+	found := map[string]bool{}
 	for rows.Next() {
 		var id string
-		if err := rows.Scan(&id); err != nil {
+		var f registry.GenerationFact
+		if err := rows.Scan(&id, &f.Generation, &f.Basis); err != nil {
 			rows.Close()
-			return fact, fmt.Errorf("read mixes: %w", err)
+			return fact, fmt.Errorf("mix generations: %w", err)
 		}
 		found[id] = true
+		fact.Generation = max(fact.Generation, f.Generation)
+		fact.Basis = registry.WeakerBasis(fact.Basis, f.Basis)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return fact, fmt.Errorf("read mixes: %w", err)
+		return fact, fmt.Errorf("mix generations: %w", err)
 	}
 	var missing []string
 	for _, id := range mixIDs {
@@ -194,26 +204,9 @@ func (s *Store) MixGenerations(ctx context.Context, mixIDs []string) (registry.G
 		}
 	}
 	if len(missing) > 0 {
-		return fact, &registry.Error{Code: registry.EUNPROCESSABLE, Message: "mix " + strings.Join(missing, ", ") + " does not exist",
-			Fields: []registry.FieldError{{Field: "trained_on", Message: "unknown mix " + missing[0]}}}
-	}
-	var gen *int
-	var declared, mixes int
-	err = s.pool.QueryRow(ctx, `SELECT max(s.generation),
-			count(*) FILTER (WHERE s.generation_basis = 'declared'), count(*) FILTER (WHERE s.generation_basis = 'mixes')
-		FROM mix_samples ms JOIN samples s ON s.id = ms.sample_id
-		WHERE ms.mix_id = ANY($1)`, mixIDs).Scan(&gen, &declared, &mixes)
-	if err != nil {
-		return fact, fmt.Errorf("mix generations: %w", err)
-	}
-	if gen != nil {
-		fact.Generation = *gen
-	}
-	switch {
-	case declared > 0:
-		fact.Basis = registry.BasisDeclared
-	case mixes > 0:
-		fact.Basis = registry.BasisMixes
+		return registry.GenerationFact{Basis: registry.BasisHuman}, &registry.Error{Code: registry.EUNPROCESSABLE,
+			Message: "mix " + strings.Join(missing, ", ") + " does not exist",
+			Fields:  []registry.FieldError{{Field: "trained_on", Message: "unknown mix " + missing[0]}}}
 	}
 	return fact, nil
 }

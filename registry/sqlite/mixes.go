@@ -58,7 +58,11 @@ func PoolSQL(q registry.PoolQuery) (string, []any) {
 		inner := []string{"prompt_id IS NOT NULL"}
 		var innerArgs []any
 		if len(b.ModelIDs) > 0 {
-			inner = append(inner, "model_id IN ("+placeholders(len(b.ModelIDs))+")")
+			cond := "model_id IN (" + placeholders(len(b.ModelIDs)) + ")"
+			if b.KeepHumans {
+				cond = "(" + cond + " OR origin = 'human')"
+			}
+			inner = append(inner, cond)
 			innerArgs = append(innerArgs, anys(b.ModelIDs)...)
 		}
 		if q.AsOf != nil {
@@ -299,13 +303,18 @@ const exportChunk = 64
 // ExportMix implements registry.MixStore. It reads one manifest row at a time and the samples of a
 // few ids at a time, so memory stays constant whatever the mix's size.
 func (s *Store) ExportMix(ctx context.Context, id string, fn func(*registry.Sample) error) error {
-	if _, err := s.GetMix(ctx, id); err != nil {
+	m, err := s.GetMix(ctx, id)
+	if err != nil {
 		return err
 	}
+	exported := 0
 	for chunk := 0; ; chunk++ {
 		var packed []byte
 		err := s.r.QueryRowContext(ctx, "SELECT sample_ids FROM mix_manifest WHERE mix_id = ? AND chunk = ?", id, chunk).Scan(&packed)
 		if errors.Is(err, sql.ErrNoRows) {
+			if exported != m.Size {
+				return fmt.Errorf("mix %s: the manifest holds %d samples, the mix %d", id, exported, m.Size)
+			}
 			return nil
 		}
 		if err != nil {
@@ -322,6 +331,7 @@ func (s *Store) ExportMix(ctx context.Context, id string, fn func(*registry.Samp
 			if err != nil {
 				return err
 			}
+			exported += len(samples)
 			for _, smp := range samples {
 				if err := fn(smp); err != nil {
 					return err

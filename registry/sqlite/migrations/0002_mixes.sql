@@ -51,7 +51,7 @@ CREATE TABLE mix_manifest (
     chunk      INTEGER NOT NULL,
     sample_ids BLOB NOT NULL,
     PRIMARY KEY (mix_id, chunk)
-) WITHOUT ROWID;
+); -- a rowid table: its rows run to 64 KiB, too large for WITHOUT ROWID
 
 CREATE TABLE model_training (
     model_id TEXT NOT NULL REFERENCES models (id),
