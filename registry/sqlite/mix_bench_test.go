@@ -1,0 +1,174 @@
+package sqlite_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/pedigreeml/pedigree/mixer"
+	"github.com/pedigreeml/pedigree/policy"
+	"github.com/pedigreeml/pedigree/registry"
+	"github.com/pedigreeml/pedigree/registry/sqlite"
+	"github.com/pedigreeml/pedigree/registry/storetest"
+)
+
+// benchPool is the registry size of BenchmarkMixVsBareQuery: PEDIGREE_BENCH_POOL, default 200,000
+// (the figure in BENCHMARKS.md uses 1,000,000).
+func benchPool() int {
+	if n, err := strconv.Atoi(os.Getenv("PEDIGREE_BENCH_POOL")); err == nil && n > 0 {
+		return n
+	}
+	return 200_000
+}
+
+// fillRegistry inserts n samples directly (raw rows with plausible metrics), half human and half from
+// two models, so that a benchmark can start from a large registry quickly.
+func fillRegistry(b *testing.B, s *sqlite.Store, n int) {
+	ctx := context.Background()
+	h := storetest.NewHarness(b, s)
+	models := []*registry.Model{}
+	for _, name := range []string{"bench-a", "bench-b"} {
+		ref := h.Model(name, 0)
+		m, err := s.GetModel(ctx, ref)
+		if err != nil {
+			b.Fatal(err)
+		}
+		models = append(models, m)
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	const perTx = 20_000
+	for done := 0; done < n; done += perTx {
+		rows := make([]*registry.Sample, 0, perTx)
+		for i := done; i < min(n, done+perTx); i++ {
+			text := "Benchmark sample " + strconv.Itoa(i) + " with a few words of text."
+			sum := sha256.Sum256([]byte(text))
+			ident := sha256.Sum256([]byte("id" + text))
+			tox := r.Float64() * 0.3
+			smp := &registry.Sample{ID: uuid.Must(uuid.NewV7()).String(), Text: text, ContentSHA256: hex.EncodeToString(sum[:]),
+				IdentitySHA256: hex.EncodeToString(ident[:]), Origin: registry.OriginHuman, Dataset: "bench",
+				Source: registry.Source{Kind: "public_dataset", Name: "bench", License: "CC-BY-4.0"}, GenerationBasis: registry.BasisHuman,
+				Metrics: registry.Metrics{Tokens: 20 + r.IntN(200), MTLD: 20 + r.Float64()*80, Toxicity: &tox, Version: "bench", ToxicityScorer: "bench"},
+				CreatedAt: time.Now().UTC(), LogIndex: int64(i)}
+			if i%2 == 1 {
+				m := models[i%4/2]
+				smp.Origin, smp.ModelID, smp.Model, smp.Generation, smp.GenerationBasis = registry.OriginModel, m.ID, m.Ref(), 1, registry.BasisDeclared
+				smp.Source.Kind = "synthetic"
+			}
+			rows = append(rows, smp)
+		}
+		if err := rawInsert(ctx, s, rows); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// peakHeap samples the heap while fn runs and returns the highest in-use heap seen, in bytes.
+func peakHeap(fn func()) uint64 {
+	runtime.GC()
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var ms runtime.MemStats
+		for {
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse > peak.Load() {
+				peak.Store(ms.HeapInuse)
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
+	fn()
+	close(stop)
+	<-done
+	return peak.Load()
+}
+
+// BenchmarkMixVsBareQuery builds a mix of half the registry under a policy with limits and an include
+// rule, against the bare SQL query that selects the same admitted rows (scanned into Go values and
+// dropped), in the same run. It reports build/bare as "ratio", the peak heap during the build, and the
+// peak heap while exporting the whole mix as JSON Lines (constant memory whatever the mix's size).
+func BenchmarkMixVsBareQuery(b *testing.B) {
+	ctx := context.Background()
+	n := benchPool()
+	s := MustOpenStore(b)
+	fillRegistry(b, s, n)
+	pol := mixer.NewPolicies(s)
+	const module = "package pedigree.mix\n\nlimits := {\"max_synthetic_ratio\": 0.5, \"max_model_share\": 0.3, \"max_generation\": 3}\n\ninclude if {\n\tinput.sample.toxicity <= 0.5\n\tinput.sample.tokens >= 10\n}\n"
+	if _, _, err := pol.Put(ctx, "bench", module); err != nil {
+		b.Fatal(err)
+	}
+	compiled, err := policy.Compile(ctx, "bench", module)
+	if err != nil {
+		b.Fatal(err)
+	}
+	builder := &mixer.Builder{Store: struct{ storetest.FullStore }{s}, Policies: pol}
+	gen := 3
+	bare, args := sqlite.PoolSQL(registry.PoolQuery{Where: compiled.Where(policy.SQLite), MaxGeneration: &gen})
+	var tBuild, tBare time.Duration
+	var heap, exportHeap uint64
+	var last *registry.Mix
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		rows, err := s.DB().QueryContext(ctx, bare, args...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		count := 0
+		var r registry.PoolRow
+		var tox *float64
+		var created int64
+		for rows.Next() {
+			if err := rows.Scan(&r.ID, &r.ContentSHA256, &r.Origin, &r.Model, &r.Generation, &r.Basis, &r.Dataset,
+				&r.SourceKind, &r.SourceName, &r.SourceURI, &r.License, &r.Tokens, &r.MTLD, &tox, &created); err != nil {
+				b.Fatal(err)
+			}
+			count++
+		}
+		rows.Close()
+		tBare += time.Since(start)
+
+		start = time.Now()
+		heap = max(heap, peakHeap(func() {
+			res, err := builder.Build(ctx, registry.MixRequest{Policy: "bench", Size: n / 2, Seed: int64(i)}, false, nil)
+			if err != nil || res.Mix == nil {
+				b.Fatalf("build: %v %+v", err, res)
+			}
+			last = res.Mix
+		}))
+		tBuild += time.Since(start)
+		if i == 0 {
+			b.Logf("pool %d admitted rows; mix of %d (%d human, %d synthetic)", count, last.Size, last.Stats.Human, last.Stats.Synthetic)
+		}
+	}
+	b.StopTimer()
+	exportHeap = peakHeap(func() {
+		if err := s.ExportMix(ctx, last.ID, func(smp *registry.Sample) error {
+			_, err := fmt.Fprintln(io.Discard, smp.Text)
+			return err
+		}); err != nil {
+			b.Fatal(err)
+		}
+	})
+	b.ReportMetric(tBare.Seconds()/float64(b.N), "bare_s")
+	b.ReportMetric(tBuild.Seconds()/float64(b.N), "build_s")
+	b.ReportMetric(tBuild.Seconds()/tBare.Seconds(), "ratio")
+	b.ReportMetric(float64(heap)/(1<<20), "build_peak_MiB")
+	b.ReportMetric(float64(exportHeap)/(1<<20), "export_peak_MiB")
+}
