@@ -47,6 +47,7 @@ func (s *Server) createSample(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	markReplay(c, res.Replayed)
 	out := s.countIngest(res.Results, res.Replayed)
 	status := http.StatusCreated
 	if out[0].Duplicate {
@@ -85,7 +86,16 @@ func (s *Server) createSampleBatch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	markReplay(c, res.Replayed)
 	return c.JSON(http.StatusCreated, map[string]any{"samples": s.countIngest(res.Results, res.Replayed)})
+}
+
+// markReplay tells the client that a response replays an earlier request with the same
+// Idempotency-Key, so that a resumed upload can tell what it wrote from what was already there.
+func markReplay(c echo.Context, replayed bool) {
+	if replayed {
+		c.Response().Header().Set("Idempotent-Replayed", "true")
+	}
 }
 
 func (s *Server) getSample(c echo.Context) error {

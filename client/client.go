@@ -210,18 +210,33 @@ func (c *Client) IngestBatch(ctx context.Context, samples []registry.NewSample, 
 
 // IngestJSONLines sends a batch already encoded as JSON Lines.
 func (c *Client) IngestJSONLines(ctx context.Context, body []byte, idempotencyKey string) ([]IngestedSample, error) {
-	_, resp, err := c.Do(ctx, Request{Method: http.MethodPost, Path: "/v1/samples/batch", Body: body,
+	out, _, err := c.IngestJSONLinesReplay(ctx, body, idempotencyKey)
+	return out, err
+}
+
+// IngestJSONLinesReplay is IngestJSONLines that also says whether the server replayed an earlier
+// request with the same Idempotency-Key (the response is then that request's).
+func (c *Client) IngestJSONLinesReplay(ctx context.Context, body []byte, idempotencyKey string) ([]IngestedSample, bool, error) {
+	resp, err := c.send(ctx, Request{Method: http.MethodPost, Path: "/v1/samples/batch", Body: body,
 		ContentType: "application/x-ndjson", Header: idempotencyHeader(idempotencyKey)})
 	if err != nil {
-		return nil, err
+		return nil, false, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, false, err
+	}
+	if resp.StatusCode >= 300 {
+		return nil, false, problem(resp.StatusCode, raw)
 	}
 	var out struct {
 		Samples []IngestedSample `json:"samples"`
 	}
-	if err := json.Unmarshal(resp, &out); err != nil {
-		return nil, fmt.Errorf("decode batch response: %w", err)
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return nil, false, fmt.Errorf("decode batch response: %w", err)
 	}
-	return out.Samples, nil
+	return out.Samples, resp.Header.Get("Idempotent-Replayed") == "true", nil
 }
 
 // GetSample reads one sample.

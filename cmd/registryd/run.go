@@ -14,6 +14,7 @@ const usage = `registryd — Pedigree, the provenance registry and training-mix 
 Usage:
   registryd serve   [--addr 127.0.0.1:8080] [--data-dir ./data] [--db PATH|postgres://…] [--toxicity-scorer lexicon|URL]
   registryd keys create --role ingest|auditor|admin [--data-dir …|--db …]
+  registryd ingest  FILE.jsonl --server URL --key INGEST_KEY [--batch 1000]
   registryd verify  --server URL --key AUDITOR_KEY --log-key VERIFIER_KEY [--index I,J] [--sample N] [--state FILE]
   registryd version
 
@@ -49,6 +50,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return &usageError{`usage: registryd keys create --role ingest|auditor|admin`}
 		}
 		return keysCreateCommand(ctx, args[2:], getenv, stdout, stderr)
+	case "ingest":
+		return ingestCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "verify":
 		return verifyCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "version":
@@ -58,7 +61,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	return &usageError{fmt.Sprintf("unknown command %q (commands: serve, keys create, verify, version)", args[0])}
+	return &usageError{fmt.Sprintf("unknown command %q (commands: serve, keys create, ingest, verify, version)", args[0])}
 }
 
 // flags is a flag set whose flags default to REGISTRYD_* environment variables.

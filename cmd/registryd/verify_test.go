@@ -126,3 +126,50 @@ func TestRestartRefusesAlteredRecords(t *testing.T) {
 		})
 	}
 }
+
+func TestIngestCommandResumes(t *testing.T) {
+	srv := startServer(t, "")
+	key := srv.Key(registry.RoleIngest)
+	path := filepath.Join(t.TempDir(), "samples.jsonl")
+	write := func(n int) {
+		var b bytes.Buffer
+		for i := range n {
+			fmt.Fprintf(&b, "{\"text\":\"line %d of a file to ingest\",\"origin\":\"human\",\"dataset\":\"file\"}\n", i)
+			if i%100 == 0 {
+				b.WriteString("\n") // blank lines are skipped
+			}
+		}
+		if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ingest := func() string {
+		t.Helper()
+		var out, errb bytes.Buffer
+		if err := run(context.Background(), []string{"ingest", path, "--server", srv.URL, "--key", key, "--batch", "400"}, env(nil), nil, &out, &errb); err != nil {
+			t.Fatalf("ingest: %v\n%s", err, errb.String())
+		}
+		return out.String()
+	}
+	write(1000)
+	if out := ingest(); !strings.Contains(out, "ingested 1000 samples in 3 batches: 1000 new, 0 already") {
+		t.Fatalf("first run: %s", out)
+	}
+	// The file grew (an interrupted export finished): a second run writes only what is new.
+	write(1300)
+	if out := ingest(); !strings.Contains(out, "ingested 1300 samples in 4 batches: 300 new, 1000 already") {
+		t.Fatalf("resumed run: %s", out)
+	}
+	auditor := srv.Client(srv.Key(registry.RoleAuditor))
+	n, cursor := 0, ""
+	for {
+		page := must[*client.SamplePage](t)(auditor.ListSamples(context.Background(), client.SampleQuery{Limit: 1000, Cursor: cursor}))
+		n += len(page.Samples)
+		if cursor = page.NextCursor; cursor == "" {
+			break
+		}
+	}
+	if n != 1300 {
+		t.Fatalf("%d samples registered, want 1300", n)
+	}
+}

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/pedigreeml/pedigree/client"
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+)
+
+// Batching limits of "registryd ingest": the server takes at most 10,000 samples a batch.
+const (
+	ingestBatchSamples = 1000
+	ingestBatchBytes   = 32 << 20
+)
+
+// ingestCommand streams a JSON Lines file of samples to the server in batches. Each batch carries an
+// Idempotency-Key derived from its bytes, so running the command again after an interruption replays
+// the batches already done (nothing is written twice, nothing is scored again) and sends the rest.
+func ingestCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var server, key string
+	var batchSize int
+	f := newFlags("ingest", getenv, stderr)
+	f.string(&server, "server", "http://127.0.0.1:8080", "the registry's URL")
+	f.string(&key, "key", "", "an API key with the ingest role")
+	f.IntVar(&batchSize, "batch", ingestBatchSamples, "samples per request (1 to 10000)")
+	if len(args) == 0 || len(args[0]) == 0 || args[0][0] == '-' {
+		return &usageError{"usage: registryd ingest FILE.jsonl --server URL --key KEY"}
+	}
+	path := args[0]
+	if err := f.parse(args[1:]); err != nil {
+		return err
+	}
+	if batchSize < 1 || batchSize > 10000 {
+		return &usageError{"--batch must be from 1 to 10000"}
+	}
+	file, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer file.Close()
+	info, err := file.Stat()
+	if err != nil {
+		return err
+	}
+	var progress io.Writer = io.Discard
+	if fd, ok := stderr.(*os.File); ok && term.IsTerminal(int(fd.Fd())) {
+		bar := progressbar.NewOptions64(info.Size(), progressbar.OptionSetWriter(stderr), progressbar.OptionShowBytes(true),
+			progressbar.OptionSetDescription("ingesting"), progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionOnCompletion(func() { fmt.Fprintln(stderr) }))
+		defer bar.Finish()
+		progress = bar
+	}
+	c := client.New(server, key)
+	r := bufio.NewReaderSize(io.TeeReader(file, progress), 1<<20)
+	var batch bytes.Buffer
+	var total, fresh, dups, batches, line, inBatch int
+	send := func() error {
+		if inBatch == 0 {
+			return nil
+		}
+		sum := sha256.Sum256(batch.Bytes())
+		res, replayed, err := c.IngestJSONLinesReplay(ctx, batch.Bytes(), "ingest-"+hex.EncodeToString(sum[:16]))
+		if err != nil {
+			return fmt.Errorf("batch ending at line %d: %w", line, err)
+		}
+		for _, s := range res {
+			if s.Duplicate || replayed {
+				dups++
+			} else {
+				fresh++
+			}
+		}
+		total += len(res)
+		batches++
+		batch.Reset()
+		inBatch = 0
+		return nil
+	}
+	for {
+		b, err := r.ReadBytes('\n')
+		if len(bytes.TrimSpace(b)) > 0 {
+			line++
+			if batch.Len()+len(b) > ingestBatchBytes && inBatch > 0 {
+				if err := send(); err != nil {
+					return err
+				}
+			}
+			batch.Write(b)
+			if b[len(b)-1] != '\n' {
+				batch.WriteByte('\n')
+			}
+			if inBatch++; inBatch == batchSize {
+				if err := send(); err != nil {
+					return err
+				}
+			}
+		} else if len(b) > 0 {
+			line++
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if err := send(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "ingested %d samples in %d batches: %d new, %d already registered\n", total, batches, fresh, dups)
+	return nil
+}
