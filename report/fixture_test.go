@@ -1,0 +1,165 @@
+package report_test
+
+import (
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/pedigreeml/pedigree/registry"
+	"github.com/pedigreeml/pedigree/report"
+)
+
+// Identifiers of the fixture's records.
+const (
+	earlierMixID  = "01980000-0000-7000-8000-00000000e001"
+	earlierDecID  = "01980000-0000-7000-8000-00000000d001"
+	mixID         = "01980000-0000-7000-8000-00000000e002"
+	decisionID    = "01980000-0000-7000-8000-00000000d002"
+	studentID     = "01980000-0000-7000-8000-00000000a003"
+	teacherAID    = "01980000-0000-7000-8000-00000000a001"
+	teacherBID    = "01980000-0000-7000-8000-00000000a002"
+	policySHA     = "5d41402abc4b2a76b9719d911017c592a5d41402abc4b2a76b9719d911017c59"
+	manifestSHA   = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+	earlierSHA    = "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"
+	logOrigin     = "pedigree.example/log"
+	logRoot       = "q0n1h3bQ0zG8eV1lZ5m0y2b3Yw9Zk8Yb1cJm6o4m0nA="
+	checkpointSig = "— pedigree.example/log 8Zq1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789+/AbCdEfGhIjKlMnOpQrStUvWxYz01234567==\n"
+)
+
+func at(s string) time.Time {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func defaultPolicy() *registry.PolicyVersion {
+	return &registry.PolicyVersion{Name: "default", Version: 1, SHA256: policySHA,
+		Limits: json.RawMessage(`{"max_synthetic_ratio": 0.5, "max_generation": 2, "min_human_samples": 50,
+			"max_model_share": 0.25, "max_toxicity": 0.5}`),
+		CreatedAt: at("2025-06-01T08:00:00Z"), LogIndex: 1}
+}
+
+func teacherA() *registry.Model {
+	return &registry.Model{ID: teacherAID, Name: "teacher-a", Version: "1", TrainedOn: []string{},
+		DeclaredGeneration: ptr(0), Generation: 0, GenerationBasis: registry.BasisDeclared,
+		CreatedAt: at("2025-06-01T09:00:00Z"), LogIndex: 3}
+}
+
+func teacherB() *registry.Model {
+	return &registry.Model{ID: teacherBID, Name: "teacher-b", Version: "2", Provider: "Example Labs",
+		TrainedOn: []string{earlierMixID}, Generation: 1, GenerationBasis: registry.BasisMixes,
+		CreatedAt: at("2025-06-10T09:00:00Z"), LogIndex: 12}
+}
+
+// earlierMix is the human-only mix teacher-b was trained on: public data and other text, nothing
+// crawled, licensed or synthetic.
+func earlierMix() *registry.Mix {
+	return &registry.Mix{
+		ID: earlierMixID, Policy: defaultPolicy().Ref(), DecisionID: earlierDecID, Size: 60, Seed: 7,
+		Strategy: registry.MixStrategy{Name: registry.StrategyRandom},
+		Request: registry.MixRequest{Size: 60, Strategy: registry.MixStrategy{Name: registry.StrategyRandom},
+			Filter: registry.MixFilter{Origins: []string{"human"}, AsOf: ptr(at("2025-06-05T00:00:00Z"))}, Seed: 7},
+		Stats: registry.MixStats{
+			Human: 60, Generations: map[string]int{"0": 60}, Models: map[string]int{},
+			Metrics: map[string]registry.MetricSummary{
+				"tokens":   {Count: 60, Min: 20, Max: 400, Mean: 150},
+				"mtld":     {Count: 60, Min: 10, Max: 90, Mean: 55.5},
+				"toxicity": {Count: 60, Min: 0, Max: 0.2, Mean: 0.03125},
+			},
+			Datasets: map[string]int{"wiki-sample": 50, "notes": 10}, SourceKinds: map[string]int{"public_dataset": 50, "other": 10},
+			Licenses: map[string]int{"CC-BY-SA-4.0": 50}, Bases: map[string]int{"human": 60}, Pool: 75, Tokens: 9000,
+			LatestSample: ptr(at("2025-06-04T10:00:00Z")),
+			Sources: map[string]map[string]registry.SourceStat{
+				"public_dataset": {"wiki-sample": {Samples: 50, Tokens: 7500, URI: "https://example.org/datasets/wiki-sample"}},
+				"other":          {"notes": {Samples: 10, Tokens: 1500}},
+			},
+		},
+		ManifestSHA256: earlierSHA, CreatedAt: at("2025-06-05T12:00:00Z"), LogIndex: 10,
+	}
+}
+
+func earlierDecision() *registry.Decision {
+	return &registry.Decision{ID: earlierDecID, Policy: defaultPolicy().Ref(), Allowed: true, Violations: []string{},
+		MixID: earlierMixID, EvaluatedAt: at("2025-06-05T12:00:00Z"), LogIndex: 9}
+}
+
+// studentMix is the mix the student was trained on: 80 human samples (a public dataset with a URI,
+// two crawled domains, a licensed collection under MIT) and 50 synthetic ones from two teachers.
+func studentMix() *registry.Mix {
+	return &registry.Mix{
+		ID: mixID, Policy: defaultPolicy().Ref(), DecisionID: decisionID, Size: 130, Seed: 42,
+		Strategy: registry.MixStrategy{Name: registry.StrategyBestOfK, Objective: "mtld", Source: registry.SourceMulti},
+		Request: registry.MixRequest{Policy: "default", Size: 200, MinSize: 100, SyntheticRatio: ptr(0.4),
+			Strategy: registry.MixStrategy{Name: registry.StrategyBestOfK, Objective: "mtld"}, Seed: 42},
+		Stats: registry.MixStats{
+			Human: 80, Synthetic: 50, SyntheticRatio: 50.0 / 130, ModelShare: 30.0 / 130, MaxGeneration: 2,
+			Generations: map[string]int{"0": 80, "1": 30, "2": 20},
+			Models:      map[string]int{"teacher-a@1": 30, "teacher-b@2": 20},
+			Metrics: map[string]registry.MetricSummary{
+				"tokens":   {Count: 130, Min: 12, Max: 900, Mean: 24517.0 / 130},
+				"mtld":     {Count: 130, Min: 8.5, Max: 120.25, Mean: 61.75},
+				"toxicity": {Count: 128, Min: 0.0012, Max: 0.4375, Mean: 0.0625},
+			},
+			Datasets:      map[string]int{"wiki-sample": 40, "crawl-2025": 30, "press-archive": 10, "distilled-qa": 50},
+			SourceKinds:   map[string]int{"public_dataset": 40, "web_crawl": 30, "licensed": 10, "synthetic": 50},
+			Licenses:      map[string]int{"CC-BY-SA-4.0": 40, "MIT": 10},
+			Bases:         map[string]int{"human": 80, "declared": 30, "mixes": 20},
+			UnscoredToxic: 2, Pool: 412, Tokens: 24517,
+			LatestSample: ptr(at("2025-07-01T16:30:00Z")),
+			Sources: map[string]map[string]registry.SourceStat{
+				"public_dataset": {"wiki-sample": {Samples: 40, Tokens: 8012, URI: "https://example.org/datasets/wiki-sample"}},
+				"web_crawl": {
+					"news.example.com": {Samples: 20, Tokens: 6004},
+					"blog.example.net": {Samples: 10, Tokens: 2000},
+				},
+				"licensed":  {"press-archive": {Samples: 10, Tokens: 3001}},
+				"synthetic": {"distilled-qa": {Samples: 50, Tokens: 5500}},
+			},
+		},
+		ManifestSHA256: manifestSHA, CreatedAt: at("2025-07-02T09:15:00Z"), LogIndex: 38,
+	}
+}
+
+func studentDecision() *registry.Decision {
+	return &registry.Decision{ID: decisionID, Policy: defaultPolicy().Ref(), Allowed: true, Violations: []string{},
+		MixID: mixID, EvaluatedAt: at("2025-07-02T09:15:00Z"), LogIndex: 37}
+}
+
+func student() *registry.Model {
+	return &registry.Model{ID: studentID, Name: "student", Version: "1", Provider: "Example Labs",
+		TrainedOn: []string{mixID}, Generation: 2, GenerationBasis: registry.BasisDeclared,
+		CreatedAt: at("2025-07-10T09:00:00Z"), LogIndex: 40}
+}
+
+func checkpoint(size int64) report.Checkpoint {
+	return report.Checkpoint{Origin: logOrigin, Size: size, RootHash: logRoot,
+		Note: logOrigin + "\n" + strconv.FormatInt(size, 10) + "\n" + logRoot + "\n\n" + checkpointSig}
+}
+
+// modelSubject is the student model's report subject.
+func modelSubject() report.Subject {
+	return report.Subject{
+		Model:       student(),
+		Mixes:       []*registry.Mix{studentMix()},
+		Policies:    []*registry.PolicyVersion{defaultPolicy()},
+		Decisions:   []*registry.Decision{studentDecision()},
+		Generators:  []*registry.Model{teacherA(), teacherB()},
+		Checkpoint:  checkpoint(41),
+		GeneratedAt: at("2025-08-01T12:00:00Z"),
+	}
+}
+
+// mixSubject is the report of the earlier, human-only mix.
+func mixSubject() report.Subject {
+	return report.Subject{
+		Mixes:       []*registry.Mix{earlierMix()},
+		Policies:    []*registry.PolicyVersion{defaultPolicy()},
+		Decisions:   []*registry.Decision{earlierDecision()},
+		Checkpoint:  checkpoint(11),
+		GeneratedAt: at("2025-08-01T12:00:00Z"),
+	}
+}
