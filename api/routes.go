@@ -46,6 +46,8 @@ func (s *Server) routes(reg *prometheus.Registry) {
 	v1.GET("/mixes/:id/lineage", s.mixLineage, s.allow(auditor))
 	v1.GET("/decisions/:id", s.getDecision, s.allow(auditor))
 
+	v1.GET("/reports/eu-ai-act", s.euAIActReport, s.allow(auditor))
+
 	v1.GET("/log/checkpoint", s.getCheckpoint, s.allow(auditor))
 	v1.GET("/log/key", s.getLogKey, s.allow(auditor))
 	v1.GET("/log/entries/:index", s.getLogEntry, s.allow(auditor))

@@ -141,3 +141,18 @@ func (c *Client) GetDecision(ctx context.Context, id string) (*registry.Decision
 	_, err := c.call(ctx, http.MethodGet, "/v1/decisions/"+url.PathEscape(id), nil, nil, &out)
 	return &out, err
 }
+
+// EUAIActReport fetches the EU AI Act public summary for a model (model != "") or a mix, in the
+// format accept names: "application/json", "text/markdown" or "text/html".
+func (c *Client) EUAIActReport(ctx context.Context, model, mix, accept string) ([]byte, error) {
+	v := url.Values{}
+	if model != "" {
+		v.Set("model", model)
+	}
+	if mix != "" {
+		v.Set("mix", mix)
+	}
+	_, body, err := c.Do(ctx, Request{Method: http.MethodGet, Path: "/v1/reports/eu-ai-act" + encode(v),
+		Header: http.Header{"Accept": []string{accept}}})
+	return body, err
+}

@@ -141,6 +141,26 @@ func TestMixesEndToEnd(t *testing.T) {
 		t.Fatalf("student output generation %d, want 2", out.Generation)
 	}
 
+	// The EU AI Act summary of the student names its sources, teachers, their generations and the
+	// policy, in every format.
+	for _, accept := range []string{"application/json", "text/markdown", "text/html"} {
+		body, err := auditor.EUAIActReport(ctx, student.Ref(), "", accept)
+		if err != nil {
+			t.Fatalf("report as %s: %v", accept, err)
+		}
+		for _, want := range []string{"teacher-a@1", "teacher-b@1", "cap@1", mix.ManifestSHA256, "student"} {
+			if !strings.Contains(string(body), want) {
+				t.Errorf("report as %s lacks %q", accept, want)
+			}
+		}
+	}
+	if _, err := auditor.EUAIActReport(ctx, "", "", "application/json"); client.StatusOf(err) != 400 {
+		t.Fatalf("report without a subject: %v", err)
+	}
+	if _, err := auditor.EUAIActReport(ctx, teachers[0], "", "application/json"); client.StatusOf(err) != 422 {
+		t.Fatalf("report of a model trained outside the registry: %v", err)
+	}
+
 	// The default policy refuses: it needs at least 100 human samples.
 	_, err = ingest.CreateMix(ctx, registry.MixRequest{Size: 50}, "")
 	p := problemOf(t, err)

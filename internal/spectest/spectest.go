@@ -83,6 +83,8 @@ func registerBodyDecoders() {
 	registerDecoders.Do(func() {
 		openapi3filter.RegisterBodyDecoder("application/problem+json", openapi3filter.JSONBodyDecoder)
 		openapi3filter.RegisterBodyDecoder("application/yaml", openapi3filter.YamlBodyDecoder)
+		openapi3filter.RegisterBodyDecoder("text/markdown", openapi3filter.PlainBodyDecoder)
+		openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.PlainBodyDecoder)
 		openapi3filter.RegisterBodyDecoder("text/plain", openapi3filter.PlainBodyDecoder)
 		for _, ct := range jsonLinesTypes {
 			openapi3filter.RegisterBodyDecoder(ct, jsonLinesDecoder)
