@@ -194,9 +194,17 @@ func (l *Log) checkRecords(ctx context.Context, records RecordLeaves, size int64
 		idx, want = idx[:0], want[:0]
 		return nil
 	}
+	// Records at or beyond the audited size may have been committed since by another instance
+	// sharing the database; they are checked at the next start. They must lie within the log as it
+	// stands after the walk, or they name leaves that do not exist.
+	newest := int64(-1)
 	err := records(ctx, func(index int64, leaf []byte) error {
-		if index < 0 || index >= size {
-			return &AuditError{Leaf: index, StoredIndex: -1, Reason: "a record names a log index beyond the log"}
+		if index < 0 {
+			return &AuditError{Leaf: index, StoredIndex: -1, Reason: "a record names a negative log index"}
+		}
+		if index >= size {
+			newest = max(newest, index)
+			return nil
 		}
 		if claimed[index/64]&(1<<(index%64)) != 0 {
 			return &AuditError{Leaf: index, StoredIndex: -1, Reason: "two records claim the same log index"}
@@ -218,6 +226,15 @@ func (l *Log) checkRecords(ctx context.Context, records RecordLeaves, size int64
 			return err
 		}
 		return fmt.Errorf("re-deriving record leaves: %w", err)
+	}
+	if newest >= 0 {
+		now, err := l.st.LogSize(ctx)
+		if err != nil {
+			return err
+		}
+		if newest >= now {
+			return &AuditError{Leaf: newest, StoredIndex: -1, Reason: "a record names a log index beyond the log"}
+		}
 	}
 	if seen != size {
 		return &AuditError{Leaf: -1, StoredIndex: -1,

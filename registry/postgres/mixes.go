@@ -307,32 +307,41 @@ func (s *Store) ListMixes(ctx context.Context, after string, limit int) ([]*regi
 	return out, nil
 }
 
-// GetDecision implements registry.MixStore.
-func (s *Store) GetDecision(ctx context.Context, id string) (*registry.Decision, error) {
-	if !storable(id) {
-		return nil, registry.Errorf(registry.ENOTFOUND, "decision %q not found", id)
-	}
+const decisionColumns = `id, policy_name, policy_version, policy_sha256, allowed, violations, error, input, mix_id,
+	evaluated_at, log_index`
+
+func scanDecision(sc interface{ Scan(...any) error }) (*registry.Decision, error) {
 	var d registry.Decision
 	var violations, input string
 	var mix *string
 	var at int64
-	err := s.pool.QueryRow(ctx, `SELECT id, policy_name, policy_version, policy_sha256, allowed, violations, error, input,
-		mix_id, evaluated_at, log_index FROM decisions WHERE id = $1`, id).Scan(&d.ID, &d.Policy.Name, &d.Policy.Version,
-		&d.Policy.SHA256, &d.Allowed, &violations, &d.Error, &input, &mix, &at, &d.LogIndex)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, registry.Errorf(registry.ENOTFOUND, "decision %s not found", id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read decision: %w", err)
+	if err := sc.Scan(&d.ID, &d.Policy.Name, &d.Policy.Version, &d.Policy.SHA256, &d.Allowed, &violations, &d.Error,
+		&input, &mix, &at, &d.LogIndex); err != nil {
+		return nil, err
 	}
 	if err := json.Unmarshal([]byte(violations), &d.Violations); err != nil {
-		return nil, fmt.Errorf("decision %s: %w", id, err)
+		return nil, fmt.Errorf("decision %s: %w", d.ID, err)
 	}
 	d.Input, d.MixID, d.EvaluatedAt = json.RawMessage(input), deref(mix), fromMillis(at)
 	if d.Violations == nil {
 		d.Violations = []string{}
 	}
 	return &d, nil
+}
+
+// GetDecision implements registry.MixStore.
+func (s *Store) GetDecision(ctx context.Context, id string) (*registry.Decision, error) {
+	if !storable(id) {
+		return nil, registry.Errorf(registry.ENOTFOUND, "decision %q not found", id)
+	}
+	d, err := scanDecision(s.pool.QueryRow(ctx, "SELECT "+decisionColumns+" FROM decisions WHERE id = $1", id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, registry.Errorf(registry.ENOTFOUND, "decision %s not found", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read decision: %w", err)
+	}
+	return d, nil
 }
 
 // exportChunk bounds how many samples (texts up to 1 MiB each) an export holds at once.

@@ -357,6 +357,17 @@ func decorate(ctx context.Context, q queryer, samples []*registry.Sample) error 
 	if len(samples) == 0 {
 		return nil
 	}
+	if err := parents(ctx, q, samples); err != nil {
+		return err
+	}
+	return rank(ctx, q, samples)
+}
+
+// parents fills the parents of samples, sorted by id as the service sorts them.
+func parents(ctx context.Context, q queryer, samples []*registry.Sample) error {
+	if len(samples) == 0 {
+		return nil
+	}
 	byID := make(map[string]*registry.Sample, len(samples))
 	ids := make([]string, 0, len(samples))
 	for _, s := range samples {
@@ -380,8 +391,7 @@ func decorate(ctx context.Context, q queryer, samples []*registry.Sample) error 
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read parents: %w", err)
 	}
-	rows.Close()
-	return rank(ctx, q, samples)
+	return nil
 }
 
 // The ranking rules of best-of-k, shared by sample reads and the candidates endpoint: rank 1 is the
