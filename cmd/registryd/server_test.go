@@ -20,6 +20,7 @@ type testServer struct {
 	URL      string
 	AdminKey string
 	DataDir  string
+	DB       string // --db, when the test gave one
 	stdout   *syncBuffer
 	stderr   *syncBuffer
 	t        *testing.T
@@ -106,7 +107,13 @@ func startServer(t *testing.T, dataDir string, extra ...string) *testServer {
 	if err != nil {
 		t.Fatalf("admin key: %v", err)
 	}
-	s := &testServer{URL: url, AdminKey: strings.TrimSpace(string(key)), DataDir: dataDir, stdout: stdout, stderr: stderr, t: t, stop: stop}
+	db := ""
+	for i, a := range extra {
+		if a == "--db" && i+1 < len(extra) {
+			db = extra[i+1]
+		}
+	}
+	s := &testServer{DB: db, URL: url, AdminKey: strings.TrimSpace(string(key)), DataDir: dataDir, stdout: stdout, stderr: stderr, t: t, stop: stop}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if err := s.Client("").Ready(context.Background()); err == nil {
@@ -134,7 +141,11 @@ func (s *testServer) Admin() *client.Client { return s.Client(s.AdminKey) }
 func (s *testServer) Key(role string) string {
 	s.t.Helper()
 	var out, errb bytes.Buffer
-	err := run(context.Background(), []string{"keys", "create", "--role", role, "--data-dir", s.DataDir}, env(nil), nil, &out, &errb)
+	args := []string{"keys", "create", "--role", role, "--data-dir", s.DataDir}
+	if s.DB != "" {
+		args = append(args, "--db", s.DB)
+	}
+	err := run(context.Background(), args, env(nil), nil, &out, &errb)
 	if err != nil {
 		s.t.Fatalf("keys create: %v\n%s", err, errb.String())
 	}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/pedigreeml/pedigree/client"
+	"github.com/pedigreeml/pedigree/registry"
+)
+
+// postgresDSN returns a DSN for a fresh schema of the test database, dropped when the test ends. The
+// test is skipped only when PEDIGREE_TEST_POSTGRES_DSN is unset.
+func postgresDSN(t *testing.T) string {
+	t.Helper()
+	dsn := os.Getenv("PEDIGREE_TEST_POSTGRES_DSN")
+	if dsn == "" {
+		t.Skip("PEDIGREE_TEST_POSTGRES_DSN not set")
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 6)
+	rand.Read(b)
+	schema := "e2e_" + hex.EncodeToString(b)
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+		conn.Close(context.Background())
+	})
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// TestServeOnPostgres runs the server on PostgreSQL: ingest, a mix, the log, and a restart that
+// re-checks the log.
+func TestServeOnPostgres(t *testing.T) {
+	dsn := postgresDSN(t)
+	dir := t.TempDir()
+	ctx := context.Background()
+	srv := startServer(t, dir, "--db", dsn)
+	ingest := srv.Client(srv.Key(registry.RoleIngest))
+	zero := 0
+	m := must[*registry.Model](t)(ingest.CreateModel(ctx, registry.NewModel{Name: "pg", Version: "1", DeclaredGeneration: &zero}, ""))
+	p := must[*client.IngestedSample](t)(ingest.CreateSample(ctx, human("A prompt stored in PostgreSQL."), ""))
+	a := must[*client.IngestedSample](t)(ingest.CreateSample(ctx, modelOut("An answer stored in PostgreSQL.", m.Ref(), p.ID), ""))
+	if a.Generation != 1 || a.BestOfK == nil || a.BestOfK.K != 1 {
+		t.Fatalf("answer: %+v", a)
+	}
+	var batch []registry.NewSample
+	for i := range 120 {
+		batch = append(batch, human(fmt.Sprintf("Human text %d kept in PostgreSQL.", i)))
+	}
+	must[[]client.IngestedSample](t)(ingest.IngestBatch(ctx, batch, "pg-batch"))
+	mix := must[*registry.Mix](t)(ingest.CreateMix(ctx, registry.MixRequest{Size: 200, Seed: 1}, ""))
+	if mix.Stats.Human < 100 {
+		t.Fatalf("mix under the default policy: %+v", mix.Stats)
+	}
+	auditor := srv.Key(registry.RoleAuditor)
+	srv.Stop()
+
+	again := startServer(t, dir, "--db", dsn) // the self-check runs on the PostgreSQL log
+	out, err := runVerify(t, again, auditor, dir+"/log.pub", t.TempDir()+"/state", "--index", fmt.Sprint(mix.LogIndex))
+	if err != nil {
+		t.Fatalf("verify: %v\n%s", err, out)
+	}
+}
