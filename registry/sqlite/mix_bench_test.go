@@ -57,7 +57,7 @@ func fillRegistry(b *testing.B, s *sqlite.Store, n int) {
 			smp := &registry.Sample{ID: uuid.Must(uuid.NewV7()).String(), Text: text, ContentSHA256: hex.EncodeToString(sum[:]),
 				IdentitySHA256: hex.EncodeToString(ident[:]), Origin: registry.OriginHuman, Dataset: "bench",
 				Source: registry.Source{Kind: "public_dataset", Name: "bench", License: "CC-BY-4.0"}, GenerationBasis: registry.BasisHuman,
-				Metrics: registry.Metrics{Tokens: 20 + r.IntN(200), MTLD: 20 + r.Float64()*80, Toxicity: &tox, Version: "bench", ToxicityScorer: "bench"},
+				Metrics:   registry.Metrics{Tokens: 20 + r.IntN(200), MTLD: 20 + r.Float64()*80, Toxicity: &tox, Version: "bench", ToxicityScorer: "bench"},
 				CreatedAt: time.Now().UTC(), LogIndex: int64(i)}
 			if i%2 == 1 {
 				m := models[i%4/2]
