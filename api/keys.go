@@ -36,23 +36,7 @@ func (s *Server) createKey(c echo.Context) error {
 }
 
 func (s *Server) listKeys(c echo.Context) error {
-	q, err := newQuery(c, "cursor", "limit")
-	if err != nil {
-		return err
-	}
-	limit := q.intOr("limit", defaultLimit, 1, maxLimit)
-	if err := q.done(); err != nil {
-		return err
-	}
-	after, err := cursor(q)
-	if err != nil {
-		return err
-	}
-	list, err := s.store.ListKeys(c.Request().Context(), after, limit+1)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, page("keys", list, limit, func(k *registry.APIKey) string { return k.ID }))
+	return listByCursor(c, "keys", s.store.ListKeys, func(k *registry.APIKey) string { return k.ID })
 }
 
 func (s *Server) revokeKey(c echo.Context) error {

@@ -126,23 +126,7 @@ func (s *Server) getMix(c echo.Context) error {
 }
 
 func (s *Server) listMixes(c echo.Context) error {
-	q, err := newQuery(c, "cursor", "limit")
-	if err != nil {
-		return err
-	}
-	limit := q.intOr("limit", defaultLimit, 1, maxLimit)
-	if err := q.done(); err != nil {
-		return err
-	}
-	after, err := cursor(q)
-	if err != nil {
-		return err
-	}
-	list, err := s.mixes.ListMixes(c.Request().Context(), after, limit+1)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, page("mixes", list, limit, func(m *registry.Mix) string { return m.ID }))
+	return listByCursor(c, "mixes", s.mixes.ListMixes, func(m *registry.Mix) string { return m.ID })
 }
 
 func (s *Server) getDecision(c echo.Context) error {

@@ -57,21 +57,5 @@ func (s *Server) getModel(c echo.Context) error {
 }
 
 func (s *Server) listModels(c echo.Context) error {
-	q, err := newQuery(c, "cursor", "limit")
-	if err != nil {
-		return err
-	}
-	limit := q.intOr("limit", defaultLimit, 1, maxLimit)
-	if err := q.done(); err != nil {
-		return err
-	}
-	after, err := cursor(q)
-	if err != nil {
-		return err
-	}
-	list, err := s.store.ListModels(c.Request().Context(), after, limit+1)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, page("models", list, limit, func(m *registry.Model) string { return m.ID }))
+	return listByCursor(c, "models", s.store.ListModels, func(m *registry.Model) string { return m.ID })
 }

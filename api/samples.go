@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/base64"
 	"net/http"
 
@@ -121,6 +122,28 @@ func page[T any](name string, items []T, limit int, id func(T) string) map[strin
 		out["next_cursor"] = base64.RawURLEncoding.EncodeToString([]byte(id(items[len(items)-1])))
 	}
 	return out
+}
+
+// listByCursor answers a list route whose only parameters are cursor and limit, from a store method
+// that lists records with ids after a given one.
+func listByCursor[T any](c echo.Context, name string, list func(ctx context.Context, after string, limit int) ([]T, error), id func(T) string) error {
+	q, err := newQuery(c, "cursor", "limit")
+	if err != nil {
+		return err
+	}
+	limit := q.intOr("limit", defaultLimit, 1, maxLimit)
+	if err := q.done(); err != nil {
+		return err
+	}
+	after, err := cursor(q)
+	if err != nil {
+		return err
+	}
+	items, err := list(c.Request().Context(), after, limit+1)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, page(name, items, limit, id))
 }
 
 // cursor decodes a next_cursor value into the id to list after.

@@ -210,47 +210,11 @@ func samplePage(ctx context.Context, q queryer, after string) ([]*registry.Sampl
 }
 
 func (s *Store) modelLeaves(ctx context.Context, fn func(int64, []byte) error) error {
-	for after := ""; ; {
-		list, err := s.ListModels(ctx, after, recordPage)
-		if err != nil {
-			return err
-		}
-		for _, m := range list {
-			leaf, err := leaves.Model(m)
-			if err := emit(fn, m.LogIndex, leaf, err); err != nil {
-				return err
-			}
-		}
-		if len(list) < recordPage {
-			return nil
-		}
-		after = list[len(list)-1].ID
-	}
+	return leaves.WalkModels(ctx, s.ListModels, fn)
 }
 
 func (s *Store) keyLeaves(ctx context.Context, fn func(int64, []byte) error) error {
-	for after := ""; ; {
-		list, err := s.ListKeys(ctx, after, recordPage)
-		if err != nil {
-			return err
-		}
-		for _, k := range list {
-			leaf, err := leaves.KeyCreated(k)
-			if err := emit(fn, k.LogIndex, leaf, err); err != nil {
-				return err
-			}
-			if k.RevokedAt != nil && k.RevokedLogIndex != nil {
-				leaf, err := leaves.KeyRevoked(k, *k.RevokedAt)
-				if err := emit(fn, *k.RevokedLogIndex, leaf, err); err != nil {
-					return err
-				}
-			}
-		}
-		if len(list) < recordPage {
-			return nil
-		}
-		after = list[len(list)-1].ID
-	}
+	return leaves.WalkKeys(ctx, s.ListKeys, fn)
 }
 
 // indexedLeaf is a record's re-derived leaf and the log index the record names.

@@ -171,47 +171,11 @@ type scanPrefix struct {
 func (p scanPrefix) Scan(dest ...any) error { return p.rows.Scan(append([]any{p.first}, dest...)...) }
 
 func (s *Store) modelLeaves(ctx context.Context, fn func(int64, []byte) error) error {
-	for after := ""; ; {
-		list, err := s.ListModels(ctx, after, 500)
-		if err != nil {
-			return err
-		}
-		for _, m := range list {
-			leaf, err := leaves.Model(m)
-			if err := emit(fn, m.LogIndex, leaf, err); err != nil {
-				return err
-			}
-		}
-		if len(list) < 500 {
-			return nil
-		}
-		after = list[len(list)-1].ID
-	}
+	return leaves.WalkModels(ctx, s.ListModels, fn)
 }
 
 func (s *Store) keyLeaves(ctx context.Context, fn func(int64, []byte) error) error {
-	for after := ""; ; {
-		list, err := s.ListKeys(ctx, after, 500)
-		if err != nil {
-			return err
-		}
-		for _, k := range list {
-			leaf, err := leaves.KeyCreated(k)
-			if err := emit(fn, k.LogIndex, leaf, err); err != nil {
-				return err
-			}
-			if k.RevokedAt != nil && k.RevokedLogIndex != nil {
-				leaf, err := leaves.KeyRevoked(k, *k.RevokedAt)
-				if err := emit(fn, *k.RevokedLogIndex, leaf, err); err != nil {
-					return err
-				}
-			}
-		}
-		if len(list) < 500 {
-			return nil
-		}
-		after = list[len(list)-1].ID
-	}
+	return leaves.WalkKeys(ctx, s.ListKeys, fn)
 }
 
 func (s *Store) policyLeaves(ctx context.Context, fn func(int64, []byte) error) error {

@@ -1,0 +1,60 @@
+package leaves
+
+import (
+	"context"
+
+	"github.com/pedigreeml/pedigree/registry"
+)
+
+// Emit is what a store's record walk calls with each record's re-derived leaf and its log index.
+type Emit func(index int64, leaf []byte) error
+
+const walkPage = 500
+
+// walk pages through a cursor-listed record type, calling each with every record.
+func walk[T any](ctx context.Context, list func(context.Context, string, int) ([]T, error), id func(T) string, each func(T) error) error {
+	for after := ""; ; {
+		page, err := list(ctx, after, walkPage)
+		if err != nil {
+			return err
+		}
+		for _, r := range page {
+			if err := each(r); err != nil {
+				return err
+			}
+		}
+		if len(page) < walkPage {
+			return nil
+		}
+		after = id(page[len(page)-1])
+	}
+}
+
+// WalkModels emits the leaf of every model a store lists, the same for every store.
+func WalkModels(ctx context.Context, list func(context.Context, string, int) ([]*registry.Model, error), fn Emit) error {
+	return walk(ctx, list, func(m *registry.Model) string { return m.ID }, func(m *registry.Model) error {
+		leaf, err := Model(m)
+		if err != nil {
+			return err
+		}
+		return fn(m.LogIndex, leaf)
+	})
+}
+
+// WalkKeys emits the creation leaf of every key a store lists, and the revocation leaf of each
+// revoked one.
+func WalkKeys(ctx context.Context, list func(context.Context, string, int) ([]*registry.APIKey, error), fn Emit) error {
+	return walk(ctx, list, func(k *registry.APIKey) string { return k.ID }, func(k *registry.APIKey) error {
+		leaf, err := KeyCreated(k)
+		if err == nil {
+			err = fn(k.LogIndex, leaf)
+		}
+		if err != nil || k.RevokedAt == nil || k.RevokedLogIndex == nil {
+			return err
+		}
+		if leaf, err = KeyRevoked(k, *k.RevokedAt); err != nil {
+			return err
+		}
+		return fn(*k.RevokedLogIndex, leaf)
+	})
+}
