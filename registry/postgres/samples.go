@@ -203,7 +203,7 @@ func (s *Store) InsertSamples(ctx context.Context, req registry.InsertSamples) (
 			}
 		}
 		var err error
-		out, err = insertSamples(ctx, tx, log, req.Samples)
+		out, err = registry.InsertBatch(ctx, batchTx{tx, log}, req.Samples)
 		if err != nil {
 			return err
 		}
@@ -223,63 +223,31 @@ func (s *Store) InsertSamples(ctx context.Context, req registry.InsertSamples) (
 	return out, nil
 }
 
-func insertSamples(ctx context.Context, tx pgx.Tx, log *logWriter, samples []*registry.Sample) (*registry.InsertedSamples, error) {
-	stored := make(map[string]string)
-	if err := lookupIdentities(ctx, tx, registry.Identities(samples), stored); err != nil {
-		return nil, err
-	}
-	modelText := make(map[string]string)
-	if err := lookupModelText(ctx, tx, registry.HumanContent(samples), modelText); err != nil {
-		return nil, err
-	}
-	plan, err := registry.PlanBatch(samples, stored, modelText)
-	if err != nil {
-		return nil, err
-	}
-	if len(plan.Insert) > 0 {
-		if err := writeSamples(ctx, tx, log, plan.Insert); err != nil {
-			return nil, err
-		}
-	}
-	// Duplicates answer with the stored record.
-	var dupIDs []string
-	for _, r := range plan.Results {
-		if r.Duplicate {
-			dupIDs = append(dupIDs, r.ID)
-		}
-	}
-	existing := map[string]*registry.Sample{}
-	if len(dupIDs) > 0 {
-		got, err := samplesByIDs(ctx, tx, dupIDs)
-		if err != nil {
-			return nil, err
-		}
-		for _, g := range got {
-			existing[g.ID] = g
-		}
-	}
-	// New candidates answer with their ranks as they stand after this batch.
-	if err := rank(ctx, tx, plan.Insert); err != nil {
-		return nil, err
-	}
-	newByID := make(map[string]*registry.Sample, len(plan.Insert))
-	for _, smp := range plan.Insert {
-		newByID[smp.ID] = smp
-	}
-	out := &registry.InsertedSamples{Results: make([]registry.IngestResult, len(plan.Results))}
-	for i, r := range plan.Results {
-		if r.Duplicate {
-			smp := existing[r.ID]
-			if smp == nil { // a duplicate of a sample earlier in this batch
-				smp = newByID[r.ID]
-			}
-			out.Results[i] = registry.IngestResult{Sample: smp, Duplicate: true}
-		} else {
-			out.Results[i] = registry.IngestResult{Sample: r.New}
-		}
-	}
-	return out, nil
+// batchTx adapts a write transaction to registry.BatchTx.
+type batchTx struct {
+	tx  pgx.Tx
+	log *logWriter
 }
+
+func (b batchTx) LookupIdentities(ctx context.Context, ids []string) (map[string]string, error) {
+	m := map[string]string{}
+	return m, lookupIdentities(ctx, b.tx, ids, m)
+}
+
+func (b batchTx) LookupModelText(ctx context.Context, hashes []string) (map[string]string, error) {
+	m := map[string]string{}
+	return m, lookupModelText(ctx, b.tx, hashes, m)
+}
+
+func (b batchTx) WriteSamples(ctx context.Context, s []*registry.Sample) error {
+	return writeSamples(ctx, b.tx, b.log, s)
+}
+
+func (b batchTx) ReadSamples(ctx context.Context, ids []string) ([]*registry.Sample, error) {
+	return samplesByIDs(ctx, b.tx, ids)
+}
+
+func (b batchTx) Rank(ctx context.Context, s []*registry.Sample) error { return rank(ctx, b.tx, s) }
 
 // writeSamples inserts rows, lineage edges and log leaves: one statement per table.
 func writeSamples(ctx context.Context, tx pgx.Tx, log *logWriter, samples []*registry.Sample) error {
