@@ -34,6 +34,7 @@ func RunMixes(t *testing.T, open MixOpener) {
 		{"MaxModelShareHolds", testModelShare},
 		{"IncludeOnMetricsAndSource", testInclude},
 		{"BestOfKMultiAndSingle", testBestOfK},
+		{"BestOfKModelFilterKeepsHumanAnswers", testBestOfKHumans},
 		{"DeterministicAndSeeded", testDeterminism},
 		{"DryRunSavesNothing", testDryRun},
 		{"PolicyErrorRefuses", testPolicyError},
@@ -284,6 +285,28 @@ func testBestOfK(t *testing.T, m *MixHarness) {
 	onlyA := ids(m.Allowed(registry.MixRequest{Policy: "open", Size: 100, Strategy: registry.MixStrategy{Name: "best_of_k", Objective: "length", Models: []string{a}}}))
 	if len(onlyA) != 4 || !onlyA[a1] || !onlyA[a2] {
 		t.Fatalf("best of k among model a: %v", onlyA)
+	}
+}
+
+func testBestOfKHumans(t *testing.T, m *MixHarness) {
+	a, b := m.Model("keep-a", 0), m.Model("keep-b", 0)
+	p := m.One(Human("A prompt that a person and two models answer."))
+	personAnswer := Human("A person answered the prompt with a long, careful and entirely human reply to it, at length.")
+	personAnswer.PromptID = p.ID
+	person := m.One(personAnswer).ID
+	short := m.One(ModelOutput("Model a says little.", a, p.ID)).ID
+	m.One(ModelOutput("Model b says rather more than model a, but less than the person does.", b, p.ID))
+	m.Policy("open", Limits(`{}`, ""))
+	mix := m.Allowed(registry.MixRequest{Policy: "open", Size: 100,
+		Strategy: registry.MixStrategy{Name: "best_of_k", Objective: "length"},
+		Filter:   registry.MixFilter{Models: []string{a}}})
+	got := map[string]bool{}
+	for _, s := range m.Export(mix.ID) {
+		got[s.ID] = true
+	}
+	// Model b is filtered out; the person's answer competes with model a's and wins.
+	if !got[person] || got[short] {
+		t.Fatalf("best of k under a models filter: person answer in=%v, model a's in=%v", got[person], got[short])
 	}
 }
 
