@@ -64,13 +64,14 @@ func opaMessages(err error, fallback *ast.Location) []string {
 	}
 	var tdErr *topdown.Error
 	if errors.As(err, &tdErr) {
-		return []string{formatLocation(locationOr(tdErr.Location, fallback)) + tdErr.Code + ": " + tdErr.Message}
+		return []string{displayRefs(formatLocation(locationOr(tdErr.Location, fallback)) + tdErr.Code + ": " + tdErr.Message)}
 	}
 	return nil
 }
 
 // formatASTError writes e as "policy.rego:LINE:COL: code: message", with OPA's hints for
-// untranslatable include rules appended. (ast.Error.Error leaves out the column.)
+// untranslatable include rules appended, and metadata refs as the author wrote them (see
+// displayRefs). (ast.Error.Error leaves out the column.)
 func formatASTError(e *ast.Error, fallback *ast.Location) string {
 	var b strings.Builder
 	b.WriteString(formatLocation(locationOr(e.Location, fallback)))
@@ -86,7 +87,7 @@ func formatASTError(e *ast.Error, fallback *ast.Location) string {
 			b.WriteString(")")
 		}
 	}
-	return b.String()
+	return displayRefs(b.String())
 }
 
 // locationOr returns loc when it points into the policy module, else fallback.

@@ -63,6 +63,7 @@ type sampleRow struct {
 	tokens          int
 	mtld            float64
 	toxicity        *float64
+	metadata        *string // JSON text
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -74,14 +75,22 @@ const trickyDataset = "tricky\\'\n\x1a\"\t\r\b%_"
 const injection = "x' OR '1'='1"
 
 // testRows are chosen so that text comparison of numbers gives other answers than numeric
-// comparison: generations 9 and 10 ('10' < '9'), tokens 0, 9, 10, 100 and 1000.
+// comparison: generations 9 and 10 ('10' < '9'), tokens 0, 9, 10, 100 and 1000, metadata scores
+// 9 and 10. Their metadata: lang a string (7, a number, in row 4; an injection attempt in row
+// 6), score a number ("9", a string, in row 4), flag a boolean ("true", a string, in row 4, and
+// 1, a number, in row 6; missing in row 3), and no metadata at all (NULL) in row 5.
 var testRows = []sampleRow{
-	{1, "human", nil, 0, "human", "essays", "public_dataset", "MIT", 9, 40.5, ptr(0.1)},
-	{2, "model", ptr("gpt@1"), 1, "mixes", "synth", "synthetic", "Apache-2.0", 10, 55.0, ptr(0.4)},
-	{3, "model", ptr("gpt@1"), 9, "declared", "synth", "synthetic", "MIT", 100, 70.25, nil},
-	{4, "model", ptr("llama@2"), 10, "mixes", "synth", "synthetic", "CC-BY-4.0", 1000, 12.0, ptr(0.9)},
-	{5, "human", nil, 2, "human", injection, "user_data", "MIT", 50, 60.0, ptr(0.5)},
-	{6, "model", ptr("claude@3"), 3, "declared", trickyDataset, "synthetic", "MIT", 0, 0.0, ptr(0.0)},
+	{1, "human", nil, 0, "human", "essays", "public_dataset", "MIT", 9, 40.5, ptr(0.1),
+		ptr(`{"lang":"en","score":9,"flag":true}`)},
+	{2, "model", ptr("gpt@1"), 1, "mixes", "synth", "synthetic", "Apache-2.0", 10, 55.0, ptr(0.4),
+		ptr(`{"lang":"fr","score":10,"flag":false,"nested":{"a":"b"}}`)},
+	{3, "model", ptr("gpt@1"), 9, "declared", "synth", "synthetic", "MIT", 100, 70.25, nil,
+		ptr(`{"lang": "en", "score": 10.5, "tags": ["a", "b"]}`)},
+	{4, "model", ptr("llama@2"), 10, "mixes", "synth", "synthetic", "CC-BY-4.0", 1000, 12.0, ptr(0.9),
+		ptr(`{"lang":7,"score":"9","flag":"true","note":null}`)},
+	{5, "human", nil, 2, "human", injection, "user_data", "MIT", 50, 60.0, ptr(0.5), nil},
+	{6, "model", ptr("claude@3"), 3, "declared", trickyDataset, "synthetic", "MIT", 0, 0.0, ptr(0.0),
+		ptr(`{"lang":"x' OR '1'='1","score":-1e0,"flag":1,"Lang":"EN","_k9":"\u00e9t\u00e9"}`)},
 }
 
 // rowSource runs fragments against one real row source.
@@ -93,7 +102,7 @@ type rowSource struct {
 // sqliteSources opens a SQLite file database with the test rows in two row sources: a table
 // with declared column types, and a view whose columns are json_extract expressions and so have
 // no affinity, as a store reading metrics out of JSON would have. A quoted number compares as
-// text against the second.
+// text against the second. Both have the metadata column, JSON text or NULL.
 func sqliteSources(tb testing.TB) []rowSource {
 	tb.Helper()
 	db, err := sql.Open("sqlite", filepath.Join(tb.TempDir(), "policy.db"))
@@ -105,7 +114,7 @@ func sqliteSources(tb testing.TB) []rowSource {
 		`CREATE TABLE samples (id INTEGER PRIMARY KEY, origin TEXT NOT NULL, model TEXT,
 			generation INTEGER NOT NULL, generation_basis TEXT NOT NULL, dataset TEXT NOT NULL,
 			source_kind TEXT NOT NULL, license TEXT NOT NULL, tokens INTEGER NOT NULL,
-			mtld REAL NOT NULL, toxicity REAL)`,
+			mtld REAL NOT NULL, toxicity REAL, metadata TEXT)`,
 		`CREATE TABLE docs (id INTEGER PRIMARY KEY, doc TEXT NOT NULL)`,
 	}
 	for _, s := range stmts {
@@ -114,13 +123,14 @@ func sqliteSources(tb testing.TB) []rowSource {
 		}
 	}
 	for _, r := range testRows {
-		if _, err := db.Exec(`INSERT INTO samples VALUES (?,?,?,?,?,?,?,?,?,?,?)`, r.id, r.origin, r.model,
-			r.generation, r.generationBasis, r.dataset, r.sourceKind, r.license, r.tokens, r.mtld, r.toxicity); err != nil {
+		if _, err := db.Exec(`INSERT INTO samples VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`, r.id, r.origin, r.model,
+			r.generation, r.generationBasis, r.dataset, r.sourceKind, r.license, r.tokens, r.mtld, r.toxicity,
+			r.metadata); err != nil {
 			tb.Fatal(err)
 		}
 	}
 	var cols, extracts []string
-	for _, c := range Columns {
+	for _, c := range append(slices.Clone(Columns), MetadataColumn) {
 		cols = append(cols, fmt.Sprintf("'%s', %s", c, c))
 		extracts = append(extracts, fmt.Sprintf("json_extract(doc, '$.%s') AS %s", c, c))
 	}
@@ -155,10 +165,9 @@ func sqliteSources(tb testing.TB) []rowSource {
 	}
 }
 
-// postgresSource creates the test rows in a table of a temporary schema of the database that
-// PEDIGREE_TEST_POSTGRES_DSN names, and drops the schema when the test ends. It skips the test
-// when the variable is unset.
-func postgresSource(tb testing.TB) rowSource {
+// postgresSchema connects to the database PEDIGREE_TEST_POSTGRES_DSN names and creates a
+// schema of its own, dropped when the test ends. It skips the test when the variable is unset.
+func postgresSchema(tb testing.TB) (*pgx.Conn, string) {
 	tb.Helper()
 	dsn := os.Getenv(postgresDSNVar)
 	if dsn == "" {
@@ -181,16 +190,26 @@ func postgresSource(tb testing.TB) rowSource {
 			tb.Errorf("drop schema: %v", err)
 		}
 	})
+	return conn, schema
+}
+
+// postgresSource creates the test rows in a table of a temporary schema of the database that
+// PEDIGREE_TEST_POSTGRES_DSN names, and drops the schema when the test ends. It skips the test
+// when the variable is unset.
+func postgresSource(tb testing.TB) rowSource {
+	tb.Helper()
+	ctx := context.Background()
+	conn, schema := postgresSchema(tb)
 	if _, err := conn.Exec(ctx, `CREATE TABLE `+schema+`.samples (id integer PRIMARY KEY, origin text NOT NULL,
 		model text, generation integer NOT NULL, generation_basis text NOT NULL, dataset text NOT NULL,
 		source_kind text NOT NULL, license text NOT NULL, tokens integer NOT NULL,
-		mtld double precision NOT NULL, toxicity double precision)`); err != nil {
+		mtld double precision NOT NULL, toxicity double precision, metadata text COLLATE "C")`); err != nil {
 		tb.Fatal(err)
 	}
 	for _, r := range testRows {
-		if _, err := conn.Exec(ctx, `INSERT INTO `+schema+`.samples VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`,
+		if _, err := conn.Exec(ctx, `INSERT INTO `+schema+`.samples VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)`,
 			r.id, r.origin, r.model, r.generation, r.generationBasis, r.dataset, r.sourceKind, r.license,
-			r.tokens, r.mtld, r.toxicity); err != nil {
+			r.tokens, r.mtld, r.toxicity, r.metadata); err != nil {
 			tb.Fatal(err)
 		}
 	}

@@ -23,8 +23,10 @@ var (
 // compileInclude translates the include rule into a SQL fragment per dialect. OPA's
 // v1/rego/compile partially evaluates include with input.sample unknown, checks that the result
 // is translatable for both dialects at once (its constraints are the intersection of theirs), and
-// renders SQL; a second partial evaluation, with the same options, lets us check the types of the
-// values each column is compared with; then renderSQL rewrites OPA's SQL with safe literals.
+// renders SQL; a second partial evaluation, with the same options, lets us check how metadata is
+// read (checkMetadata, which also gives each metadata key its type) and the types of the values
+// each column is compared with; then renderSQL rewrites OPA's SQL with safe literals and typed
+// metadata reads. c must have rewritten metadata refs (see rewriteMetadataRefs).
 func compileInclude(ctx context.Context, c *ast.Compiler, m *ast.Module) (map[Dialect]string, error) {
 	rules := rulesNamed(m, "include")
 	if len(rules) == 0 {
@@ -55,14 +57,22 @@ func compileInclude(ctx context.Context, c *ast.Compiler, m *ast.Module) (map[Di
 	if err != nil {
 		return nil, opaError("policy include cannot be compiled", err, at)
 	}
+	// Metadata is checked before OPA translates, whose messages about the refs it cannot
+	// translate (input.sample.metadata.a.b: "invalid ref operand") say less than ours.
+	queries, peErr := partialInclude(ctx, regoOpts)
+	var meta map[string]metaType
+	if peErr == nil {
+		var errs ast.Errors
+		if meta, errs = checkMetadata(queries, at); len(errs) > 0 {
+			return nil, opaError("policy include cannot be translated into SQL", errs, at)
+		}
+	}
 	filters, err := prepared.Compile(ctx, rego.EvalTime(epoch))
 	if err != nil {
 		return nil, opaError("policy include cannot be translated into SQL", err, at)
 	}
-
-	queries, err := partialInclude(ctx, regoOpts)
-	if err != nil {
-		return nil, opaError("policy include cannot be compiled", err, at)
+	if peErr != nil {
+		return nil, opaError("policy include cannot be compiled", peErr, at)
 	}
 	if errs := checkIncludeTypes(queries, at); len(errs) > 0 {
 		return nil, opaError("policy include cannot be translated into SQL", errs, at)
@@ -83,7 +93,7 @@ func compileInclude(ctx context.Context, c *ast.Compiler, m *ast.Module) (map[Di
 				// OPA writes "" for "admit all"; make sure it meant that and did not drop a condition.
 				return nil, inconsistent(at, "OPA's translation admits every sample but include has conditions")
 			}
-			if sql, err = renderSQL(d, q); err != nil {
+			if sql, err = renderSQL(d, q, meta); err != nil {
 				return nil, locatedError("policy include cannot be translated into SQL", at, err.Error())
 			}
 		default:
@@ -132,11 +142,11 @@ var comparisonOps = map[string]bool{
 	ast.Member.Name: true,
 }
 
-// checkIncludeTypes checks every comparison of the partially evaluated include: it must read
-// input.sample.<column> for a column in Columns, and compare it with a value of the column's type
-// (or null, or another column of the same type). Rego never finds a number equal to a string,
-// while SQL would convert one to the other, so such a rule is refused rather than translated
-// into something that means otherwise.
+// checkIncludeTypes checks every comparison of the partially evaluated include that does not
+// read metadata (see checkMetadata): it must read input.sample.<column> for a column in Columns,
+// and compare it with a value of the column's type (or null, or another column of the same
+// type). Rego never finds a number equal to a string, while SQL would convert one to the other,
+// so such a rule is refused rather than translated into something that means otherwise.
 func checkIncludeTypes(queries []ast.Body, at *ast.Location) ast.Errors {
 	var errs ast.Errors
 	fail := func(e *ast.Expr, format string, args ...any) {
@@ -144,6 +154,9 @@ func checkIncludeTypes(queries []ast.Body, at *ast.Location) ast.Errors {
 	}
 	for _, body := range queries {
 		for _, e := range body {
+			if readsMetadata(e) {
+				continue // checkMetadata's
+			}
 			if !e.IsCall() || len(e.With) > 0 {
 				fail(e, "unsupported statement %q", e)
 				continue
@@ -216,7 +229,7 @@ func sampleColumn(ref ast.Ref) (string, string) {
 			if slices.Contains(Columns, string(s)) {
 				return string(s), ""
 			}
-			return "", fmt.Sprintf("input.sample.%s is not a column; include can read %s", string(s), strings.Join(Columns, ", "))
+			return "", fmt.Sprintf("input.sample.%s is not a column; include can read %s, and input.sample.metadata.<key>", string(s), strings.Join(Columns, ", "))
 		}
 	}
 	return "", fmt.Sprintf("cannot translate the reference %v: include can read input.sample.<column> only", ref)

@@ -98,7 +98,8 @@ func (p *Policy) SHA256() string { return p.sha }
 func (p *Policy) Limits() Limits { return p.limits.clone() }
 
 // Where returns the include rule as a SQL boolean expression for dialect d, over the row source
-// aliased s (columns referenced as s.<column>, see [Columns]), ready for
+// aliased s (columns referenced as s.<column>, see [Columns]; an include that reads metadata also
+// reads s.metadata, see [MetadataColumn]), ready for
 // "SELECT … FROM <row source> AS s WHERE (<fragment>) AND …". It is "TRUE" when the module has no
 // include rule and "FALSE" when include can never hold — and "FALSE" for an unknown dialect, so
 // that a caller's mistake admits nothing.
@@ -226,7 +227,9 @@ func Compile(ctx context.Context, name, module string) (p *Policy, err error) {
 	if errs := forbiddenCalls(parsed); len(errs) > 0 {
 		return nil, opaError("policy uses built-ins that are not allowed", errs)
 	}
-	comp := newCompiler(caps)
+	// Only this compiler rewrites input.sample.metadata.<key> for the SQL translation; the
+	// tests run on the module as written (see rewriteMetadataRefs).
+	comp := newCompiler(caps).WithStageAfterID(ast.StageResolveRefs, metadataStage)
 	if comp.Compile(map[string]*ast.Module{fileName: parsed}); comp.Failed() {
 		return nil, opaError("policy does not compile", comp.Errors)
 	}

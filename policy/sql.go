@@ -14,17 +14,22 @@ import (
 // renderSQL rewrites a WHERE clause written by OPA's SQL translation (via go-sqlbuilder) for
 // dialect d into the fragment Where returns. It parses exactly the grammar OPA emits —
 //
-//	expr    := "(" expr ((" AND " | " OR ") expr)* ")" | "NOT " expr | "0 = 1" | field rest
+//	expr    := "(" expr ((" AND " | " OR ") expr)* ")" | "NOT " expr | "0 = 1" | field rest | meta mrest
 //	rest    := " IS NULL" | " IS NOT NULL" | " IN (" literal (", " literal)* ")" | " " op " " (field | literal)
 //	field   := "s." column
+//	meta    := "s.metadata." key
+//	mrest   := " IN (" literal (", " literal)* ")" | " " op " " literal
 //
 // — decodes each literal as go-sqlbuilder encoded it, and writes it again for the column it is
 // compared with: a bare numeric literal for a numeric column (OPA quotes numbers, and a quoted
 // number compares as text in SQLite when the row source gives the column no numeric affinity,
 // and fails in PostgreSQL for a fraction against an integer column), a freshly escaped string
-// for a text column. Anything else is an error: a fragment that cannot be verified is refused,
-// never passed through.
-func renderSQL(d Dialect, opaSQL string) (string, error) {
+// for a text column. A metadata key (the synthetic column OPA writes as s.metadata.<key>, see
+// rewriteMetadataRefs) is written as its typed extraction (metadataSQL), for the type meta gives
+// it, and its literals as that type: a bare number, a fresh string, or a boolean (TRUE/FALSE in
+// PostgreSQL, 1/0 in SQLite). Anything else is an error: a fragment that cannot be verified is
+// refused, never passed through.
+func renderSQL(d Dialect, opaSQL string, meta map[string]metaType) (string, error) {
 	if opaSQL == "" {
 		return "TRUE", nil
 	}
@@ -32,7 +37,7 @@ func renderSQL(d Dialect, opaSQL string) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("unexpected SQL from OPA: %q", truncate(opaSQL, 200))
 	}
-	r := &sqlRewriter{d: d, src: rest}
+	r := &sqlRewriter{d: d, src: rest, meta: meta}
 	if err := r.expr(0); err != nil {
 		return "", err
 	}
@@ -46,10 +51,11 @@ func renderSQL(d Dialect, opaSQL string) (string, error) {
 const maxSQLDepth = 64
 
 type sqlRewriter struct {
-	d   Dialect
-	src string
-	pos int
-	out strings.Builder
+	d    Dialect
+	src  string
+	pos  int
+	out  strings.Builder
+	meta map[string]metaType // the type of each metadata key include reads
 }
 
 func (r *sqlRewriter) errorf(format string, args ...any) error {
@@ -107,10 +113,14 @@ func (r *sqlRewriter) expr(depth int) error {
 }
 
 func (r *sqlRewriter) comparison() error {
-	col, err := r.field()
+	f, err := r.field()
 	if err != nil {
 		return err
 	}
+	if f.key != "" {
+		return r.metadataComparison(f.key)
+	}
+	col := f.col
 	r.out.WriteString("s." + col)
 	switch {
 	case r.eat(" IS NOT NULL"):
@@ -121,23 +131,9 @@ func (r *sqlRewriter) comparison() error {
 		return nil
 	case r.eat(" IN ("):
 		r.out.WriteString(" IN (")
-		for i := 0; ; i++ {
-			if i > 0 {
-				if r.eat(")") {
-					r.out.WriteByte(')')
-					return nil
-				}
-				if !r.eat(", ") {
-					return r.errorf("expected , or )")
-				}
-				r.out.WriteString(", ")
-			}
-			if err := r.literal(col); err != nil {
-				return err
-			}
-		}
+		return r.literalList(func() error { return r.literal(col) })
 	}
-	for _, op := range []string{" <= ", " >= ", " <> ", " = ", " < ", " > "} {
+	for _, op := range comparisonSQL {
 		if !r.eat(op) {
 			continue
 		}
@@ -147,10 +143,13 @@ func (r *sqlRewriter) comparison() error {
 			if err != nil {
 				return err
 			}
-			if numericColumns[col] != numericColumns[other] {
-				return r.errorf("s.%s compared with s.%s", col, other)
+			if other.key != "" {
+				return r.errorf("s.%s compared with metadata key %s", col, other.key)
 			}
-			r.out.WriteString("s." + other)
+			if numericColumns[col] != numericColumns[other.col] {
+				return r.errorf("s.%s compared with s.%s", col, other.col)
+			}
+			r.out.WriteString("s." + other.col)
 			return nil
 		}
 		return r.literal(col)
@@ -158,11 +157,125 @@ func (r *sqlRewriter) comparison() error {
 	return r.errorf("expected a comparison after s.%s", col)
 }
 
-// field reads "s.<column>" and returns the column.
-func (r *sqlRewriter) field() (string, error) {
-	if !r.eat("s.") {
-		return "", r.errorf("expected a column of s")
+// comparisonSQL are the comparison operators OPA writes, longest first.
+var comparisonSQL = []string{" <= ", " >= ", " <> ", " = ", " < ", " > "}
+
+// literalList reads the rest of "(literal, …)" after the opening parenthesis, with each literal
+// read and written by lit.
+func (r *sqlRewriter) literalList(lit func() error) error {
+	for i := 0; ; i++ {
+		if i > 0 {
+			if r.eat(")") {
+				r.out.WriteByte(')')
+				return nil
+			}
+			if !r.eat(", ") {
+				return r.errorf("expected , or )")
+			}
+			r.out.WriteString(", ")
+		}
+		if err := lit(); err != nil {
+			return err
+		}
 	}
+}
+
+// metadataComparison writes the comparison of metadata key key, read as its type, with literals
+// of that type; it never compares metadata with a column or with NULL.
+func (r *sqlRewriter) metadataComparison(key string) error {
+	t, ok := r.meta[key]
+	if !ok {
+		return r.errorf("metadata key %s is not compared with literals in include", key)
+	}
+	expr, err := metadataSQL(r.d, key, t)
+	if err != nil {
+		return err
+	}
+	r.out.WriteString(expr)
+	if r.eat(" IN (") {
+		r.out.WriteString(" IN (")
+		return r.literalList(func() error { return r.metaLiteral(key, t) })
+	}
+	for _, op := range comparisonSQL {
+		if !r.eat(op) {
+			continue
+		}
+		r.out.WriteString(op)
+		if strings.HasPrefix(r.src[r.pos:], "s.") {
+			return r.errorf("metadata key %s compared with a column", key)
+		}
+		return r.metaLiteral(key, t)
+	}
+	return r.errorf("expected a comparison with a literal after s.metadata.%s", key)
+}
+
+// metaLiteral reads one literal compared with metadata key key and writes it as type t.
+func (r *sqlRewriter) metaLiteral(key string, t metaType) error {
+	if t == metaBoolean {
+		var v bool
+		switch {
+		case r.eat("TRUE"):
+			v = true
+		case r.eat("FALSE"):
+		default:
+			return r.errorf("metadata key %s is a boolean but is compared with something else", key)
+		}
+		switch {
+		case r.d == SQLite && v:
+			r.out.WriteString("1")
+		case r.d == SQLite:
+			r.out.WriteString("0")
+		case v:
+			r.out.WriteString("TRUE")
+		default:
+			r.out.WriteString("FALSE")
+		}
+		return nil
+	}
+	v, err := r.readLiteral()
+	if err != nil {
+		return err
+	}
+	if t == metaNumber {
+		n, ok := numericLiteral(v)
+		if !ok {
+			return r.errorf("metadata key %s is a number but is compared with %q", key, truncate(v, 40))
+		}
+		r.out.WriteString(n)
+		return nil
+	}
+	q, err := quoteText(r.d, v)
+	if err != nil {
+		return fmt.Errorf("input.sample.metadata.%s is compared with %w", key, err)
+	}
+	r.out.WriteString(q)
+	return nil
+}
+
+// operand is what field read: a column of Columns, or a metadata key.
+type operand struct{ col, key string }
+
+// field reads "s.<column>" or "s.metadata.<key>".
+func (r *sqlRewriter) field() (operand, error) {
+	if !r.eat("s.") {
+		return operand{}, r.errorf("expected a column of s")
+	}
+	col := r.ident()
+	if col == MetadataColumn && r.eat(".") {
+		key := r.ident()
+		if !metadataKeyRE.MatchString(key) {
+			return operand{}, r.errorf("invalid metadata key %q", truncate(key, 80))
+		}
+		return operand{key: key}, nil
+	}
+	if !slices.Contains(Columns, col) {
+		return operand{}, r.errorf("unknown column %q", col)
+	}
+	return operand{col: col}, nil
+}
+
+// ident reads a bare identifier: a letter or underscore, then letters, digits and underscores.
+func (r *sqlRewriter) ident() string {
 	start := r.pos
 	for r.pos < len(r.src) {
 		c := r.src[r.pos]
@@ -172,11 +285,7 @@ func (r *sqlRewriter) field() (string, error) {
 		}
 		break
 	}
-	col := r.src[start:r.pos]
-	if !slices.Contains(Columns, col) {
-		return "", r.errorf("unknown column %q", col)
-	}
-	return col, nil
+	return r.src[start:r.pos]
 }
 
 // literal reads one literal compared with column col and writes it typed for col.

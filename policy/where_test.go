@@ -47,6 +47,49 @@ var whereCases = []struct {
 	{"InjectionInSet", `include if input.sample.dataset in {"x' OR '1'='1", "nope"}`, []int{5}},
 	{"Escapes", `include if input.sample.dataset == "tricky\\'\n\u001a\"\t\r\b%_"`, []int{6}},
 	{"SourceKind", `include if input.sample.source_kind != "synthetic"`, []int{1, 5}},
+
+	// Metadata (see testRows): a missing key, a JSON null, a value of another JSON type and NULL
+	// metadata (row 5) are never admitted, not even through != or not.
+	{"MetaString", `include if input.sample.metadata.lang == "en"`, []int{1, 3}},
+	{"MetaStringBracket", `include if input.sample.metadata["lang"] == "en"`, []int{1, 3}},
+	{"MetaStringNotEqual", `include if input.sample.metadata.lang != "en"`, []int{2, 6}},
+	{"MetaStringOrder", `include if input.sample.metadata.lang < "f"`, []int{1, 3}},
+	{"MetaStringInSet", `include if input.sample.metadata.lang in {"en", "fr"}`, []int{1, 2, 3}},
+	{"MetaStringInArray", `include if input.sample.metadata.lang in ["fr"]`, []int{2}},
+	{"MetaNumberBelow10", `include if input.sample.metadata.score < 10`, []int{1, 6}},
+	{"MetaNumberAtMost9", `include if input.sample.metadata.score <= 9`, []int{1, 6}},
+	{"MetaNumberAtLeast10", `include if input.sample.metadata.score >= 10`, []int{2, 3}},
+	{"MetaNumberEquals", `include if input.sample.metadata.score == 10`, []int{2}},
+	{"MetaNumberExponent", `include if input.sample.metadata.score == 1e1`, []int{2}},
+	{"MetaNumberFraction", `include if input.sample.metadata.score > 10.25`, []int{3}},
+	{"MetaNumberNegative", `include if input.sample.metadata.score == -1`, []int{6}},
+	{"MetaNumberLiteralLeft", `include if 10 <= input.sample.metadata.score`, []int{2, 3}},
+	{"MetaNumberInSet", `include if input.sample.metadata.score in {9, 10.5}`, []int{1, 3}},
+	{"MetaNumberBig", `include if input.sample.metadata.score < 123456789012345678901234567890`, []int{1, 2, 3, 6}},
+	{"MetaBoolTrue", `include if input.sample.metadata.flag == true`, []int{1}},
+	{"MetaBoolFalse", `include if input.sample.metadata.flag == false`, []int{2}},
+	{"MetaBoolNotTrue", `include if input.sample.metadata.flag != true`, []int{2}},
+	{"MetaBoolInSet", `include if input.sample.metadata.flag in {true, false}`, []int{1, 2}},
+	{"MetaNot", `include if not input.sample.metadata.lang == "en"`, []int{2, 6}},
+	{"MetaAndColumn", "include if {\n\tinput.sample.origin == \"model\"\n\tinput.sample.metadata.lang == \"en\"\n}", []int{3}},
+	{"MetaOrColumn", "include if input.sample.metadata.flag == true\ninclude if input.sample.generation == 10", []int{1, 4}},
+	{"MetaTwoKeys", `include if { input.sample.metadata.lang == "en"; input.sample.metadata.score > 9 }`, []int{3}},
+	{"MetaNotAndColumn", "include if {\n\tnot input.sample.metadata.flag == true\n\tinput.sample.tokens >= 10\n}", []int{2}},
+	{"MetaMissingKey", `include if input.sample.metadata.missing == "x"`, []int{}},
+	{"MetaMissingKeyNotEqual", `include if input.sample.metadata.missing != "x"`, []int{}},
+	{"MetaMissingKeyNot", `include if not input.sample.metadata.missing == "x"`, []int{}},
+	{"MetaJSONNull", `include if input.sample.metadata.note != "x"`, []int{}},
+	{"MetaObjectValue", `include if input.sample.metadata.nested != "x"`, []int{}},
+	{"MetaArrayValue", `include if input.sample.metadata.tags != 0`, []int{}},
+	{"MetaKeyCase", `include if input.sample.metadata.Lang == "EN"`, []int{6}},
+	{"MetaUnderscoreKeyEscapedValue", `include if input.sample.metadata._k9 == "été"`, []int{6}},
+	{"MetaInjectionValue", `include if input.sample.metadata.lang == "x' OR '1'='1"`, []int{6}},
+	{"MetaInjectionValueInSet", `include if input.sample.metadata.lang in {"x' OR '1'='1", "') OR TRUE --"}`, []int{6}},
+	{"MetaThroughRule", "lang := input.sample.metadata.lang\ninclude if lang == \"fr\"", []int{2}},
+	{"MetaThroughFunction", "has_lang(l) if input.sample.metadata.lang == l\ninclude if has_lang(\"fr\")", []int{2}},
+	{"MetaThroughImport", "import input.sample.metadata as md\ninclude if md.lang == \"fr\"", []int{2}},
+	{"MetaFromLimits", "limits := {\"min_score\": 10}\ninclude if input.sample.metadata.score >= limits.min_score", []int{2, 3}},
+	{"MetaInEmpty", `include if input.sample.metadata.lang in set()`, []int{}},
 }
 
 func TestWhere(t *testing.T) {
@@ -103,6 +146,9 @@ func TestWhereNumericTrap(t *testing.T) {
 	})
 }
 
+// pgGuard is how Where(Postgres) writes pgUnreadableJSON.
+var pgGuard = "E'" + strings.ReplaceAll(pgUnreadableJSON, `\`, `\\`) + "'"
+
 // TestWhereText pins the fragments for a few includes, as documentation of what the stores run.
 func TestWhereText(t *testing.T) {
 	tests := []struct {
@@ -118,6 +164,15 @@ func TestWhereText(t *testing.T) {
 		{"OrWithQuote", "package pedigree.mix\ninclude if input.sample.dataset == \"it's\"\ninclude if input.sample.tokens >= 100\n",
 			"(s.dataset = 'it''s' OR s.tokens >= 100)",
 			"(s.dataset = E'it''s' OR s.tokens >= 100)"},
+		{"MetaString", "package pedigree.mix\ninclude if input.sample.metadata.lang == \"en\"\n",
+			`(CASE WHEN NOT json_valid(s.metadata) THEN NULL WHEN json_type(s.metadata, '$."lang"') = 'text' THEN json_extract(s.metadata, '$."lang"') END) = 'en'`,
+			`(CASE WHEN s.metadata ~ ` + pgGuard + ` THEN NULL WHEN json_typeof(s.metadata::json -> E'lang') = 'string' THEN s.metadata::json ->> E'lang' END) COLLATE "C" = E'en'`},
+		{"MetaNumberAndColumn", "package pedigree.mix\ninclude if {\n\tinput.sample.metadata.score < 10\n\tinput.sample.origin == \"human\"\n}\n",
+			`((CASE WHEN NOT json_valid(s.metadata) THEN NULL WHEN json_type(s.metadata, '$."score"') IN ('integer', 'real') THEN json_extract(s.metadata, '$."score"') END) < 10 AND s.origin = 'human')`,
+			`((CASE WHEN s.metadata ~ ` + pgGuard + ` THEN NULL WHEN json_typeof(s.metadata::json -> E'score') = 'number' AND length(s.metadata::json ->> E'score') <= 1000 AND (s.metadata::json ->> E'score') !~ E'[eE][-+]?0*[1-9][0-9]{4}' THEN (s.metadata::json ->> E'score')::numeric END) < 10 AND s.origin = E'human')`},
+		{"MetaBoolNotAndSet", "package pedigree.mix\ninclude if {\n\tnot input.sample.metadata.flag == false\n\tinput.sample.metadata.lang in {\"en\", \"it's\"}\n}\n",
+			`(NOT ((CASE WHEN NOT json_valid(s.metadata) THEN NULL WHEN json_type(s.metadata, '$."flag"') IN ('true', 'false') THEN json_extract(s.metadata, '$."flag"') END) = 0) AND (CASE WHEN NOT json_valid(s.metadata) THEN NULL WHEN json_type(s.metadata, '$."lang"') = 'text' THEN json_extract(s.metadata, '$."lang"') END) IN ('en', 'it''s'))`,
+			`(NOT ((CASE WHEN s.metadata ~ ` + pgGuard + ` THEN NULL WHEN json_typeof(s.metadata::json -> E'flag') = 'boolean' THEN (s.metadata::json ->> E'flag')::boolean END) = FALSE) AND (CASE WHEN s.metadata ~ ` + pgGuard + ` THEN NULL WHEN json_typeof(s.metadata::json -> E'lang') = 'string' THEN s.metadata::json ->> E'lang' END) COLLATE "C" IN (E'en', E'it''s'))`},
 		{"Never", "package pedigree.mix\ninclude if false\n", "FALSE", "FALSE"},
 		{"Absent", "package pedigree.mix\n", "TRUE", "TRUE"},
 	}
@@ -140,6 +195,7 @@ func TestWhereText(t *testing.T) {
 // TestRenderSQLRefuses feeds renderSQL what OPA does not write, and what it writes but must not
 // pass through; each must be refused, never copied.
 func TestRenderSQLRefuses(t *testing.T) {
+	meta := map[string]metaType{"lang": metaString, "score": metaNumber, "flag": metaBoolean}
 	tests := []struct {
 		name string
 		d    Dialect
@@ -161,10 +217,25 @@ func TestRenderSQLRefuses(t *testing.T) {
 		{"UnbalancedParen", SQLite, "WHERE (s.origin = 'x'"},
 		{"Boolean", SQLite, "WHERE s.origin = TRUE"},
 		{"TooDeep", SQLite, "WHERE " + strings.Repeat("NOT ", maxSQLDepth+2) + "s.origin = 'x'"},
+		{"MetaWhole", SQLite, "WHERE s.metadata = 'x'"},
+		{"MetaUnknownKey", SQLite, "WHERE s.metadata.other = 'x'"},
+		{"MetaBadKey", SQLite, "WHERE s.metadata.9lang = 'x'"},
+		{"MetaQuotedKey", SQLite, `WHERE s.metadata."lang" = 'x'`},
+		{"MetaNested", SQLite, "WHERE s.metadata.lang.x = 'x'"},
+		{"MetaIsNull", SQLite, "WHERE s.metadata.lang IS NULL"},
+		{"MetaIsNotNull", Postgres, "WHERE s.metadata.lang IS NOT NULL"},
+		{"MetaAgainstColumn", SQLite, "WHERE s.metadata.lang = s.origin"},
+		{"ColumnAgainstMeta", SQLite, "WHERE s.origin = s.metadata.lang"},
+		{"MetaNumberText", SQLite, "WHERE s.metadata.score = 'nine'"},
+		{"MetaBooleanString", Postgres, "WHERE s.metadata.flag = E'true'"},
+		{"MetaBooleanNumber", SQLite, "WHERE s.metadata.flag = 1"},
+		{"MetaStringBoolean", SQLite, "WHERE s.metadata.lang = TRUE"},
+		{"MetaTrailing", SQLite, "WHERE s.metadata.lang = 'en' OR 1=1"},
+		{"MetaStartsWith", SQLite, "WHERE s.metadata.lang LIKE 'e%'"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got, err := renderSQL(tc.d, tc.sql); err == nil {
+			if got, err := renderSQL(tc.d, tc.sql, meta); err == nil {
 				t.Errorf("renderSQL(%q) = %q, want an error", tc.sql, got)
 			}
 		})

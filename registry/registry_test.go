@@ -72,6 +72,7 @@ func TestNewSampleValidate(t *testing.T) {
 		{"ErrDuplicateParent", registry.NewSample{Text: s("hi"), Origin: "human", Parents: []string{id, id}}, registry.EINVALID},
 		{"ErrNonCanonicalID", registry.NewSample{Text: s("hi"), Origin: "human", Parents: []string{"0190ABCD-0000-7000-8000-000000000000"}}, registry.EINVALID},
 		{"ErrBadLicense", registry.NewSample{Text: s("hi"), Origin: "human", Source: &registry.Source{License: "MIT; DROP"}}, registry.EINVALID},
+		{"ErrMetadataInvalid", registry.NewSample{Text: s("hi"), Origin: "human", Metadata: []byte(`{"a":}`)}, registry.EINVALID},
 		{"ErrMetadataArray", registry.NewSample{Text: s("hi"), Origin: "human", Metadata: []byte(`[]`)}, registry.EINVALID},
 		{"ErrMetadataTooLarge", registry.NewSample{Text: s("hi"), Origin: "human", Metadata: []byte(`{"a":"` + strings.Repeat("x", 17000) + `"}`)}, registry.ETOOLARGE},
 	}

@@ -193,7 +193,7 @@ func (n *NewSample) Validate(prefix string) error {
 	if len(n.Metadata) > 0 {
 		if len(n.Metadata) > MaxMetadataBytes {
 			big("metadata", "is larger than 16 KiB")
-		} else if t := bytes.TrimSpace(n.Metadata); len(t) == 0 || t[0] != '{' {
+		} else if t := bytes.TrimSpace(n.Metadata); len(t) == 0 || t[0] != '{' || !json.Valid(t) {
 			add("metadata", "must be a JSON object")
 		}
 	}

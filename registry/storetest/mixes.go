@@ -32,7 +32,7 @@ func RunMixes(t *testing.T, open MixOpener) {
 		{"MaxGenerationExcludesDeeper", testMaxGeneration},
 		{"MinHumanSamplesRefuses", testMinHuman},
 		{"MaxModelShareHolds", testModelShare},
-		{"IncludeOnMetricsAndSource", testInclude},
+		{"IncludeOnMetricsMetadataAndSource", testInclude},
 		{"BestOfKMultiAndSingle", testBestOfK},
 		{"BestOfKModelFilterKeepsHumanAnswers", testBestOfKHumans},
 		{"DeterministicAndSeeded", testDeterminism},
@@ -248,6 +248,17 @@ func testInclude(t *testing.T, m *MixHarness) {
 	licensed := Human("Licensed text under a permissive licence for the include test.")
 	licensed.Source = &registry.Source{Kind: "licensed", License: "MIT"}
 	lic := m.One(licensed)
+	english := Human("A sample whose metadata says it is written in English, for the include test.")
+	english.Metadata = []byte(`{"lang":"en","score":9}`)
+	french := Human("Un échantillon dont les métadonnées disent qu'il est écrit en français.")
+	french.Metadata = []byte(`{"lang":"fr","score":10}`)
+	en := m.One(english)
+	m.One(french)
+	m.Policy("english", Limits(`{}`, `input.sample.metadata.lang == "en";input.sample.metadata.score < 10`))
+	mix = m.Allowed(registry.MixRequest{Policy: "english", Size: 10})
+	if mix.Size != 1 || m.Export(mix.ID)[0].ID != en.ID {
+		t.Fatalf("include on metadata: %d samples", mix.Size)
+	}
 	m.Policy("mit", Limits(`{}`, `input.sample.license == "MIT";input.sample.source_kind == "licensed"`))
 	mix = m.Allowed(registry.MixRequest{Policy: "mit", Size: 10})
 	if mix.Size != 1 || m.Export(mix.ID)[0].ID != lic.ID || mix.Stats.Licenses["MIT"] != 1 {
