@@ -155,7 +155,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	}
 	// Check the log before anything is written: a registry whose records or log were altered
 	// refuses to start.
-	auditLog, err := openLog(ctx, cfg, full)
+	auditLog, err := openLog(ctx, cfg, full, logger)
 	if err != nil {
 		return err
 	}
@@ -233,7 +233,7 @@ type fullStore interface {
 
 // openLog loads (creating on first start) the log signing key, runs the start-up self-check, and
 // signs a checkpoint of the log as verified.
-func openLog(ctx context.Context, cfg *config, store fullStore) (*ledger.Log, error) {
+func openLog(ctx context.Context, cfg *config, store fullStore, logger *slog.Logger) (*ledger.Log, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, err
 	}
@@ -242,9 +242,13 @@ func openLog(ctx context.Context, cfg *config, store fullStore) (*ledger.Log, er
 		return nil, fmt.Errorf("log signing key: %w", err)
 	}
 	l := ledger.NewLog(store, signer, vkey)
-	if _, err := l.SelfCheck(ctx, store.RecordLeaves); err != nil {
+	start := time.Now()
+	logger.Info("checking the tamper-evident log and every record against it")
+	tree, err := l.SelfCheck(ctx, store.RecordLeaves)
+	if err != nil {
 		return nil, fmt.Errorf("refusing to start: the tamper-evident log does not verify: %w", err)
 	}
+	logger.Info("log verified", "leaves", tree.N, "root", tree.Hash.String(), "took", time.Since(start).Round(time.Millisecond))
 	if _, _, err := l.Checkpoint(ctx); err != nil {
 		return nil, fmt.Errorf("checkpoint: %w", err)
 	}
