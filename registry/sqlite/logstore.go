@@ -147,7 +147,7 @@ func (s *Store) sampleLeaves(ctx context.Context, fn func(int64, []byte) error) 
 		if len(page) == 0 {
 			return nil
 		}
-		if err := decorate(ctx, s.r, page); err != nil {
+		if err := parents(ctx, s.r, page); err != nil { // leaves need parents, not ranks
 			return err
 		}
 		for _, smp := range page {

@@ -343,6 +343,14 @@ func samplesByIDs(ctx context.Context, q queryer, ids []string) ([]*registry.Sam
 
 // decorate fills parents and best-of-k ranks of samples.
 func decorate(ctx context.Context, q queryer, samples []*registry.Sample) error {
+	if err := parents(ctx, q, samples); err != nil {
+		return err
+	}
+	return rank(ctx, q, samples)
+}
+
+// parents fills the parents of samples.
+func parents(ctx context.Context, q queryer, samples []*registry.Sample) error {
 	if len(samples) == 0 {
 		return nil
 	}
@@ -370,7 +378,7 @@ func decorate(ctx context.Context, q queryer, samples []*registry.Sample) error 
 	if err != nil {
 		return fmt.Errorf("read parents: %w", err)
 	}
-	return rank(ctx, q, samples)
+	return nil
 }
 
 // rank fills the best-of-k ranks of the samples that answer a prompt.
