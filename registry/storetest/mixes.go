@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -461,5 +460,4 @@ func testExport(t *testing.T, m *MixHarness) {
 		}
 		seen[s.ID] = true
 	}
-	_ = context.Background
 }
