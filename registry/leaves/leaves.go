@@ -33,6 +33,11 @@ func Sample(s *registry.Sample) ([]byte, error) {
 	if len(s.Parents) > 0 {
 		fields["parents"] = digest(strings.Join(s.Parents, ","))
 	}
+	if s.Source.Name != "" || s.Source.URI != "" || len(s.Metadata) > 0 {
+		// One digest of what a policy may also admit on: the source's name and URI and the metadata
+		// bytes as stored.
+		fields["details"] = digest(s.Source.Name + "\x00" + s.Source.URI + "\x00" + string(s.Metadata))
+	}
 	return ledger.Leaf(ledger.KindSample, s.ID, fields, s.CreatedAt)
 }
 

@@ -26,7 +26,9 @@ func filledLog(t *testing.T) (string, *sqlite.Store, *ledger.Log) {
 	}
 	h := storetest.NewHarness(t, s)
 	m := h.Model("logged", 0)
-	p := h.One(storetest.Human(storetest.Text("prompt")))
+	prompt := storetest.Human(storetest.Text("prompt"))
+	prompt.Metadata = []byte(`{"lang":"en"}`)
+	p := h.One(prompt)
 	h.One(storetest.ModelOutput(storetest.Text("answer"), m, p.ID))
 	_, k, err := h.Svc.CreateKey(h.Ctx, registry.RoleIngest)
 	if err != nil {
@@ -74,6 +76,7 @@ func TestSelfCheck(t *testing.T) {
 		{"RelabelledOrigin", "UPDATE samples SET generation = 0, generation_basis = 'human' WHERE origin = 'model'"},
 		{"ChangedContentHashAndText", "UPDATE samples SET text = 'x', content_sha256 = '2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881' WHERE origin = 'human'"},
 		{"ChangedModel", "UPDATE models SET generation = 5"},
+		{"ChangedMetadata", "UPDATE samples SET metadata = '{\"lang\":\"fr\"}' WHERE metadata IS NOT NULL"},
 		{"UnrevokedKey", "UPDATE api_keys SET revoked_at = NULL, revoked_log_index = NULL"},
 		{"ChangedPolicy", "UPDATE policy_versions SET limits = '{\"max_generation\":9}'"},
 		{"ChangedDecision", "UPDATE decisions SET allowed = 0"},
