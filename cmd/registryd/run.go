@@ -15,7 +15,7 @@ Usage:
   registryd serve   [--addr 127.0.0.1:8080] [--data-dir ./data] [--db PATH|postgres://…] [--toxicity-scorer lexicon|URL]
   registryd keys create --role ingest|auditor|admin [--data-dir …|--db …]
   registryd ingest  FILE.jsonl --server URL --key INGEST_KEY [--batch 1000]
-  registryd verify  --server URL --key AUDITOR_KEY --log-key VERIFIER_KEY [--index I,J] [--sample N] [--state FILE]
+  registryd verify  --server URL --key AUDITOR_KEY --log-key VERIFIER_KEY [--index I,J] [--mix ID] [--sample N] [--state FILE]
   registryd version
 
 Every flag can also be set in the environment as REGISTRYD_<FLAG> (for example REGISTRYD_DATA_DIR).

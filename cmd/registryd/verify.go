@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,7 +22,7 @@ import (
 // under a key the auditor trusts, consistency with the last checkpoint this auditor verified (kept in
 // a state file), and inclusion of chosen or sampled entries. Any failure exits non-zero.
 func verifyCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	var server, key, logKey, state, indexes string
+	var server, key, logKey, state, indexes, mixes string
 	var sample int
 	f := newFlags("verify", getenv, stderr)
 	f.string(&server, "server", "http://127.0.0.1:8080", "the registry's URL")
@@ -28,6 +31,7 @@ func verifyCommand(ctx context.Context, args []string, getenv func(string) strin
 	f.string(&state, "state", "", "file keeping the last verified checkpoint (default: in the user config directory)")
 	f.string(&indexes, "index", "", "comma-separated log indexes to prove included (for example records' log_index)")
 	f.IntVar(&sample, "sample", 16, "also prove this many randomly chosen entries included")
+	f.string(&mixes, "mix", "", "comma-separated mix ids whose exported samples to check against the manifest hash in their log entries")
 	if err := f.parse(args); err != nil {
 		return err
 	}
@@ -98,6 +102,16 @@ func verifyCommand(ctx context.Context, args []string, getenv func(string) strin
 			chosen = append(chosen, r.Int64N(tree.N))
 		}
 	}
+	for _, id := range strings.Split(mixes, ",") {
+		if id = strings.TrimSpace(id); id == "" {
+			continue
+		}
+		idx, err := verifyMix(ctx, c, id, stdout)
+		if err != nil {
+			return err
+		}
+		chosen = append(chosen, idx)
+	}
 	for _, i := range chosen {
 		if i >= tree.N {
 			return fmt.Errorf("FAIL entry %d: the log has %d entries", i, tree.N)
@@ -123,6 +137,53 @@ func verifyCommand(ctx context.Context, args []string, getenv func(string) strin
 		return fmt.Errorf("save checkpoint: %w", err)
 	}
 	return nil
+}
+
+// verifyMix re-computes a mix's manifest hash from its export (each sample's id and the SHA-256 of
+// its text, in order) and compares it with the hash in the mix's log entry, whose inclusion the caller
+// then proves. It returns the entry's index.
+func verifyMix(ctx context.Context, c *client.Client, id string, stdout io.Writer) (int64, error) {
+	m, err := c.GetMix(ctx, id)
+	if err != nil {
+		return 0, fmt.Errorf("FAIL mix %s: %w", id, err)
+	}
+	leaf, err := c.LogEntry(ctx, m.LogIndex)
+	if err != nil {
+		return 0, fmt.Errorf("FAIL mix %s: log entry %d: %w", id, m.LogIndex, err)
+	}
+	rec, err := ledger.ParseLeaf(leaf)
+	if err != nil || rec.Kind != ledger.KindMix || rec.ID != id {
+		return 0, fmt.Errorf("FAIL mix %s: log entry %d is not this mix's (%v)", id, m.LogIndex, err)
+	}
+	logged := rec.Fields["manifest_sha256"]
+	rc, err := c.ExportMix(ctx, id)
+	if err != nil {
+		return 0, fmt.Errorf("FAIL mix %s: export: %w", id, err)
+	}
+	defer rc.Close()
+	h := sha256.New()
+	dec := json.NewDecoder(rc)
+	n := 0
+	for {
+		var line struct {
+			ID   string `json:"id"`
+			Text string `json:"text"`
+		}
+		if err := dec.Decode(&line); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			return 0, fmt.Errorf("FAIL mix %s: export line %d: %w", id, n+1, err)
+		}
+		sum := sha256.Sum256([]byte(line.Text))
+		fmt.Fprintf(h, "%s %s\n", line.ID, hex.EncodeToString(sum[:]))
+		n++
+	}
+	got := hex.EncodeToString(h.Sum(nil))
+	if got != logged || n != m.Size {
+		return 0, fmt.Errorf("FAIL mix %s: its export (%d samples) hashes to %s, its log entry says %s (%d samples): the mix's contents changed", id, n, got, logged, m.Size)
+	}
+	fmt.Fprintf(stdout, "ok   mix %s: %d exported samples match the manifest hash in log entry %d\n", id, n, m.LogIndex)
+	return m.LogIndex, nil
 }
 
 func sanitize(s string) string {

@@ -173,3 +173,39 @@ func TestIngestCommandResumes(t *testing.T) {
 		t.Fatalf("%d samples registered, want 1300", n)
 	}
 }
+
+// TestVerifyMixContents checks a mix's export against the manifest hash in its log entry, and catches
+// a manifest reordered in the database while the server runs.
+func TestVerifyMixContents(t *testing.T) {
+	dir := t.TempDir()
+	srv := startServer(t, dir)
+	ctx := context.Background()
+	ingestSome(t, srv, srv.Key(registry.RoleIngest), "mix source", 150)
+	mix := must[*registry.Mix](t)(srv.Client(srv.Key(registry.RoleIngest)).CreateMix(ctx, registry.MixRequest{Size: 120, Seed: 3}, ""))
+	auditor, logKey := srv.Key(registry.RoleAuditor), filepath.Join(dir, "log.pub")
+	out, err := runVerify(t, srv, auditor, logKey, filepath.Join(t.TempDir(), "s"), "--mix", mix.ID)
+	if err != nil || !strings.Contains(out, "120 exported samples match") {
+		t.Fatalf("verify --mix: %v\n%s", err, out)
+	}
+
+	store, err := sqlite.Open(ctx, filepath.Join(dir, "registry.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var packed []byte
+	if err := store.DB().QueryRowContext(ctx, "SELECT sample_ids FROM mix_manifest WHERE mix_id = ? AND chunk = 0", mix.ID).Scan(&packed); err != nil {
+		t.Fatal(err)
+	}
+	reversed := make([]byte, len(packed))
+	for i := 0; i < len(packed); i += 16 {
+		copy(reversed[len(packed)-16-i:], packed[i:i+16])
+	}
+	if _, err := store.DB().ExecContext(ctx, "UPDATE mix_manifest SET sample_ids = ? WHERE mix_id = ? AND chunk = 0", reversed, mix.ID); err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+	out, err = runVerify(t, srv, auditor, logKey, filepath.Join(t.TempDir(), "s"), "--mix", mix.ID)
+	if err == nil || !strings.Contains(err.Error(), "contents changed") {
+		t.Fatalf("verify --mix after reordering its manifest: %v\n%s", err, out)
+	}
+}
