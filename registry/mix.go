@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"time"
 )
@@ -263,4 +264,17 @@ type MixStore interface {
 	CreatePolicyVersion(ctx context.Context, p *PolicyVersion) (created bool, err error)
 	GetPolicyVersion(ctx context.Context, name string, version int) (*PolicyVersion, error) // version 0: the latest
 	ListPolicyVersions(ctx context.Context, name string, after, limit int) ([]*PolicyVersion, error)
+}
+
+// DecodeDocuments fills a stored mix's strategy, request and stats from their JSON columns.
+func (m *Mix) DecodeDocuments(strategy, request, stats []byte) error {
+	for _, d := range []struct {
+		b []byte
+		v any
+	}{{strategy, &m.Strategy}, {request, &m.Request}, {stats, &m.Stats}} {
+		if err := json.Unmarshal(d.b, d.v); err != nil {
+			return fmt.Errorf("mix %s: %w", m.ID, err)
+		}
+	}
+	return nil
 }

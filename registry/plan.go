@@ -141,3 +141,13 @@ func InsertBatch(ctx context.Context, tx BatchTx, samples []*Sample) (*InsertedS
 	}
 	return out, nil
 }
+
+// Replay answers an ingest whose Idempotency-Key already completed: the first request's samples, in
+// its order, re-read by the store, with their duplicate flags as first answered.
+func Replay(prev *IdempotentResult, samples []*Sample) *InsertedSamples {
+	out := &InsertedSamples{Replayed: true, Results: make([]IngestResult, len(samples))}
+	for i, s := range samples {
+		out.Results[i] = IngestResult{Sample: s, Duplicate: i < len(prev.Duplicate) && prev.Duplicate[i]}
+	}
+	return out
+}

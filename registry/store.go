@@ -119,6 +119,9 @@ type Lineage struct {
 	Nodes     []LineageNode `json:"nodes"`
 	Edges     []LineageEdge `json:"edges"`
 	Truncated bool          `json:"truncated"`
+
+	max  int             // the node cap, while a store builds the graph
+	seen map[string]bool // node ids, while a store builds the graph
 }
 
 // Objectives of best-of-k ranking.
@@ -183,4 +186,42 @@ type Store interface {
 
 	Ping(ctx context.Context) error
 	Close() error
+}
+
+// NewLineage starts a lineage graph around root holding at most maxNodes nodes. Stores add the rows
+// of their recursive walks with Add, then the edges among the nodes with AddEdge.
+func NewLineage(root string, maxNodes int) *Lineage {
+	return &Lineage{Root: root, Nodes: []LineageNode{}, Edges: []LineageEdge{}, max: maxNodes, seen: map[string]bool{}}
+}
+
+// Add adds a node found at depth n.Depth of a walk; sign is -1 for ancestors, 1 for descendants. A
+// node already present is skipped (the root is in both walks); past the cap the graph is marked
+// truncated.
+func (l *Lineage) Add(n LineageNode, sign int) {
+	if l.seen[n.ID] {
+		return
+	}
+	if len(l.Nodes) >= l.max {
+		l.Truncated = true
+		return
+	}
+	l.seen[n.ID] = true
+	n.Depth *= sign
+	l.Nodes = append(l.Nodes, n)
+}
+
+// IDs returns the ids of the nodes added so far.
+func (l *Lineage) IDs() []string {
+	ids := make([]string, len(l.Nodes))
+	for i, n := range l.Nodes {
+		ids[i] = n.ID
+	}
+	return ids
+}
+
+// AddEdge adds an edge whose child is in the graph, if its parent is too.
+func (l *Lineage) AddEdge(e LineageEdge) {
+	if l.seen[e.From] {
+		l.Edges = append(l.Edges, e)
+	}
 }

@@ -33,8 +33,7 @@ func (s *Store) Lineage(ctx context.Context, id, direction string, maxDepth, max
 	if _, err := s.GetSample(ctx, id); err != nil {
 		return nil, err
 	}
-	out := &registry.Lineage{Root: id, Nodes: []registry.LineageNode{}, Edges: []registry.LineageEdge{}}
-	seen := map[string]bool{}
+	out := registry.NewLineage(id, maxNodes)
 	walk := func(query string, sign int) error {
 		rows, err := s.pool.Query(ctx, query, id, maxDepth, maxNodes+1)
 		if err != nil {
@@ -46,16 +45,7 @@ func (s *Store) Lineage(ctx context.Context, id, direction string, maxDepth, max
 			if err := rows.Scan(&n.ID, &n.Depth, &n.Origin, &n.Model, &n.Generation); err != nil {
 				return fmt.Errorf("lineage: %w", err)
 			}
-			if seen[n.ID] {
-				continue
-			}
-			if len(out.Nodes) >= maxNodes {
-				out.Truncated = true
-				continue
-			}
-			seen[n.ID] = true
-			n.Depth *= sign
-			out.Nodes = append(out.Nodes, n)
+			out.Add(n, sign)
 		}
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("lineage: %w", err)
@@ -72,10 +62,7 @@ func (s *Store) Lineage(ctx context.Context, id, direction string, maxDepth, max
 			return nil, err
 		}
 	}
-	ids := make([]string, 0, len(out.Nodes))
-	for _, n := range out.Nodes {
-		ids = append(ids, n.ID)
-	}
+	ids := out.IDs()
 	// Edges among the returned nodes: both ends must be in the graph.
 	rows, err := s.pool.Query(ctx, "SELECT parent_id, child_id, kind FROM edges WHERE child_id = ANY($1) ORDER BY child_id, parent_id", ids)
 	if err != nil {
@@ -87,9 +74,7 @@ func (s *Store) Lineage(ctx context.Context, id, direction string, maxDepth, max
 		if err := rows.Scan(&e.From, &e.To, &e.Kind); err != nil {
 			return nil, fmt.Errorf("lineage edges: %w", err)
 		}
-		if seen[e.From] {
-			out.Edges = append(out.Edges, e)
-		}
+		out.AddEdge(e)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("lineage edges: %w", err)

@@ -106,23 +106,14 @@ func (h hashReader) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 		if err := rows.Scan(&idx, &b); err != nil {
 			return nil, err
 		}
-		if len(b) != tlog.HashSize {
-			return nil, fmt.Errorf("stored hash %d has %d bytes", idx, len(b))
+		hash, err := ledger.HashBytes(idx, b)
+		if err != nil {
+			return nil, err
 		}
-		var hash tlog.Hash
-		copy(hash[:], b)
 		found[idx] = hash
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	out := make([]tlog.Hash, len(indexes))
-	for i, x := range indexes {
-		hash, ok := found[x]
-		if !ok {
-			return nil, fmt.Errorf("stored hash %d is missing", x)
-		}
-		out[i] = hash
-	}
-	return out, nil
+	return ledger.InOrder(indexes, found)
 }

@@ -192,10 +192,7 @@ func (s *Store) InsertSamples(ctx context.Context, req registry.InsertSamples) (
 				if err != nil {
 					return err
 				}
-				out = &registry.InsertedSamples{Replayed: true, Results: make([]registry.IngestResult, len(results))}
-				for i, r := range results {
-					out.Results[i] = registry.IngestResult{Sample: r, Duplicate: i < len(replay.Duplicate) && replay.Duplicate[i]}
-				}
+				out = registry.Replay(replay, results)
 				return nil
 			}
 			if len(req.Samples) == 0 {

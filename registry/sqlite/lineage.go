@@ -31,8 +31,7 @@ func (s *Store) Lineage(ctx context.Context, id, direction string, maxDepth, max
 	if _, err := s.GetSample(ctx, id); err != nil {
 		return nil, err
 	}
-	out := &registry.Lineage{Root: id, Nodes: []registry.LineageNode{}, Edges: []registry.LineageEdge{}}
-	seen := map[string]bool{}
+	out := registry.NewLineage(id, maxNodes)
 	walk := func(query string, sign int) error {
 		rows, err := s.r.QueryContext(ctx, query, id, maxDepth, maxNodes+1)
 		if err != nil {
@@ -44,16 +43,7 @@ func (s *Store) Lineage(ctx context.Context, id, direction string, maxDepth, max
 			if err := rows.Scan(&n.ID, &n.Depth, &n.Origin, &n.Model, &n.Generation); err != nil {
 				return err
 			}
-			if seen[n.ID] {
-				continue
-			}
-			if len(out.Nodes) >= maxNodes {
-				out.Truncated = true
-				continue
-			}
-			seen[n.ID] = true
-			n.Depth *= sign
-			out.Nodes = append(out.Nodes, n)
+			out.Add(n, sign)
 		}
 		return rows.Err()
 	}
@@ -67,10 +57,7 @@ func (s *Store) Lineage(ctx context.Context, id, direction string, maxDepth, max
 			return nil, err
 		}
 	}
-	ids := make([]string, 0, len(out.Nodes))
-	for _, n := range out.Nodes {
-		ids = append(ids, n.ID)
-	}
+	ids := out.IDs()
 	// Edges among the returned nodes: both ends must be in the graph.
 	err := chunks(ids, 500, func(part []string) error {
 		rows, err := s.r.QueryContext(ctx, "SELECT parent_id, child_id, kind FROM edges WHERE child_id IN ("+placeholders(len(part))+") ORDER BY child_id, parent_id", anys(part)...)
@@ -83,9 +70,7 @@ func (s *Store) Lineage(ctx context.Context, id, direction string, maxDepth, max
 			if err := rows.Scan(&e.From, &e.To, &e.Kind); err != nil {
 				return err
 			}
-			if seen[e.From] {
-				out.Edges = append(out.Edges, e)
-			}
+			out.AddEdge(e)
 		}
 		return rows.Err()
 	})

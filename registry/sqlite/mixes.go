@@ -231,13 +231,8 @@ func scanMix(sc interface{ Scan(...any) error }) (*registry.Mix, error) {
 		return nil, err
 	}
 	m.CreatedAt = fromMillis(created)
-	for _, p := range []struct {
-		s string
-		v any
-	}{{strategy, &m.Strategy}, {request, &m.Request}, {stats, &m.Stats}} {
-		if err := json.Unmarshal([]byte(p.s), p.v); err != nil {
-			return nil, fmt.Errorf("mix %s: %w", m.ID, err)
-		}
+	if err := m.DecodeDocuments([]byte(strategy), []byte(request), []byte(stats)); err != nil {
+		return nil, err
 	}
 	return &m, nil
 }
