@@ -442,6 +442,10 @@ func TestCommandLineErrors(t *testing.T) {
 		{"BadFlag", []string{"serve", "--nope"}},
 		{"BadTimeout", []string{"serve", "--toxicity-timeout", "soon"}},
 		{"BadScorerURL", []string{"serve", "--toxicity-scorer", "ftp://x", "--data-dir", t.TempDir()}},
+		{"IngestWithoutFile", []string{"ingest", "--key", "k"}},
+		{"IngestBadBatch", []string{"ingest", "f.jsonl", "--batch", "20000"}},
+		{"VerifyWithoutLogKey", []string{"verify", "--server", "http://127.0.0.1:1"}},
+		{"VerifyBadIndex", []string{"verify", "--log-key", "k", "--index", "x"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errb bytes.Buffer

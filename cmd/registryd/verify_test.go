@@ -209,3 +209,23 @@ func TestVerifyMixContents(t *testing.T) {
 		t.Fatalf("verify --mix after reordering its manifest: %v\n%s", err, out)
 	}
 }
+
+func TestIngestCommandRefusals(t *testing.T) {
+	srv := startServer(t, "")
+	key := srv.Key(registry.RoleIngest)
+	path := filepath.Join(t.TempDir(), "bad.jsonl")
+	os.WriteFile(path, []byte("{\"text\":\"fine\",\"origin\":\"human\"}\n{\"text\":\"\",\"origin\":\"human\"}\n"), 0o600)
+	var out, errb bytes.Buffer
+	err := run(context.Background(), []string{"ingest", path, "--server", srv.URL, "--key", key}, env(nil), nil, &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "line 2") || !strings.Contains(err.Error(), "400") {
+		t.Fatalf("a file with an empty text: %v", err)
+	}
+	err = run(context.Background(), []string{"ingest", filepath.Join(t.TempDir(), "missing.jsonl"), "--server", srv.URL, "--key", key}, env(nil), nil, &out, &errb)
+	if err == nil || exitCode(err) != 1 {
+		t.Fatalf("a missing file: %v", err)
+	}
+	page := must[*client.SamplePage](t)(srv.Client(srv.Key(registry.RoleAuditor)).ListSamples(context.Background(), client.SampleQuery{}))
+	if len(page.Samples) != 0 {
+		t.Fatalf("a refused batch wrote %d samples", len(page.Samples))
+	}
+}
