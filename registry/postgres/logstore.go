@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -121,7 +122,7 @@ const recordPage = 500
 // that a head moved by hand is found before it breaks the next write.
 func (s *Store) RecordLeaves(ctx context.Context, fn func(index int64, leaf []byte) error) error {
 	for _, walk := range []func(context.Context, func(int64, []byte) error) error{
-		s.checkHead, s.sampleLeaves, s.modelLeaves, s.keyLeaves, s.policyLeaves, s.decisionLeaves, s.mixLeaves,
+		s.checkHead, s.sampleLeaves, s.modelLeaves, s.keyLeaves, s.policyLeaves, s.decisionLeaves, s.mixLeaves, s.idempotencyLeaves,
 	} {
 		if err := walk(ctx, fn); err != nil {
 			return err
@@ -180,7 +181,7 @@ func (s *Store) sampleLeaves(ctx context.Context, fn func(int64, []byte) error) 
 }
 
 // samplePage reads the samples after the given id, checking each text against its content hash and
-// keeping neither text nor metadata.
+// dropping it. The metadata stays: the leaf covers it (at most 16 KiB a sample).
 func samplePage(ctx context.Context, q queryer, after string) ([]*registry.Sample, error) {
 	rows, err := q.Query(ctx, "SELECT "+sampleColumns+" FROM samples WHERE id > $1 ORDER BY id LIMIT $2", after, recordPage)
 	if err != nil {
@@ -200,7 +201,7 @@ func samplePage(ctx context.Context, q queryer, after string) ([]*registry.Sampl
 			return nil, &ledger.AuditError{Leaf: smp.LogIndex, StoredIndex: -1,
 				Reason: "sample " + smp.ID + "'s text no longer matches its content hash"}
 		}
-		smp.Text, smp.Metadata = "", nil
+		smp.Text = ""
 		page = append(page, smp)
 	}
 	if err := rows.Err(); err != nil {
@@ -323,3 +324,48 @@ type scanPrefix struct {
 }
 
 func (p scanPrefix) Scan(dest ...any) error { return p.rows.Scan(append([]any{p.first}, dest...)...) }
+
+// idempotencyLeaves re-derives the leaf of every stored idempotency record, a page at a time.
+func (s *Store) idempotencyLeaves(ctx context.Context, fn func(int64, []byte) error) error {
+	for scope, key := "", ""; ; {
+		rows, err := s.pool.Query(ctx, `SELECT scope, key, request_sha256, result, created_at, log_index FROM idempotency
+			WHERE scope > $1 OR (scope = $2 AND key > $3) ORDER BY scope, key LIMIT 500`, scope, scope, key)
+		if err != nil {
+			return err
+		}
+		type record struct {
+			idem registry.Idempotency
+			res  registry.IdempotentResult
+		}
+		var page []record
+		for rows.Next() {
+			var r record
+			var result string
+			var created int64
+			if err := rows.Scan(&r.idem.Scope, &r.idem.Key, &r.idem.RequestSHA256, &result, &created, &r.res.LogIndex); err != nil {
+				rows.Close()
+				return err
+			}
+			if err := json.Unmarshal([]byte(result), &r.res); err != nil {
+				rows.Close()
+				return registry.Tampered("the idempotency record at log index %d is not valid JSON", r.res.LogIndex)
+			}
+			r.res.CreatedAt = fromMillis(created)
+			page = append(page, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, r := range page {
+			leaf, err := leaves.Idempotency(&r.idem, &r.res, r.res.CreatedAt)
+			if err := emit(fn, r.res.LogIndex, leaf, err); err != nil {
+				return err
+			}
+		}
+		if len(page) < 500 {
+			return nil
+		}
+		scope, key = page[len(page)-1].idem.Scope, page[len(page)-1].idem.Key
+	}
+}
