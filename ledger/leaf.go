@@ -21,6 +21,7 @@ const (
 	KindDecision      = "decision"
 	KindKeyCreated    = "key_created"
 	KindKeyRevoked    = "key_revoked"
+	KindIdempotency   = "idempotency"
 )
 
 // LeafVersion is the format version written in every leaf's "v" member.

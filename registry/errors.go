@@ -83,3 +83,13 @@ func ErrorMessage(err error) string {
 	}
 	return "internal error"
 }
+
+// ErrTampered is wrapped by every error that reports a stored record found to differ from what
+// the tamper-evident log holds for it. Such an error is the registry's, never the client's: the API
+// answers it as an internal error and the log says which record.
+var ErrTampered = errors.New("a stored record no longer matches the tamper-evident log")
+
+// Tampered returns an error wrapping ErrTampered that says which record and what differs.
+func Tampered(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrTampered, fmt.Sprintf(format, args...))
+}

@@ -192,6 +192,13 @@ type Mix struct {
 	ManifestSHA256 string      `json:"manifest_sha256"`
 	CreatedAt      time.Time   `json:"created_at"`
 	LogIndex       int64       `json:"log_index"`
+
+	// MaxGeneration and GenerationBasis are the deepest generation and the weakest basis of the
+	// mix's samples, from which models trained on it derive theirs; LeafFields is the set of fields
+	// its leaf holds (see registry/leaves).
+	MaxGeneration   int    `json:"-"`
+	GenerationBasis string `json:"-"`
+	LeafFields      int    `json:"-"`
 }
 
 // Decision is a stored policy decision on a proposed mix.

@@ -26,6 +26,8 @@ type APIKey struct {
 	// RevokedLogIndex is the revocation's log leaf, once revoked.
 	RevokedLogIndex *int64 `json:"revoked_log_index,omitempty"`
 	Hash            []byte `json:"-"`
+	// LeafFields is the set of fields the key's creation leaf holds (see registry/leaves).
+	LeafFields int `json:"-"`
 }
 
 // Idempotency identifies a write request by the client's Idempotency-Key, within the scope of the
@@ -40,9 +42,11 @@ type Idempotency struct {
 // the ids of the records the first request returned, in order, and for samples whether each was a
 // duplicate. Replays re-read those records.
 type IdempotentResult struct {
-	RequestSHA256 string   `json:"-"`
-	IDs           []string `json:"ids"`
-	Duplicate     []bool   `json:"duplicate,omitempty"`
+	RequestSHA256 string    `json:"-"`
+	IDs           []string  `json:"ids"`
+	Duplicate     []bool    `json:"duplicate,omitempty"`
+	LogIndex      int64     `json:"-"` // the record's log leaf
+	CreatedAt     time.Time `json:"-"`
 }
 
 // IngestResult is one item of an ingest: the stored sample and whether it already existed.
@@ -104,6 +108,31 @@ type LineageNode struct {
 	Model      string `json:"model,omitempty"`
 	Generation int    `json:"generation"`
 	Depth      int    `json:"depth"` // distance from the root; negative for ancestors
+}
+
+// Edge kinds: the prompt a sample answers, and every other parent.
+const (
+	EdgeParent = "parent"
+	EdgePrompt = "prompt"
+)
+
+// EdgeKind returns the kind of the edge from parent to child: a sample's edge to its prompt is a
+// prompt edge, every other a parent edge. The kind is derived, never chosen, so that a stored kind
+// can be checked against the logged prompt_id.
+func EdgeKind(child *Sample, parent string) string {
+	if parent == child.PromptID {
+		return EdgePrompt
+	}
+	return EdgeParent
+}
+
+// CheckEdge returns an error wrapping ErrTampered when a stored edge's kind is not the one EdgeKind
+// derives.
+func CheckEdge(child *Sample, parent, kind string) error {
+	if want := EdgeKind(child, parent); kind != want {
+		return Tampered("the edge from %s to sample %s is stored as a %s edge; the logged prompt makes it a %s edge", parent, child.ID, kind, want)
+	}
+	return nil
 }
 
 // LineageEdge points from parent to child. Kind is "parent" or "prompt".

@@ -41,6 +41,19 @@ func Sample(s *registry.Sample) ([]byte, error) {
 	return ledger.Leaf(ledger.KindSample, s.ID, fields, s.CreatedAt)
 }
 
+// Leaf field sets. A record stores the set its leaf was written with, so that records logged before
+// a set grew keep re-deriving the leaf they were logged with. Lowering a record's set makes its
+// re-derived leaf differ from the logged one, so the number is itself covered.
+const (
+	// FieldsV1 is the set written before keys' hashes and mixes' stats were covered.
+	FieldsV1 = 1
+	// FieldsV2 adds a key's hash to its creation leaf, and a mix's stats, deepest generation and
+	// weakest basis to its leaf.
+	FieldsV2 = 2
+	// CurrentFields is the set new records are written with.
+	CurrentFields = FieldsV2
+)
+
 // Model returns the leaf of a model.
 func Model(m *registry.Model) ([]byte, error) {
 	fields := map[string]string{
@@ -59,9 +72,16 @@ func Model(m *registry.Model) ([]byte, error) {
 	return ledger.Leaf(ledger.KindModel, m.ID, fields, m.CreatedAt)
 }
 
-// KeyCreated returns the leaf of a new API key: its id and role, never its secret or hash.
+// KeyCreated returns the leaf of a new API key: its id and role and, from FieldsV2, the SHA-256 of
+// its stored hash, so that authorization rests only on logged values. The key itself never appears,
+// and its hash only hashed again: a leaf is public, and the stored hash is what a presented key is
+// compared with.
 func KeyCreated(k *registry.APIKey) ([]byte, error) {
-	return ledger.Leaf(ledger.KindKeyCreated, k.ID, map[string]string{"role": k.Role}, k.CreatedAt)
+	fields := map[string]string{"role": k.Role}
+	if k.LeafFields >= FieldsV2 {
+		fields["hash"] = digest(string(k.Hash))
+	}
+	return ledger.Leaf(ledger.KindKeyCreated, k.ID, fields, k.CreatedAt)
 }
 
 // KeyRevoked returns the leaf of a key revocation.
@@ -77,6 +97,29 @@ func MetricsDigest(m registry.Metrics) string {
 	}
 	return digest(strconv.Itoa(m.Tokens) + "|" + strconv.FormatFloat(m.MTLD, 'g', -1, 64) + "|" + tox + "|" +
 		m.Version + "|" + m.ToxicityScorer)
+}
+
+// Idempotency returns the leaf of a completed idempotent write: which request (scope, key and the
+// request's hash) it answered and with which records. Its id is a digest of the scope and the key,
+// so the client's key never appears in the public log.
+func Idempotency(idem *registry.Idempotency, r *registry.IdempotentResult, at time.Time) ([]byte, error) {
+	dups := make([]string, len(r.Duplicate))
+	for i, d := range r.Duplicate {
+		dups[i] = strconv.FormatBool(d)
+	}
+	fields := map[string]string{
+		"request": idem.RequestSHA256,
+		"ids":     digest(strings.Join(r.IDs, ",")),
+	}
+	if len(dups) > 0 {
+		fields["duplicate"] = strings.Join(dups, ",")
+	}
+	return ledger.Leaf(ledger.KindIdempotency, IdempotencyID(idem.Scope, idem.Key), fields, at)
+}
+
+// IdempotencyID is the record id of an idempotency record in the log.
+func IdempotencyID(scope, key string) string {
+	return digest(scope + "\x00" + key)
 }
 
 func optional(fields map[string]string, k, v string) {

@@ -13,13 +13,13 @@ import (
 	"github.com/pedigreeml/pedigree/registry/leaves"
 )
 
-const keyColumns = "id, role, hash, created_at, revoked_at, log_index, revoked_log_index"
+const keyColumns = "id, role, hash, created_at, revoked_at, log_index, revoked_log_index, leaf_fields"
 
 func scanKey(sc interface{ Scan(...any) error }) (*registry.APIKey, error) {
 	var k registry.APIKey
 	var created int64
 	var revoked *int64
-	if err := sc.Scan(&k.ID, &k.Role, &k.Hash, &created, &revoked, &k.LogIndex, &k.RevokedLogIndex); err != nil {
+	if err := sc.Scan(&k.ID, &k.Role, &k.Hash, &created, &revoked, &k.LogIndex, &k.RevokedLogIndex, &k.LeafFields); err != nil {
 		return nil, err
 	}
 	k.CreatedAt = fromMillis(created)
@@ -33,6 +33,7 @@ func scanKey(sc interface{ Scan(...any) error }) (*registry.APIKey, error) {
 // CreateKey implements registry.Store.
 func (s *Store) CreateKey(ctx context.Context, k *registry.APIKey) error {
 	return s.write(ctx, func(tx pgx.Tx, log *logWriter) error {
+		k.LeafFields = leaves.CurrentFields
 		leaf, err := leaves.KeyCreated(k)
 		if err != nil {
 			return err
@@ -40,8 +41,8 @@ func (s *Store) CreateKey(ctx context.Context, k *registry.APIKey) error {
 		if k.LogIndex, err = log.add(ledger.KindKeyCreated, k.ID, leaf); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, "INSERT INTO api_keys ("+keyColumns+") VALUES ($1, $2, $3, $4, NULL, $5, NULL)",
-			k.ID, k.Role, k.Hash, millis(k.CreatedAt), k.LogIndex); err != nil {
+		if _, err := tx.Exec(ctx, "INSERT INTO api_keys ("+keyColumns+") VALUES ($1, $2, $3, $4, NULL, $5, NULL, $6)",
+			k.ID, k.Role, k.Hash, millis(k.CreatedAt), k.LogIndex, k.LeafFields); err != nil {
 			return fmt.Errorf("insert key: %w", err)
 		}
 		return nil

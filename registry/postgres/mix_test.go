@@ -3,6 +3,8 @@ package postgres_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -68,8 +70,9 @@ func TestPolicyVersions(t *testing.T) {
 	s := MustOpenStore(t)
 	ctx := context.Background()
 	at := time.UnixMilli(1_700_000_000_123).UTC()
-	create := func(name, sha, module string) (*registry.PolicyVersion, bool) {
+	create := func(name, module string) (*registry.PolicyVersion, bool) {
 		t.Helper()
+		sha := moduleSHA256(module)
 		p := &registry.PolicyVersion{Name: name, SHA256: sha, Module: module, Limits: json.RawMessage(`{"max_generation":1}`), CreatedAt: at}
 		created, err := s.CreatePolicyVersion(ctx, p)
 		if err != nil {
@@ -77,9 +80,9 @@ func TestPolicyVersions(t *testing.T) {
 		}
 		return p, created
 	}
-	v1, c1 := create("p", "sha-a", "module a")
-	v2, c2 := create("p", "sha-b", "module b")
-	same, c3 := create("p", "sha-b", "module b, uploaded again")
+	v1, c1 := create("p", "module a")
+	v2, c2 := create("p", "module b")
+	same, c3 := create("p", "module b")
 	if !c1 || !c2 || v1.Version != 1 || v2.Version != 2 || v1.LogIndex != 0 || v2.LogIndex != 1 {
 		t.Fatalf("v1 %d (created %v, log %d), v2 %d (created %v, log %d)", v1.Version, c1, v1.LogIndex, v2.Version, c2, v2.LogIndex)
 	}
@@ -87,8 +90,8 @@ func TestPolicyVersions(t *testing.T) {
 		t.Fatalf("the latest text again: created %v, %+v", c3, same)
 	}
 	// Only the latest version is compared: going back to an older text is a new version.
-	v3, c4 := create("p", "sha-a", "module a")
-	q1, _ := create("q", "sha-a", "module a")
+	v3, c4 := create("p", "module a")
+	q1, _ := create("q", "module a")
 	if !c4 || v3.Version != 3 || q1.Version != 1 {
 		t.Fatalf("back to the first text: version %d (created %v); q version %d", v3.Version, c4, q1.Version)
 	}
@@ -154,7 +157,7 @@ func TestPolicyVersions(t *testing.T) {
 		}
 	})
 	t.Run("ErrNUL", func(t *testing.T) {
-		_, err := s.CreatePolicyVersion(ctx, &registry.PolicyVersion{Name: "r", SHA256: "x", Module: "bad\x00", Limits: json.RawMessage(`{}`), CreatedAt: at})
+		_, err := s.CreatePolicyVersion(ctx, &registry.PolicyVersion{Name: "r", SHA256: moduleSHA256("bad\x00"), Module: "bad\x00", Limits: json.RawMessage(`{}`), CreatedAt: at})
 		wantCode(t, err, registry.EINVALID)
 	})
 	wantGapless(t, s, []int64{v1.LogIndex, v2.LogIndex, v3.LogIndex, q1.LogIndex})
@@ -174,7 +177,7 @@ func TestPolicyVersionsAcrossInstances(t *testing.T) {
 	for i, s := range stores {
 		wg.Go(func() {
 			for j := range each {
-				p := &registry.PolicyVersion{Name: "shared", SHA256: fmt.Sprintf("sha-%d-%d", i, j), Module: "m",
+				p := &registry.PolicyVersion{Name: "shared", SHA256: moduleSHA256(fmt.Sprintf("m-%d-%d", i, j)), Module: fmt.Sprintf("m-%d-%d", i, j),
 					Limits: json.RawMessage(`{}`), CreatedAt: time.Now()}
 				if _, err := s.CreatePolicyVersion(context.Background(), p); err != nil {
 					errs <- err
@@ -218,7 +221,7 @@ func TestSaveMixAndExport(t *testing.T) {
 		ids = append(ids, r.Sample.ID)
 		logIdx = append(logIdx, r.Sample.LogIndex)
 	}
-	pv := &registry.PolicyVersion{Name: "open", SHA256: "sha", Module: "package pedigree.mix", Limits: json.RawMessage(`{}`), CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
+	pv := &registry.PolicyVersion{Name: "open", SHA256: moduleSHA256("package pedigree.mix"), Module: "package pedigree.mix", Limits: json.RawMessage(`{}`), CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
 	if _, err := s.CreatePolicyVersion(ctx, pv); err != nil {
 		t.Fatal(err)
 	}
@@ -375,11 +378,15 @@ func TestSaveMixAndExport(t *testing.T) {
 		if err := s.SaveMix(ctx, first, nil, nil, idem); err != nil {
 			t.Fatal(err)
 		}
-		logIdx = append(logIdx, first.LogIndex)
 		prev, err := s.Idempotent(ctx, "mixes", "k1")
 		if err != nil || prev == nil || !slices.Equal(prev.IDs, []string{first.ID}) {
 			t.Fatalf("idempotency record: %+v %v", prev, err)
 		}
+		// The idempotency record has a leaf of its own, right after the decision's.
+		if prev.LogIndex != first.LogIndex+1 {
+			t.Fatalf("idempotency record at log index %d, decision at %d", prev.LogIndex, first.LogIndex)
+		}
+		logIdx = append(logIdx, first.LogIndex, prev.LogIndex)
 		wantCode(t, s.SaveMix(ctx, decision(false), nil, nil, idem), registry.ECONFLICT)
 		wantCode(t, s.SaveMix(ctx, decision(false), nil, nil, &registry.Idempotency{Scope: "mixes", Key: "k1", RequestSHA256: "r2"}),
 			registry.EUNPROCESSABLE)
@@ -562,4 +569,10 @@ func TestMixPool(t *testing.T) {
 			}
 		}
 	})
+}
+
+// moduleSHA256 is the hex SHA-256 of a policy module, as the log covers it.
+func moduleSHA256(module string) string {
+	sum := sha256.Sum256([]byte(module))
+	return hex.EncodeToString(sum[:])
 }

@@ -170,7 +170,7 @@ func (s *Store) SaveMix(ctx context.Context, d *registry.Decision, m *registry.M
 			result.IDs = append(result.IDs, m.ID)
 		}
 		if idem != nil {
-			return recordIdempotent(ctx, tx, idem, result)
+			return recordIdempotent(ctx, tx, log, idem, result)
 		}
 		return nil
 	})
@@ -207,6 +207,8 @@ func insertMix(ctx context.Context, tx pgx.Tx, log *logWriter, m *registry.Mix, 
 		docs[i] = b
 	}
 	strategy, request, stats := docs[0], docs[1], docs[2]
+	leaves.MixLineage(m)
+	m.LeafFields = leaves.CurrentFields
 	leaf, err := leaves.Mix(m, request)
 	if err != nil {
 		return fmt.Errorf("log leaf of mix: %w", err)
@@ -215,15 +217,11 @@ func insertMix(ctx context.Context, tx pgx.Tx, log *logWriter, m *registry.Mix, 
 		return err
 	}
 	// What a model trained on the mix inherits, kept so that MixGenerations reads one row a mix.
-	basis := registry.BasisHuman
-	for b := range m.Stats.Bases {
-		basis = registry.WeakerBasis(basis, b)
-	}
 	if _, err := tx.Exec(ctx, `INSERT INTO mixes (id, policy_name, policy_version, policy_sha256, decision_id, size, seed,
-		strategy, request, stats, manifest_sha256, max_generation, generation_basis, created_at, log_index)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+		strategy, request, stats, manifest_sha256, max_generation, generation_basis, created_at, log_index, leaf_fields)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 		m.ID, m.Policy.Name, m.Policy.Version, m.Policy.SHA256, m.DecisionID, m.Size, m.Seed, string(strategy), string(request),
-		string(stats), m.ManifestSHA256, m.Stats.MaxGeneration, basis, millis(m.CreatedAt), m.LogIndex); err != nil {
+		string(stats), m.ManifestSHA256, m.MaxGeneration, m.GenerationBasis, millis(m.CreatedAt), m.LogIndex, m.LeafFields); err != nil {
 		return fmt.Errorf("insert mix: %w", err)
 	}
 	// COPY packs one chunk at a time as it sends, so a large manifest is never held twice.
@@ -246,14 +244,14 @@ func insertMix(ctx context.Context, tx pgx.Tx, log *logWriter, m *registry.Mix, 
 }
 
 const mixColumns = `id, policy_name, policy_version, policy_sha256, decision_id, size, seed, strategy, request, stats,
-	manifest_sha256, created_at, log_index`
+	manifest_sha256, created_at, log_index, max_generation, generation_basis, leaf_fields`
 
 func scanMix(sc interface{ Scan(...any) error }) (*registry.Mix, error) {
 	var m registry.Mix
 	var strategy, request, stats string
 	var created int64
 	if err := sc.Scan(&m.ID, &m.Policy.Name, &m.Policy.Version, &m.Policy.SHA256, &m.DecisionID, &m.Size, &m.Seed,
-		&strategy, &request, &stats, &m.ManifestSHA256, &created, &m.LogIndex); err != nil {
+		&strategy, &request, &stats, &m.ManifestSHA256, &created, &m.LogIndex, &m.MaxGeneration, &m.GenerationBasis, &m.LeafFields); err != nil {
 		return nil, err
 	}
 	m.CreatedAt = fromMillis(created)

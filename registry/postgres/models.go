@@ -161,7 +161,7 @@ func (s *Store) CreateModel(ctx context.Context, m *registry.Model, idem *regist
 			}
 		}
 		if idem != nil {
-			return recordIdempotent(ctx, tx, idem, registry.IdempotentResult{IDs: []string{m.ID}})
+			return recordIdempotent(ctx, tx, log, idem, registry.IdempotentResult{IDs: []string{m.ID}})
 		}
 		return nil
 	})

@@ -114,8 +114,8 @@ func TestReopenKeepsDataAndMigrationsRunOnce(t *testing.T) {
 		t.Fatalf("sample lost on reopen: %v", err)
 	}
 	var n int
-	if err := s.Pool().QueryRow(ctx, "SELECT count(*) FROM schema_migrations").Scan(&n); err != nil || n != 2 {
-		t.Fatalf("schema_migrations holds %d rows (%v), want 2", n, err)
+	if err := s.Pool().QueryRow(ctx, "SELECT count(*) FROM schema_migrations").Scan(&n); err != nil || n != 3 {
+		t.Fatalf("schema_migrations holds %d rows (%v), want 3", n, err)
 	}
 }
 
@@ -147,8 +147,8 @@ func TestConcurrentOpen(t *testing.T) {
 		Scan(&migrations, &heads); err != nil {
 		t.Fatal(err)
 	}
-	if migrations != 2 || heads != 1 {
-		t.Fatalf("%d migrations recorded and %d log heads, want 2 and 1", migrations, heads)
+	if migrations != 3 || heads != 1 {
+		t.Fatalf("%d migrations recorded and %d log heads, want 3 and 1", migrations, heads)
 	}
 	// Every instance works on the shared schema.
 	for i, s := range stores {

@@ -210,7 +210,7 @@ func (s *Store) InsertSamples(ctx context.Context, req registry.InsertSamples) (
 				r.IDs = append(r.IDs, res.Sample.ID)
 				r.Duplicate = append(r.Duplicate, res.Duplicate)
 			}
-			return recordIdempotent(ctx, tx, req.Idempotency, r)
+			return recordIdempotent(ctx, tx, log, req.Idempotency, r)
 		}
 		return nil
 	})
@@ -267,10 +267,7 @@ func writeEdges(ctx context.Context, tx pgx.Tx, samples []*registry.Sample) erro
 	var children, parents, kinds []string
 	for _, smp := range samples {
 		for _, p := range smp.Parents {
-			kind := "parent"
-			if p == smp.PromptID {
-				kind = "prompt"
-			}
+			kind := registry.EdgeKind(smp, p)
 			children, parents, kinds = append(children, smp.ID), append(parents, p), append(kinds, kind)
 		}
 	}
@@ -341,15 +338,18 @@ func parents(ctx context.Context, q queryer, samples []*registry.Sample) error {
 		}
 		byID[s.ID] = s
 	}
-	rows, err := q.Query(ctx, "SELECT child_id, parent_id FROM edges WHERE child_id = ANY($1) ORDER BY child_id, parent_id", ids)
+	rows, err := q.Query(ctx, "SELECT child_id, parent_id, kind FROM edges WHERE child_id = ANY($1) ORDER BY child_id, parent_id", ids)
 	if err != nil {
 		return fmt.Errorf("read parents: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var c, p string
-		if err := rows.Scan(&c, &p); err != nil {
+		var c, p, kind string
+		if err := rows.Scan(&c, &p, &kind); err != nil {
 			return fmt.Errorf("read parents: %w", err)
+		}
+		if err := registry.CheckEdge(byID[c], p, kind); err != nil {
+			return err
 		}
 		byID[c].Parents = append(byID[c].Parents, p)
 	}
@@ -550,27 +550,38 @@ func idempotent(ctx context.Context, q queryer, scope, key string) (*registry.Id
 		return nil, nil
 	}
 	var hash, result string
-	err := q.QueryRow(ctx, "SELECT request_sha256, result FROM idempotency WHERE scope = $1 AND key = $2", scope, key).Scan(&hash, &result)
+	var index, created int64
+	err := q.QueryRow(ctx, "SELECT request_sha256, result, log_index, created_at FROM idempotency WHERE scope = $1 AND key = $2", scope, key).Scan(&hash, &result, &index, &created)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("idempotency lookup: %w", err)
 	}
-	r := &registry.IdempotentResult{RequestSHA256: hash}
+	r := &registry.IdempotentResult{RequestSHA256: hash, LogIndex: index, CreatedAt: fromMillis(created)}
 	if err := json.Unmarshal([]byte(result), r); err != nil {
 		return nil, fmt.Errorf("idempotency record: %w", err)
 	}
 	return r, nil
 }
 
-func recordIdempotent(ctx context.Context, tx pgx.Tx, idem *registry.Idempotency, r registry.IdempotentResult) error {
+// recordIdempotent stores the result of an idempotent write with its log leaf.
+func recordIdempotent(ctx context.Context, tx pgx.Tx, log *logWriter, idem *registry.Idempotency, r registry.IdempotentResult) error {
 	b, err := json.Marshal(r)
 	if err != nil {
 		return err
 	}
-	_, err = tx.Exec(ctx, "INSERT INTO idempotency (scope, key, request_sha256, result, created_at) VALUES ($1, $2, $3, $4, $5)",
-		idem.Scope, idem.Key, idem.RequestSHA256, string(b), time.Now().UnixMilli())
+	now := time.Now()
+	leaf, err := leaves.Idempotency(idem, &r, now)
+	if err != nil {
+		return err
+	}
+	idx, err := log.add(ledger.KindIdempotency, leaves.IdempotencyID(idem.Scope, idem.Key), leaf)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, "INSERT INTO idempotency (scope, key, request_sha256, result, created_at, log_index) VALUES ($1, $2, $3, $4, $5, $6)",
+		idem.Scope, idem.Key, idem.RequestSHA256, string(b), now.UnixMilli(), idx)
 	if err != nil {
 		return fmt.Errorf("record idempotency: %w", err)
 	}

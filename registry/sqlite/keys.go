@@ -12,13 +12,13 @@ import (
 	"github.com/pedigreeml/pedigree/registry/leaves"
 )
 
-const keyColumns = "id, role, hash, created_at, revoked_at, log_index, revoked_log_index"
+const keyColumns = "id, role, hash, created_at, revoked_at, log_index, revoked_log_index, leaf_fields"
 
 func scanKey(sc interface{ Scan(...any) error }) (*registry.APIKey, error) {
 	var k registry.APIKey
 	var created int64
 	var revoked, revokedIdx sql.NullInt64
-	if err := sc.Scan(&k.ID, &k.Role, &k.Hash, &created, &revoked, &k.LogIndex, &revokedIdx); err != nil {
+	if err := sc.Scan(&k.ID, &k.Role, &k.Hash, &created, &revoked, &k.LogIndex, &revokedIdx, &k.LeafFields); err != nil {
 		return nil, err
 	}
 	if revokedIdx.Valid {
@@ -39,6 +39,7 @@ func (s *Store) CreateKey(ctx context.Context, k *registry.APIKey) error {
 		if err != nil {
 			return err
 		}
+		k.LeafFields = leaves.CurrentFields
 		leaf, err := leaves.KeyCreated(k)
 		if err != nil {
 			return err
@@ -46,8 +47,8 @@ func (s *Store) CreateKey(ctx context.Context, k *registry.APIKey) error {
 		if k.LogIndex, err = log.add(ledger.KindKeyCreated, k.ID, leaf); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO api_keys ("+keyColumns+") VALUES (?,?,?,?,NULL,?,NULL)",
-			k.ID, k.Role, k.Hash, millis(k.CreatedAt), k.LogIndex); err != nil {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO api_keys ("+keyColumns+") VALUES (?,?,?,?,NULL,?,NULL,?)",
+			k.ID, k.Role, k.Hash, millis(k.CreatedAt), k.LogIndex, k.LeafFields); err != nil {
 			return fmt.Errorf("insert key: %w", err)
 		}
 		return log.flush()

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -106,7 +107,7 @@ func (s *Store) SaveCheckpoint(ctx context.Context, t tlog.Tree, note []byte) er
 // Samples are also checked against their content hash, so an edited text is found too.
 func (s *Store) RecordLeaves(ctx context.Context, fn func(index int64, leaf []byte) error) error {
 	for _, walk := range []func(context.Context, func(int64, []byte) error) error{
-		s.sampleLeaves, s.modelLeaves, s.keyLeaves, s.policyLeaves, s.decisionLeaves, s.mixLeaves,
+		s.sampleLeaves, s.modelLeaves, s.keyLeaves, s.policyLeaves, s.decisionLeaves, s.mixLeaves, s.idempotencyLeaves,
 	} {
 		if err := walk(ctx, fn); err != nil {
 			return err
@@ -255,5 +256,50 @@ func (s *Store) mixLeaves(ctx context.Context, fn func(int64, []byte) error) err
 			return nil
 		}
 		after = list[len(list)-1].ID
+	}
+}
+
+// idempotencyLeaves re-derives the leaf of every stored idempotency record, a page at a time.
+func (s *Store) idempotencyLeaves(ctx context.Context, fn func(int64, []byte) error) error {
+	for scope, key := "", ""; ; {
+		rows, err := s.r.QueryContext(ctx, `SELECT scope, key, request_sha256, result, created_at, log_index FROM idempotency
+			WHERE scope > ? OR (scope = ? AND key > ?) ORDER BY scope, key LIMIT 500`, scope, scope, key)
+		if err != nil {
+			return err
+		}
+		type record struct {
+			idem registry.Idempotency
+			res  registry.IdempotentResult
+		}
+		var page []record
+		for rows.Next() {
+			var r record
+			var result string
+			var created int64
+			if err := rows.Scan(&r.idem.Scope, &r.idem.Key, &r.idem.RequestSHA256, &result, &created, &r.res.LogIndex); err != nil {
+				rows.Close()
+				return err
+			}
+			if err := json.Unmarshal([]byte(result), &r.res); err != nil {
+				rows.Close()
+				return registry.Tampered("the idempotency record at log index %d is not valid JSON", r.res.LogIndex)
+			}
+			r.res.CreatedAt = fromMillis(created)
+			page = append(page, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, r := range page {
+			leaf, err := leaves.Idempotency(&r.idem, &r.res, r.res.CreatedAt)
+			if err := emit(fn, r.res.LogIndex, leaf, err); err != nil {
+				return err
+			}
+		}
+		if len(page) < 500 {
+			return nil
+		}
+		scope, key = page[len(page)-1].idem.Scope, page[len(page)-1].idem.Key
 	}
 }

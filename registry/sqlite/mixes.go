@@ -176,7 +176,7 @@ func (s *Store) SaveMix(ctx context.Context, d *registry.Decision, m *registry.M
 			result.IDs = append(result.IDs, m.ID)
 		}
 		if idem != nil {
-			if err := recordIdempotent(ctx, tx, idem, result); err != nil {
+			if err := recordIdempotent(ctx, tx, log, idem, result); err != nil {
 				return err
 			}
 		}
@@ -188,6 +188,8 @@ func insertMix(ctx context.Context, tx *sql.Tx, log *logWriter, m *registry.Mix,
 	strategy, _ := json.Marshal(m.Strategy)
 	request, _ := json.Marshal(m.Request)
 	stats, _ := json.Marshal(m.Stats)
+	leaves.MixLineage(m)
+	m.LeafFields = leaves.CurrentFields
 	leaf, err := leaves.Mix(m, request)
 	if err != nil {
 		return err
@@ -195,15 +197,11 @@ func insertMix(ctx context.Context, tx *sql.Tx, log *logWriter, m *registry.Mix,
 	if m.LogIndex, err = log.add(ledger.KindMix, m.ID, leaf); err != nil {
 		return err
 	}
-	basis := registry.BasisHuman
-	for b := range m.Stats.Bases {
-		basis = registry.WeakerBasis(basis, b)
-	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO mixes (id, policy_name, policy_version, policy_sha256, decision_id, size, seed,
-		strategy, request, stats, manifest_sha256, max_generation, generation_basis, created_at, log_index)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		strategy, request, stats, manifest_sha256, max_generation, generation_basis, created_at, log_index, leaf_fields)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		m.ID, m.Policy.Name, m.Policy.Version, m.Policy.SHA256, m.DecisionID, m.Size, m.Seed, string(strategy), string(request),
-		string(stats), m.ManifestSHA256, m.Stats.MaxGeneration, basis, millis(m.CreatedAt), m.LogIndex); err != nil {
+		string(stats), m.ManifestSHA256, m.MaxGeneration, m.GenerationBasis, millis(m.CreatedAt), m.LogIndex, m.LeafFields); err != nil {
 		return fmt.Errorf("insert mix: %w", err)
 	}
 	for chunk := 0; chunk*manifestChunk < len(manifest); chunk++ {
@@ -220,14 +218,14 @@ func insertMix(ctx context.Context, tx *sql.Tx, log *logWriter, m *registry.Mix,
 }
 
 const mixColumns = `id, policy_name, policy_version, policy_sha256, decision_id, size, seed, strategy, request, stats,
-	manifest_sha256, created_at, log_index`
+	manifest_sha256, created_at, log_index, max_generation, generation_basis, leaf_fields`
 
 func scanMix(sc interface{ Scan(...any) error }) (*registry.Mix, error) {
 	var m registry.Mix
 	var strategy, request, stats string
 	var created int64
 	if err := sc.Scan(&m.ID, &m.Policy.Name, &m.Policy.Version, &m.Policy.SHA256, &m.DecisionID, &m.Size, &m.Seed,
-		&strategy, &request, &stats, &m.ManifestSHA256, &created, &m.LogIndex); err != nil {
+		&strategy, &request, &stats, &m.ManifestSHA256, &created, &m.LogIndex, &m.MaxGeneration, &m.GenerationBasis, &m.LeafFields); err != nil {
 		return nil, err
 	}
 	m.CreatedAt = fromMillis(created)

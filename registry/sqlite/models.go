@@ -156,7 +156,7 @@ func (s *Store) CreateModel(ctx context.Context, m *registry.Model, idem *regist
 			}
 		}
 		if idem != nil {
-			if err := recordIdempotent(ctx, tx, idem, registry.IdempotentResult{IDs: []string{m.ID}}); err != nil {
+			if err := recordIdempotent(ctx, tx, log, idem, registry.IdempotentResult{IDs: []string{m.ID}}); err != nil {
 				return err
 			}
 		}

@@ -175,7 +175,14 @@ func (s *Store) InsertSamples(ctx context.Context, req registry.InsertSamples) (
 				r.IDs = append(r.IDs, res.Sample.ID)
 				r.Duplicate = append(r.Duplicate, res.Duplicate)
 			}
-			return recordIdempotent(ctx, tx, req.Idempotency, r)
+			log, err := newLogWriter(ctx, tx)
+			if err != nil {
+				return err
+			}
+			if err := recordIdempotent(ctx, tx, log, req.Idempotency, r); err != nil {
+				return err
+			}
+			return log.flush()
 		}
 		return nil
 	})
@@ -288,10 +295,7 @@ func writeEdges(ctx context.Context, tx *sql.Tx, samples []*registry.Sample) err
 	}
 	for _, smp := range samples {
 		for _, p := range smp.Parents {
-			kind := "parent"
-			if p == smp.PromptID {
-				kind = "prompt"
-			}
+			kind := registry.EdgeKind(smp, p)
 			args = append(args, smp.ID, p, kind)
 			if n++; n == perStmt {
 				if err := flush(); err != nil {
@@ -358,14 +362,17 @@ func parents(ctx context.Context, q queryer, samples []*registry.Sample) error {
 		ids = append(ids, s.ID)
 	}
 	err := chunks(ids, 500, func(part []string) error {
-		rows, err := q.QueryContext(ctx, "SELECT child_id, parent_id FROM edges WHERE child_id IN ("+placeholders(len(part))+") ORDER BY child_id, parent_id", anys(part)...)
+		rows, err := q.QueryContext(ctx, "SELECT child_id, parent_id, kind FROM edges WHERE child_id IN ("+placeholders(len(part))+") ORDER BY child_id, parent_id", anys(part)...)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var c, p string
-			if err := rows.Scan(&c, &p); err != nil {
+			var c, p, kind string
+			if err := rows.Scan(&c, &p, &kind); err != nil {
+				return err
+			}
+			if err := registry.CheckEdge(byID[c], p, kind); err != nil {
 				return err
 			}
 			byID[c].Parents = append(byID[c].Parents, p)
@@ -552,27 +559,38 @@ func replayIdempotent(ctx context.Context, q queryer, idem *registry.Idempotency
 
 func idempotent(ctx context.Context, q queryer, scope, key string) (*registry.IdempotentResult, error) {
 	var hash, result string
-	err := q.QueryRowContext(ctx, "SELECT request_sha256, result FROM idempotency WHERE scope = ? AND key = ?", scope, key).Scan(&hash, &result)
+	var index, created int64
+	err := q.QueryRowContext(ctx, "SELECT request_sha256, result, log_index, created_at FROM idempotency WHERE scope = ? AND key = ?", scope, key).Scan(&hash, &result, &index, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("idempotency lookup: %w", err)
 	}
-	r := &registry.IdempotentResult{RequestSHA256: hash}
+	r := &registry.IdempotentResult{RequestSHA256: hash, LogIndex: index, CreatedAt: fromMillis(created)}
 	if err := json.Unmarshal([]byte(result), r); err != nil {
 		return nil, fmt.Errorf("idempotency record: %w", err)
 	}
 	return r, nil
 }
 
-func recordIdempotent(ctx context.Context, tx *sql.Tx, idem *registry.Idempotency, r registry.IdempotentResult) error {
+// recordIdempotent stores the result of an idempotent write with its log leaf.
+func recordIdempotent(ctx context.Context, tx *sql.Tx, log *logWriter, idem *registry.Idempotency, r registry.IdempotentResult) error {
 	b, err := json.Marshal(r)
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, "INSERT INTO idempotency (scope, key, request_sha256, result, created_at) VALUES (?, ?, ?, ?, ?)",
-		idem.Scope, idem.Key, idem.RequestSHA256, string(b), time.Now().UnixMilli())
+	now := time.Now()
+	leaf, err := leaves.Idempotency(idem, &r, now)
+	if err != nil {
+		return err
+	}
+	idx, err := log.add(ledger.KindIdempotency, leaves.IdempotencyID(idem.Scope, idem.Key), leaf)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, "INSERT INTO idempotency (scope, key, request_sha256, result, created_at, log_index) VALUES (?, ?, ?, ?, ?, ?)",
+		idem.Scope, idem.Key, idem.RequestSHA256, string(b), now.UnixMilli(), idx)
 	if err != nil {
 		return fmt.Errorf("record idempotency: %w", err)
 	}

@@ -1,0 +1,296 @@
+package storetest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pedigreeml/pedigree/ledger"
+	"github.com/pedigreeml/pedigree/metrics"
+	"github.com/pedigreeml/pedigree/mixer"
+	"github.com/pedigreeml/pedigree/registry"
+)
+
+// LoggedStore is a store with its tamper-evident log: what a registry serves from.
+type LoggedStore interface {
+	FullStore
+	ledger.Storage
+	RecordLeaves(ctx context.Context, fn func(index int64, leaf []byte) error) error
+}
+
+// Backend opens one kind of store for the log contract, which restarts stores and edits their
+// databases behind their backs as an attacker with the database file would.
+type Backend struct {
+	// New opens a store on a new, empty database and returns it with the database's location.
+	New func(tb testing.TB) (LoggedStore, string)
+	// Reopen opens the database at location again, as a restarted registry would.
+	Reopen func(tb testing.TB, location string) LoggedStore
+	// Exec runs statements on the database at location, with foreign keys not enforced, as an
+	// attacker editing the file would.
+	Exec func(tb testing.TB, location, statements string)
+	// Dialect is "sqlite" or "postgres", for the few statements that differ.
+	Dialect string
+}
+
+// Filled is a registry holding every kind of record with every optional field set.
+type Filled struct {
+	Location string
+	Store    LoggedStore
+	Log      *ledger.Log
+	KeyDir   string
+
+	Prompt, Seed, Answer, Unscored, Edited *registry.Sample
+	Base, Tuned                            *registry.Model
+	AdminKey, RevokedKey                   string // key texts
+	Mix                                    *registry.Mix
+	Refused                                *registry.Decision
+	OpenPolicy                             string // the permissive module of the "open" policy
+}
+
+// unscoredMarker marks the texts that nullScorer leaves without a toxicity score, as an unavailable
+// HTTP scorer with --toxicity-on-error=null does.
+const unscoredMarker = "[unscored]"
+
+type nullScorer struct{ registry.MetricsScorer }
+
+func (s nullScorer) Score(ctx context.Context, text string) (registry.Metrics, error) {
+	m, err := s.MetricsScorer.Score(ctx, text)
+	if err == nil && strings.Contains(text, unscoredMarker) {
+		m.Toxicity, m.ToxicityScorer = nil, "http:unavailable"
+	}
+	return m, err
+}
+
+// OpenPolicy admits everything and sets no limits.
+const OpenPolicy = "package pedigree.mix\n\nlimits := {}\n"
+
+// refusingPolicy refuses every mix, with a message.
+const refusingPolicy = "package pedigree.mix\n\nlimits := {}\n\ndeny contains \"no mixes today\" if { input.mix.size >= 0 }\n"
+
+// Fill writes one of every kind of record, with every optional field set, through the registry's own
+// services, and signs a checkpoint of the log.
+func Fill(t *testing.T, b Backend) *Filled {
+	t.Helper()
+	ctx := context.Background()
+	st, loc := b.New(t)
+	f := &Filled{Location: loc, Store: st, KeyDir: t.TempDir(), OpenPolicy: OpenPolicy}
+	svc := &registry.Service{Store: st, Scorer: nullScorer{registry.MetricsScorer{Scorer: &metrics.Scorer{}}}}
+	h := &Harness{tb: t, Store: st, Svc: svc, Ctx: ctx}
+
+	declared := 1
+	base, err := svc.CreateModel(ctx, &registry.NewModel{Name: "teacher", Version: "2024-06", Provider: "Example Labs",
+		DeclaredGeneration: &declared}, &registry.Idempotency{Scope: "fill", Key: "model-1", RequestSHA256: digest("model-1")})
+	if err != nil {
+		t.Fatalf("model: %v", err)
+	}
+	f.Base = base
+
+	text := func(s string) *string { return &s }
+	src := func(kind, name, uri, lic string) *registry.Source {
+		return &registry.Source{Kind: kind, Name: name, URI: uri, License: lic}
+	}
+	res, err := svc.Ingest(ctx, []registry.NewSample{
+		{Text: text(Text("prompt")), Origin: registry.OriginHuman, Dataset: "prompts",
+			Source:   src("public_dataset", "fortunes", "https://example.org/fortunes", "BSD-3-Clause"),
+			Metadata: []byte(`{"lang":"en","topic":"wit"}`)},
+		{Text: text(Text("seed")), Origin: registry.OriginHuman, Dataset: "seeds",
+			Source:   src("web_crawl", "crawl-2024", "https://news.example.com/a/1", "CC-BY-4.0"),
+			Metadata: []byte(`{"lang":"en"}`)},
+	}, &registry.Idempotency{Scope: "fill", Key: "batch-1", RequestSHA256: digest("batch-1")})
+	if err != nil {
+		t.Fatalf("ingest: %v", err)
+	}
+	f.Prompt, f.Seed = res.Results[0].Sample, res.Results[1].Sample
+	f.Answer = h.One(registry.NewSample{Text: text(Text("answer")), Origin: registry.OriginModel, Model: base.Ref(),
+		PromptID: f.Prompt.ID, Parents: []string{f.Seed.ID}, Dataset: "answers",
+		Source: src("synthetic", "teacher runs", "s3://bucket/answers.jsonl", "Apache-2.0"), Metadata: []byte(`{"temperature":0.7}`)})
+	f.Unscored = h.One(registry.NewSample{Text: text(Text("second answer " + unscoredMarker)), Origin: registry.OriginModel,
+		Model: base.Ref(), PromptID: f.Prompt.ID, Dataset: "answers"})
+	if f.Unscored.Metrics.Toxicity != nil {
+		t.Fatal("the unscored answer has a toxicity score")
+	}
+	f.Edited = h.One(registry.NewSample{Text: text(Text("edited by a person")), Origin: registry.OriginHuman,
+		Parents: []string{f.Answer.ID}, Dataset: "edits", Source: src("private", "editors", "", "LicenseRef-internal"),
+		Metadata: []byte(`{"editor":"a person"}`)})
+
+	if f.AdminKey, _, err = svc.CreateKey(ctx, registry.RoleAdmin); err != nil {
+		t.Fatal(err)
+	}
+	var revoked *registry.APIKey
+	if f.RevokedKey, revoked, err = svc.CreateKey(ctx, registry.RoleIngest); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.RevokeKey(ctx, revoked.ID, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+
+	pol := mixer.NewPolicies(st)
+	for _, m := range []struct{ name, module string }{{"open", OpenPolicy}, {"refusing", refusingPolicy}, {"open", OpenPolicy + "# v2\n"}} {
+		if _, _, err := pol.Put(ctx, m.name, m.module); err != nil {
+			t.Fatalf("policy %s: %v", m.name, err)
+		}
+	}
+	builder := &mixer.Builder{Store: builderStore{st}, Policies: pol}
+	built, err := builder.Build(ctx, registry.MixRequest{Policy: "open@1", Size: 10, Seed: 7},
+		false, &registry.Idempotency{Scope: "fill", Key: "mix-1", RequestSHA256: digest("mix-1")})
+	if err != nil || built.Mix == nil {
+		t.Fatalf("mix: %v (%+v)", err, built)
+	}
+	f.Mix = built.Mix
+	refused, err := builder.Build(ctx, registry.MixRequest{Policy: "refusing", Size: 10}, false, nil)
+	if err != nil || refused.Mix != nil || len(refused.Decision.Violations) == 0 {
+		t.Fatalf("refused mix: %v (%+v)", err, refused)
+	}
+	f.Refused = refused.Decision
+	if f.Tuned, err = svc.CreateModel(ctx, &registry.NewModel{Name: "student", Version: "1", Provider: "Example Labs",
+		TrainedOn: []string{f.Mix.ID}}, nil); err != nil {
+		t.Fatalf("trained model: %v", err)
+	}
+
+	f.Log = f.OpenLog(t)
+	if _, _, err := f.Log.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// OpenLog returns a Log over the filled store, signed with the key in KeyDir.
+func (f *Filled) OpenLog(t testing.TB) *ledger.Log {
+	t.Helper()
+	signer, _, vkey, err := ledger.LoadOrCreateKey(f.KeyDir, "pedigree-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ledger.NewLog(f.Store, signer, vkey)
+}
+
+// Restart closes the store and opens the same database again, with a new Log.
+func (f *Filled) Restart(t *testing.T, b Backend) {
+	t.Helper()
+	f.Store.Close()
+	f.Store = b.Reopen(t, f.Location)
+	f.Log = f.OpenLog(t)
+}
+
+func digest(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+// RunLog runs the contract of the tamper-evident log: a registry holding every kind of record with
+// every optional field restarts and verifies; each edit an attacker with the database could make is
+// found.
+func RunLog(t *testing.T, b Backend) {
+	t.Run("RestartWithEveryField", func(t *testing.T) { testRestartWithEveryField(t, b) })
+	t.Run("Tamper", func(t *testing.T) { testTamper(t, b) })
+}
+
+func testRestartWithEveryField(t *testing.T, b Backend) {
+	ctx := context.Background()
+	f := Fill(t, b)
+	f.Restart(t, b)
+	tree, err := f.Log.SelfCheck(ctx, f.Store.RecordLeaves)
+	if err != nil {
+		t.Fatalf("the self-check of an honest registry with every field set failed after a restart: %v", err)
+	}
+	if tree.N < 15 {
+		t.Fatalf("log of %d leaves; every record should have one", tree.N)
+	}
+	// The records read back whole after the restart.
+	got, err := f.Store.GetSample(ctx, f.Answer.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got.Metadata) != `{"temperature":0.7}` || got.Source != f.Answer.Source || got.PromptID != f.Prompt.ID ||
+		len(got.Parents) != 2 {
+		t.Fatalf("answer after restart: %+v", got)
+	}
+	if u, err := f.Store.GetSample(ctx, f.Unscored.ID); err != nil || u.Metrics.Toxicity != nil {
+		t.Fatalf("unscored answer after restart: %+v, %v", u, err)
+	}
+}
+
+// A tamperCase is one edit of the database. sql holds the statements, with {{dialect}} variants in
+// bySQL when they differ.
+type tamperCase struct {
+	name     string
+	sql      string
+	postgres string // the PostgreSQL statements, when they differ from sql
+}
+
+func (c tamperCase) statements(dialect string) string {
+	if dialect == "postgres" && c.postgres != "" {
+		return c.postgres
+	}
+	return c.sql
+}
+
+func testTamper(t *testing.T, b Backend) {
+	ctx := context.Background()
+	// A key an attacker made up, whose hash is planted on the admin key's row.
+	planted := sha256.Sum256([]byte("pdg_attacker"))
+	plantedHex := hex.EncodeToString(planted[:])
+	cases := []tamperCase{
+		{name: "EditedText", sql: "UPDATE samples SET text = 'rewritten' WHERE dataset = 'prompts'"},
+		{name: "RelabelledGeneration", sql: "UPDATE samples SET generation = 0, generation_basis = 'human' WHERE origin = 'model'"},
+		{name: "RelabelledOrigin", sql: "UPDATE samples SET origin = 'human', model_id = NULL, model = NULL WHERE origin = 'model'"},
+		{name: "ChangedContentHashAndText", sql: "UPDATE samples SET text = 'x', content_sha256 = '2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881' WHERE dataset = 'prompts'"},
+		{name: "ChangedScores", sql: "UPDATE samples SET mtld = mtld + 1"},
+		{name: "ScoredTheUnscored", sql: "UPDATE samples SET toxicity = 0.01 WHERE toxicity IS NULL"},
+		{name: "ChangedMetadata", sql: `UPDATE samples SET metadata = '{"lang":"fr"}' WHERE dataset = 'prompts'`},
+		{name: "ChangedSourceURI", sql: "UPDATE samples SET source_uri = 'https://elsewhere.example/' WHERE dataset = 'seeds'"},
+		{name: "ChangedSourceName", sql: "UPDATE samples SET source_name = 'other' WHERE dataset = 'answers'"},
+		{name: "ChangedLicense", sql: "UPDATE samples SET license = 'MIT'"},
+		{name: "ChangedDataset", sql: "UPDATE samples SET dataset = 'moved' WHERE dataset = 'edits'"},
+		{name: "RemovedLineage", sql: "DELETE FROM edges WHERE kind = 'parent'"},
+		{name: "PromptEdgeMadeParent", sql: "UPDATE edges SET kind = 'parent' WHERE kind = 'prompt'"},
+		{name: "ParentEdgeMadePrompt", sql: "UPDATE edges SET kind = 'prompt' WHERE kind = 'parent'"},
+		{name: "AddedEdge", sql: "INSERT INTO edges (child_id, parent_id, kind) SELECT e.id, p.id, 'parent' FROM samples e, samples p WHERE e.dataset = 'edits' AND p.dataset = 'seeds'"},
+		{name: "ChangedModelGeneration", sql: "UPDATE models SET generation = 0, generation_basis = 'human'"},
+		{name: "ChangedModelProvider", sql: "UPDATE models SET provider = 'Someone Else'"},
+		{name: "ChangedTraining", sql: "DELETE FROM model_training"},
+		{name: "UnrevokedKey", sql: "UPDATE api_keys SET revoked_at = NULL, revoked_log_index = NULL"},
+		{name: "ChangedRole", sql: "UPDATE api_keys SET role = 'admin' WHERE role = 'ingest'"},
+		{name: "PlantedKeyHash", sql: "UPDATE api_keys SET hash = X'" + plantedHex + "' WHERE role = 'admin'",
+			postgres: "UPDATE api_keys SET hash = decode('" + plantedHex + "', 'hex') WHERE role = 'admin'"},
+		{name: "DowngradedKeyLeaf", sql: "UPDATE api_keys SET leaf_fields = 1"},
+		{name: "ChangedPolicyLimits", sql: `UPDATE policy_versions SET limits = '{"max_generation":9}'`},
+		{name: "ChangedPolicyModule", sql: "UPDATE policy_versions SET module = '" + OpenPolicy + "' WHERE name = 'refusing'"},
+		{name: "ChangedPolicyModuleAndHash", sql: "UPDATE policy_versions SET module = '" + OpenPolicy + "', sha256 = '" + digest(OpenPolicy) + "' WHERE name = 'refusing'"},
+		{name: "ChangedDecision", sql: "UPDATE decisions SET allowed = NOT allowed"},
+		{name: "ChangedViolations", sql: `UPDATE decisions SET violations = '[]' WHERE violations <> '[]'`},
+		{name: "ChangedDecisionInput", sql: `UPDATE decisions SET input = '{}'`},
+		{name: "ChangedManifestHash", sql: "UPDATE mixes SET manifest_sha256 = 'ff'"},
+		{name: "ChangedMixRequest", sql: "UPDATE mixes SET request = request || ' '"},
+		{name: "ChangedMixStats", sql: `UPDATE mixes SET stats = '{"human":0}'`},
+		{name: "ChangedMixGeneration", sql: "UPDATE mixes SET max_generation = 0, generation_basis = 'human'"},
+		{name: "DowngradedMixLeaf", sql: "UPDATE mixes SET leaf_fields = 1"},
+		{name: "ChangedIdempotentResult", sql: `UPDATE idempotency SET result = '{"ids":["00000000-0000-7000-8000-000000000000"]}' WHERE key = 'model-1'`},
+		{name: "ChangedIdempotentRequest", sql: `UPDATE idempotency SET request_sha256 = 'ff'`},
+		{name: "DeletedIdempotency", sql: "DELETE FROM idempotency"},
+		{name: "ChangedLeaf", sql: "UPDATE log_leaves SET leaf = CAST('{}' AS BLOB) WHERE idx = 2",
+			postgres: "UPDATE log_leaves SET leaf = '{}'::bytea WHERE idx = 2"},
+		{name: "ChangedHash", sql: "UPDATE log_hashes SET hash = zeroblob(32) WHERE idx = 3",
+			postgres: "UPDATE log_hashes SET hash = decode(repeat('00', 32), 'hex') WHERE idx = 3"},
+		{name: "DeletedRecord", sql: "DELETE FROM api_keys WHERE role = 'ingest'"},
+		{name: "DeletedRecordAndItsLeaves", sql: "DELETE FROM log_leaves WHERE kind LIKE 'key%'; DELETE FROM api_keys"},
+		{name: "DeletedSample", sql: "DELETE FROM edges WHERE child_id IN (SELECT id FROM samples WHERE dataset = 'edits'); DELETE FROM samples WHERE dataset = 'edits'"},
+		{name: "TruncatedLog", sql: "DELETE FROM log_leaves WHERE idx = (SELECT max(idx) FROM log_leaves)"},
+	}
+	if b.Dialect == "postgres" {
+		cases = append(cases, tamperCase{name: "MovedHead", sql: "UPDATE log_head SET size = size + 1"})
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := Fill(t, b)
+			b.Exec(t, f.Location, tc.statements(b.Dialect))
+			f.Restart(t, b)
+			if _, err := f.Log.SelfCheck(ctx, f.Store.RecordLeaves); err == nil {
+				t.Fatalf("the registry starts after %q", tc.statements(b.Dialect))
+			}
+		})
+	}
+}
