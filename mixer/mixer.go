@@ -5,7 +5,6 @@ package mixer
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -460,17 +459,11 @@ func (p *pool) ids(sel []int) []string {
 	return out
 }
 
-// manifestSHA256 hashes the manifest: one line "<sample id> <content sha256>\n" per sample, in order.
+// manifestSHA256 hashes the manifest as registry.ManifestHash defines it.
 func (p *pool) manifestSHA256(sel []int) string {
-	h := sha256.New()
-	var line [36 + 1 + 64 + 1]byte
+	m := registry.NewManifestHash()
 	for _, i := range sel {
-		r := &p.rows[i]
-		copy(line[:36], r.id.String())
-		line[36] = ' '
-		hex.Encode(line[37:101], r.content[:])
-		line[101] = '\n'
-		h.Write(line[:])
+		m.AddRaw(p.rows[i].id, p.rows[i].content)
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	return m.Sum()
 }

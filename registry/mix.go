@@ -2,10 +2,15 @@ package registry
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"strconv"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // PolicyRef names one immutable policy version.
@@ -285,3 +290,51 @@ func (m *Mix) DecodeDocuments(strategy, request, stats []byte) error {
 	}
 	return nil
 }
+
+// RequestDocument returns the mix's request as its log leaf covers it: the request encoded again.
+// encoding/json writes a decoded request back to the bytes it was stored as, so this equals the
+// stored document up to white space.
+func (m *Mix) RequestDocument() ([]byte, error) {
+	b, err := json.Marshal(m.Request)
+	if err != nil {
+		return nil, fmt.Errorf("mix %s request: %w", m.ID, err)
+	}
+	return b, nil
+}
+
+// ManifestHash computes a mix's manifest_sha256: the SHA-256 of one line "<sample id> <content
+// sha256>\n" per sample, in manifest order, the id in its canonical UUID text and the hash in lower
+// case hex.
+type ManifestHash struct {
+	h    hash.Hash
+	line [36 + 1 + 64 + 1]byte
+}
+
+// NewManifestHash starts an empty manifest.
+func NewManifestHash() *ManifestHash { return &ManifestHash{h: sha256.New()} }
+
+// AddRaw adds a sample by its id and content hash.
+func (m *ManifestHash) AddRaw(id uuid.UUID, content [sha256.Size]byte) {
+	copy(m.line[:36], id.String())
+	m.line[36] = ' '
+	hex.Encode(m.line[37:101], content[:])
+	m.line[101] = '\n'
+	m.h.Write(m.line[:])
+}
+
+// Add adds a sample by its id and hex content hash as stored, refusing ones that are not canonical.
+func (m *ManifestHash) Add(id, content string) error {
+	u, err := uuid.Parse(id)
+	if err != nil || u.String() != id {
+		return fmt.Errorf("manifest: sample id %q is not a canonical UUID", id)
+	}
+	var c [sha256.Size]byte
+	if n, err := hex.Decode(c[:], []byte(content)); err != nil || n != sha256.Size || hex.EncodeToString(c[:]) != content {
+		return fmt.Errorf("manifest: content hash %q of sample %s is not lower-case hex SHA-256", content, id)
+	}
+	m.AddRaw(u, c)
+	return nil
+}
+
+// Sum returns the manifest's hex SHA-256.
+func (m *ManifestHash) Sum() string { return hex.EncodeToString(m.h.Sum(nil)) }

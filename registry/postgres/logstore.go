@@ -122,7 +122,7 @@ const recordPage = 500
 // that a head moved by hand is found before it breaks the next write.
 func (s *Store) RecordLeaves(ctx context.Context, fn func(index int64, leaf []byte) error) error {
 	for _, walk := range []func(context.Context, func(int64, []byte) error) error{
-		s.checkHead, s.sampleLeaves, s.modelLeaves, s.keyLeaves, s.policyLeaves, s.decisionLeaves, s.mixLeaves, s.idempotencyLeaves,
+		s.checkHead, s.sampleLeaves, s.modelLeaves, s.keyLeaves, s.policyLeaves, s.decisionLeaves, s.mixLeaves, s.idempotencyLeaves, s.manifests,
 	} {
 		if err := walk(ctx, fn); err != nil {
 			return err
@@ -368,4 +368,31 @@ func (s *Store) idempotencyLeaves(ctx context.Context, fn func(int64, []byte) er
 		}
 		scope, key = page[len(page)-1].idem.Scope, page[len(page)-1].idem.Key
 	}
+}
+
+// IdempotencyRecord returns the idempotency record whose log leaf has the given id (see
+// leaves.IdempotencyID), or an error wrapping ledger.ErrNoRecord.
+func (s *Store) IdempotencyRecord(ctx context.Context, recordID string) (*registry.Idempotency, *registry.IdempotentResult, error) {
+	var idem registry.Idempotency
+	var res registry.IdempotentResult
+	var result string
+	var created int64
+	err := s.pool.QueryRow(ctx, `SELECT scope, key, request_sha256, result, created_at, log_index FROM idempotency
+		WHERE record_id = $1`, recordID).Scan(&idem.Scope, &idem.Key, &idem.RequestSHA256, &result, &created, &res.LogIndex)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil, fmt.Errorf("idempotency record %s: %w", recordID, ledger.ErrNoRecord)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := json.Unmarshal([]byte(result), &res); err != nil {
+		return nil, nil, registry.Tampered("the idempotency record at log index %d is not valid JSON", res.LogIndex)
+	}
+	res.RequestSHA256, res.CreatedAt = idem.RequestSHA256, fromMillis(created)
+	return &idem, &res, nil
+}
+
+// manifests checks every mix's manifest against its logged hash.
+func (s *Store) manifests(ctx context.Context, _ func(int64, []byte) error) error {
+	return leaves.CheckManifests(ctx, s)
 }

@@ -378,7 +378,7 @@ func (s *Store) ExportMix(ctx context.Context, id string, fn func(*registry.Samp
 		}
 	}
 	if n != m.Size {
-		return fmt.Errorf("mix %s: the manifest holds %d samples, the mix %d", id, n, m.Size)
+		return registry.Tampered("mix %s: the manifest holds %d samples, the mix %d", id, n, m.Size)
 	}
 	return nil
 }

@@ -576,12 +576,13 @@ func recordIdempotent(ctx context.Context, tx pgx.Tx, log *logWriter, idem *regi
 	if err != nil {
 		return err
 	}
-	idx, err := log.add(ledger.KindIdempotency, leaves.IdempotencyID(idem.Scope, idem.Key), leaf)
+	id := leaves.IdempotencyID(idem.Scope, idem.Key)
+	idx, err := log.add(ledger.KindIdempotency, id, leaf)
 	if err != nil {
 		return err
 	}
-	_, err = tx.Exec(ctx, "INSERT INTO idempotency (scope, key, request_sha256, result, created_at, log_index) VALUES ($1, $2, $3, $4, $5, $6)",
-		idem.Scope, idem.Key, idem.RequestSHA256, string(b), now.UnixMilli(), idx)
+	_, err = tx.Exec(ctx, "INSERT INTO idempotency (scope, key, request_sha256, result, created_at, log_index, record_id) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+		idem.Scope, idem.Key, idem.RequestSHA256, string(b), now.UnixMilli(), idx, id)
 	if err != nil {
 		return fmt.Errorf("record idempotency: %w", err)
 	}

@@ -306,7 +306,7 @@ func (s *Store) ExportMix(ctx context.Context, id string, fn func(*registry.Samp
 		err := s.r.QueryRowContext(ctx, "SELECT sample_ids FROM mix_manifest WHERE mix_id = ? AND chunk = ?", id, chunk).Scan(&packed)
 		if errors.Is(err, sql.ErrNoRows) {
 			if exported != m.Size {
-				return fmt.Errorf("mix %s: the manifest holds %d samples, the mix %d", id, exported, m.Size)
+				return registry.Tampered("mix %s: the manifest holds %d samples, the mix %d", id, exported, m.Size)
 			}
 			return nil
 		}

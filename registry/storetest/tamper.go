@@ -1,9 +1,12 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -12,11 +15,12 @@ import (
 	"github.com/pedigreeml/pedigree/metrics"
 	"github.com/pedigreeml/pedigree/mixer"
 	"github.com/pedigreeml/pedigree/registry"
+	"github.com/pedigreeml/pedigree/registry/leaves"
 )
 
 // LoggedStore is a store with its tamper-evident log: what a registry serves from.
 type LoggedStore interface {
-	FullStore
+	leaves.RecordStore
 	ledger.Storage
 	RecordLeaves(ctx context.Context, fn func(index int64, leaf []byte) error) error
 }
@@ -44,7 +48,8 @@ type Filled struct {
 
 	Prompt, Seed, Answer, Unscored, Edited *registry.Sample
 	Base, Tuned                            *registry.Model
-	AdminKey, RevokedKey                   string // key texts
+	AdminKey, IngestKey, RevokedKey        string // key texts
+	AdminKeyID                             string
 	Mix                                    *registry.Mix
 	Refused                                *registry.Decision
 	OpenPolicy                             string // the permissive module of the "open" policy
@@ -116,7 +121,12 @@ func Fill(t *testing.T, b Backend) *Filled {
 		Parents: []string{f.Answer.ID}, Dataset: "edits", Source: src("private", "editors", "", "LicenseRef-internal"),
 		Metadata: []byte(`{"editor":"a person"}`)})
 
-	if f.AdminKey, _, err = svc.CreateKey(ctx, registry.RoleAdmin); err != nil {
+	var admin *registry.APIKey
+	if f.AdminKey, admin, err = svc.CreateKey(ctx, registry.RoleAdmin); err != nil {
+		t.Fatal(err)
+	}
+	f.AdminKeyID = admin.ID
+	if f.IngestKey, _, err = svc.CreateKey(ctx, registry.RoleIngest); err != nil {
 		t.Fatal(err)
 	}
 	var revoked *registry.APIKey
@@ -196,6 +206,9 @@ func testRestartWithEveryField(t *testing.T, b Backend) {
 	if err != nil {
 		t.Fatalf("the self-check of an honest registry with every field set failed after a restart: %v", err)
 	}
+	if err := checkEveryLeaf(ctx, f); err != nil {
+		t.Fatalf("re-deriving each leaf's record after a restart: %v", err)
+	}
 	if tree.N < 15 {
 		t.Fatalf("log of %d leaves; every record should have one", tree.N)
 	}
@@ -219,6 +232,42 @@ type tamperCase struct {
 	name     string
 	sql      string
 	postgres string // the PostgreSQL statements, when they differ from sql
+	// use reads what the edit changed through a checked store, as a running registry would to
+	// answer a request; it must fail with registry.ErrTampered. Nil where no single read shows
+	// the edit (the audits find those).
+	use func(ctx context.Context, f *Filled, c *leaves.Checked) error
+	// treeOnly marks edits of the tree itself, which re-deriving records from their leaves cannot
+	// see: the tree check finds them.
+	treeOnly bool
+}
+
+// checkEveryLeaf re-derives, leaf by leaf, the record each leaf names (leaves.RecordLeaf, what the
+// start-up check does for the leaves since the last full audit) and requires it to claim that index
+// with exactly those bytes.
+func checkEveryLeaf(ctx context.Context, f *Filled) error {
+	size, err := f.Store.LogSize(ctx)
+	if err != nil {
+		return err
+	}
+	all, err := f.Store.ReadLogLeaves(ctx, 0, int(size))
+	if err != nil {
+		return err
+	}
+	record := leaves.RecordLeaf(f.Store)
+	for i, leaf := range all {
+		r, err := ledger.ParseLeaf(leaf)
+		if err != nil {
+			return fmt.Errorf("leaf %d: %w", i, err)
+		}
+		claims, err := record(ctx, r.Kind, r.ID)
+		if err != nil {
+			return fmt.Errorf("leaf %d (%s %s): %w", i, r.Kind, r.ID, err)
+		}
+		if !bytes.Equal(claims[int64(i)], leaf) {
+			return fmt.Errorf("leaf %d (%s %s): the record derives %q", i, r.Kind, r.ID, claims[int64(i)])
+		}
+	}
+	return nil
 }
 
 func (c tamperCase) statements(dialect string) string {
@@ -228,68 +277,141 @@ func (c tamperCase) statements(dialect string) string {
 	return c.sql
 }
 
+// Reads through a checked store, for tamperCase.use.
+func getSample(s func(*Filled) *registry.Sample) func(context.Context, *Filled, *leaves.Checked) error {
+	return func(ctx context.Context, f *Filled, c *leaves.Checked) error {
+		_, err := c.GetSample(ctx, s(f).ID)
+		return err
+	}
+}
+
+var (
+	usePrompt = getSample(func(f *Filled) *registry.Sample { return f.Prompt })
+	useSeed   = getSample(func(f *Filled) *registry.Sample { return f.Seed })
+	useAnswer = getSample(func(f *Filled) *registry.Sample { return f.Answer })
+	useEdited = getSample(func(f *Filled) *registry.Sample { return f.Edited })
+	useModel  = func(ctx context.Context, f *Filled, c *leaves.Checked) error {
+		_, err := c.GetModel(ctx, f.Base.ID)
+		return err
+	}
+	useMix = func(ctx context.Context, f *Filled, c *leaves.Checked) error {
+		_, err := c.GetMix(ctx, f.Mix.ID)
+		return err
+	}
+	useExport = func(ctx context.Context, f *Filled, c *leaves.Checked) error {
+		return c.ExportMix(ctx, f.Mix.ID, func(*registry.Sample) error { return nil })
+	}
+	useRefusal = func(ctx context.Context, f *Filled, c *leaves.Checked) error {
+		_, err := c.GetDecision(ctx, f.Refused.ID)
+		return err
+	}
+	// useRefusingPolicy evaluates a mix under the refusing policy, as a mix request would.
+	useRefusingPolicy = func(ctx context.Context, f *Filled, c *leaves.Checked) error {
+		pol := mixer.NewPolicies(c)
+		_, err := (&mixer.Builder{Store: builderStore{c}, Policies: pol}).Build(ctx, registry.MixRequest{Policy: "refusing", Size: 10}, true, nil)
+		return err
+	}
+	useReplay = func(ctx context.Context, f *Filled, c *leaves.Checked) error {
+		_, err := c.Idempotent(ctx, "fill", "model-1")
+		return err
+	}
+	authenticate = func(key func(*Filled) string) func(context.Context, *Filled, *leaves.Checked) error {
+		return func(ctx context.Context, f *Filled, c *leaves.Checked) error {
+			_, err := registry.Authenticate(ctx, c, key(f))
+			return err
+		}
+	}
+)
+
+// attackerKey is a key an attacker made up for the admin key's id, whose hash PlantedKeyHash puts
+// on that key's row.
+func attackerKey(f *Filled) string {
+	return "pdg_" + strings.ReplaceAll(f.AdminKeyID, "-", "") + "_" + strings.Repeat("A", 43)
+}
+
 func testTamper(t *testing.T, b Backend) {
 	ctx := context.Background()
-	// A key an attacker made up, whose hash is planted on the admin key's row.
-	planted := sha256.Sum256([]byte("pdg_attacker"))
-	plantedHex := hex.EncodeToString(planted[:])
 	cases := []tamperCase{
-		{name: "EditedText", sql: "UPDATE samples SET text = 'rewritten' WHERE dataset = 'prompts'"},
-		{name: "RelabelledGeneration", sql: "UPDATE samples SET generation = 0, generation_basis = 'human' WHERE origin = 'model'"},
-		{name: "RelabelledOrigin", sql: "UPDATE samples SET origin = 'human', model_id = NULL, model = NULL WHERE origin = 'model'"},
-		{name: "ChangedContentHashAndText", sql: "UPDATE samples SET text = 'x', content_sha256 = '2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881' WHERE dataset = 'prompts'"},
-		{name: "ChangedScores", sql: "UPDATE samples SET mtld = mtld + 1"},
+		{name: "EditedText", sql: "UPDATE samples SET text = 'rewritten' WHERE dataset = 'prompts'", use: usePrompt},
+		{name: "RelabelledGeneration", sql: "UPDATE samples SET generation = 0, generation_basis = 'human' WHERE origin = 'model'", use: useAnswer},
+		{name: "RelabelledOrigin", sql: "UPDATE samples SET origin = 'human', model_id = NULL, model = NULL WHERE origin = 'model'", use: useAnswer},
+		{name: "ChangedContentHashAndText", sql: "UPDATE samples SET text = 'x', content_sha256 = '2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881' WHERE dataset = 'prompts'", use: usePrompt},
+		{name: "ChangedScores", sql: "UPDATE samples SET mtld = mtld + 1", use: usePrompt},
 		{name: "ScoredTheUnscored", sql: "UPDATE samples SET toxicity = 0.01 WHERE toxicity IS NULL"},
-		{name: "ChangedMetadata", sql: `UPDATE samples SET metadata = '{"lang":"fr"}' WHERE dataset = 'prompts'`},
-		{name: "ChangedSourceURI", sql: "UPDATE samples SET source_uri = 'https://elsewhere.example/' WHERE dataset = 'seeds'"},
-		{name: "ChangedSourceName", sql: "UPDATE samples SET source_name = 'other' WHERE dataset = 'answers'"},
-		{name: "ChangedLicense", sql: "UPDATE samples SET license = 'MIT'"},
-		{name: "ChangedDataset", sql: "UPDATE samples SET dataset = 'moved' WHERE dataset = 'edits'"},
-		{name: "RemovedLineage", sql: "DELETE FROM edges WHERE kind = 'parent'"},
-		{name: "PromptEdgeMadeParent", sql: "UPDATE edges SET kind = 'parent' WHERE kind = 'prompt'"},
-		{name: "ParentEdgeMadePrompt", sql: "UPDATE edges SET kind = 'prompt' WHERE kind = 'parent'"},
-		{name: "AddedEdge", sql: "INSERT INTO edges (child_id, parent_id, kind) SELECT e.id, p.id, 'parent' FROM samples e, samples p WHERE e.dataset = 'edits' AND p.dataset = 'seeds'"},
-		{name: "ChangedModelGeneration", sql: "UPDATE models SET generation = 0, generation_basis = 'human'"},
-		{name: "ChangedModelProvider", sql: "UPDATE models SET provider = 'Someone Else'"},
+		{name: "ChangedMetadata", sql: `UPDATE samples SET metadata = '{"lang":"fr"}' WHERE dataset = 'prompts'`, use: usePrompt},
+		{name: "ChangedSourceURI", sql: "UPDATE samples SET source_uri = 'https://elsewhere.example/' WHERE dataset = 'seeds'", use: useSeed},
+		{name: "ChangedSourceName", sql: "UPDATE samples SET source_name = 'other' WHERE dataset = 'answers'", use: useAnswer},
+		{name: "ChangedLicense", sql: "UPDATE samples SET license = 'MIT'", use: usePrompt},
+		{name: "ChangedDataset", sql: "UPDATE samples SET dataset = 'moved' WHERE dataset = 'edits'", use: useEdited},
+		{name: "RemovedLineage", sql: "DELETE FROM edges WHERE kind = 'parent'", use: useAnswer},
+		{name: "PromptEdgeMadeParent", sql: "UPDATE edges SET kind = 'parent' WHERE kind = 'prompt'", use: useAnswer},
+		{name: "ParentEdgeMadePrompt", sql: "UPDATE edges SET kind = 'prompt' WHERE kind = 'parent'", use: useAnswer},
+		{name: "AddedEdge", sql: "INSERT INTO edges (child_id, parent_id, kind) SELECT e.id, p.id, 'parent' FROM samples e, samples p WHERE e.dataset = 'edits' AND p.dataset = 'seeds'", use: useEdited},
+		{name: "ChangedModelGeneration", sql: "UPDATE models SET generation = 0, generation_basis = 'human'", use: useModel},
+		{name: "ChangedModelProvider", sql: "UPDATE models SET provider = 'Someone Else'", use: useModel},
 		{name: "ChangedTraining", sql: "DELETE FROM model_training"},
 		{name: "UnrevokedKey", sql: "UPDATE api_keys SET revoked_at = NULL, revoked_log_index = NULL"},
-		{name: "ChangedRole", sql: "UPDATE api_keys SET role = 'admin' WHERE role = 'ingest'"},
-		{name: "PlantedKeyHash", sql: "UPDATE api_keys SET hash = X'" + plantedHex + "' WHERE role = 'admin'",
-			postgres: "UPDATE api_keys SET hash = decode('" + plantedHex + "', 'hex') WHERE role = 'admin'"},
-		{name: "DowngradedKeyLeaf", sql: "UPDATE api_keys SET leaf_fields = 1"},
-		{name: "ChangedPolicyLimits", sql: `UPDATE policy_versions SET limits = '{"max_generation":9}'`},
-		{name: "ChangedPolicyModule", sql: "UPDATE policy_versions SET module = '" + OpenPolicy + "' WHERE name = 'refusing'"},
-		{name: "ChangedPolicyModuleAndHash", sql: "UPDATE policy_versions SET module = '" + OpenPolicy + "', sha256 = '" + digest(OpenPolicy) + "' WHERE name = 'refusing'"},
-		{name: "ChangedDecision", sql: "UPDATE decisions SET allowed = NOT allowed"},
-		{name: "ChangedViolations", sql: `UPDATE decisions SET violations = '[]' WHERE violations <> '[]'`},
-		{name: "ChangedDecisionInput", sql: `UPDATE decisions SET input = '{}'`},
-		{name: "ChangedManifestHash", sql: "UPDATE mixes SET manifest_sha256 = 'ff'"},
-		{name: "ChangedMixRequest", sql: "UPDATE mixes SET request = request || ' '"},
-		{name: "ChangedMixStats", sql: `UPDATE mixes SET stats = '{"human":0}'`},
-		{name: "ChangedMixGeneration", sql: "UPDATE mixes SET max_generation = 0, generation_basis = 'human'"},
-		{name: "DowngradedMixLeaf", sql: "UPDATE mixes SET leaf_fields = 1"},
-		{name: "ChangedIdempotentResult", sql: `UPDATE idempotency SET result = '{"ids":["00000000-0000-7000-8000-000000000000"]}' WHERE key = 'model-1'`},
-		{name: "ChangedIdempotentRequest", sql: `UPDATE idempotency SET request_sha256 = 'ff'`},
+		{name: "ChangedRole", sql: "UPDATE api_keys SET role = 'admin' WHERE role = 'ingest'", use: authenticate(func(f *Filled) string { return f.IngestKey })},
+		{name: "PlantedKeyHash", sql: "UPDATE api_keys SET hash = X'{{planted}}' WHERE role = 'admin'",
+			postgres: "UPDATE api_keys SET hash = decode('{{planted}}', 'hex') WHERE role = 'admin'", use: authenticate(attackerKey)},
+		{name: "EditedExportedText", sql: "UPDATE samples SET text = 'rewritten' WHERE dataset = 'seeds'", use: useExport},
+		{name: "DroppedManifest", sql: "DELETE FROM mix_manifest", use: useExport},
+		{name: "DowngradedKeyLeaf", sql: "UPDATE api_keys SET leaf_fields = 1", use: authenticate(func(f *Filled) string { return f.AdminKey })},
+		{name: "ChangedPolicyLimits", sql: `UPDATE policy_versions SET limits = '{"max_generation":9}'`, use: useRefusingPolicy},
+		{name: "ChangedPolicyModule", sql: "UPDATE policy_versions SET module = '" + OpenPolicy + "' WHERE name = 'refusing'", use: useRefusingPolicy},
+		{name: "ChangedPolicyModuleAndHash", sql: "UPDATE policy_versions SET module = '" + OpenPolicy + "', sha256 = '" + digest(OpenPolicy) + "' WHERE name = 'refusing'", use: useRefusingPolicy},
+		{name: "ChangedDecision", sql: "UPDATE decisions SET allowed = NOT allowed", use: useRefusal},
+		{name: "ChangedViolations", sql: `UPDATE decisions SET violations = '[]' WHERE violations <> '[]'`, use: useRefusal},
+		{name: "ChangedDecisionInput", sql: `UPDATE decisions SET input = '{}'`, use: useRefusal},
+		{name: "ChangedManifestHash", sql: "UPDATE mixes SET manifest_sha256 = 'ff'", use: useMix},
+		{name: "ChangedMixRequest", sql: `UPDATE mixes SET request = replace(request, '"seed":7', '"seed":8')`, use: useMix},
+		{name: "ChangedMixStats", sql: `UPDATE mixes SET stats = '{"human":0}'`, use: useMix},
+		{name: "ChangedMixGeneration", sql: "UPDATE mixes SET max_generation = 0, generation_basis = 'human'", use: useMix},
+		{name: "DowngradedMixLeaf", sql: "UPDATE mixes SET leaf_fields = 1", use: useMix},
+		{name: "ChangedIdempotentResult", sql: `UPDATE idempotency SET result = '{"ids":["00000000-0000-7000-8000-000000000000"]}' WHERE key = 'model-1'`, use: useReplay},
+		{name: "ChangedIdempotentRequest", sql: `UPDATE idempotency SET request_sha256 = 'ff'`, use: useReplay},
 		{name: "DeletedIdempotency", sql: "DELETE FROM idempotency"},
 		{name: "ChangedLeaf", sql: "UPDATE log_leaves SET leaf = CAST('{}' AS BLOB) WHERE idx = 2",
 			postgres: "UPDATE log_leaves SET leaf = '{}'::bytea WHERE idx = 2"},
 		{name: "ChangedHash", sql: "UPDATE log_hashes SET hash = zeroblob(32) WHERE idx = 3",
-			postgres: "UPDATE log_hashes SET hash = decode(repeat('00', 32), 'hex') WHERE idx = 3"},
+			postgres: "UPDATE log_hashes SET hash = decode(repeat('00', 32), 'hex') WHERE idx = 3", treeOnly: true},
 		{name: "DeletedRecord", sql: "DELETE FROM api_keys WHERE role = 'ingest'"},
 		{name: "DeletedRecordAndItsLeaves", sql: "DELETE FROM log_leaves WHERE kind LIKE 'key%'; DELETE FROM api_keys"},
 		{name: "DeletedSample", sql: "DELETE FROM edges WHERE child_id IN (SELECT id FROM samples WHERE dataset = 'edits'); DELETE FROM samples WHERE dataset = 'edits'"},
-		{name: "TruncatedLog", sql: "DELETE FROM log_leaves WHERE idx = (SELECT max(idx) FROM log_leaves)"},
+		{name: "TruncatedLog", sql: "DELETE FROM log_leaves WHERE idx = (SELECT max(idx) FROM log_leaves)", treeOnly: true},
 	}
 	if b.Dialect == "postgres" {
-		cases = append(cases, tamperCase{name: "MovedHead", sql: "UPDATE log_head SET size = size + 1"})
+		cases = append(cases, tamperCase{name: "MovedHead", sql: "UPDATE log_head SET size = size + 1", treeOnly: true})
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			f := Fill(t, b)
-			b.Exec(t, f.Location, tc.statements(b.Dialect))
+			// The registry runs: its log is verified and trusted, and it reads through a checked store.
+			if _, err := f.Log.SelfCheck(ctx, f.Store.RecordLeaves); err != nil {
+				t.Fatal(err)
+			}
+			if tc.use != nil {
+				if err := tc.use(ctx, f, leaves.NewChecked(f.Store, f.Log)); errors.Is(err, registry.ErrTampered) {
+					t.Fatalf("before the edit: %v", err)
+				}
+			}
+			planted := sha256.Sum256([]byte(attackerKey(f)))
+			sql := strings.ReplaceAll(tc.statements(b.Dialect), "{{planted}}", hex.EncodeToString(planted[:]))
+			// The edit is made under the running registry, which notices it when it next reads it...
+			b.Exec(t, f.Location, sql)
+			if tc.use != nil {
+				if err := tc.use(ctx, f, leaves.NewChecked(f.Store, f.Log)); !errors.Is(err, registry.ErrTampered) {
+					t.Fatalf("a running registry reads what %q changed without noticing: %v", sql, err)
+				}
+			}
+			// ...and re-deriving records leaf by leaf finds it...
+			if err := checkEveryLeaf(ctx, f); err == nil && !tc.treeOnly {
+				t.Fatalf("every leaf's record re-derives after %q", sql)
+			}
+			// ...and it refuses to start on it.
 			f.Restart(t, b)
 			if _, err := f.Log.SelfCheck(ctx, f.Store.RecordLeaves); err == nil {
-				t.Fatalf("the registry starts after %q", tc.statements(b.Dialect))
+				t.Fatalf("the registry starts after %q", sql)
 			}
 		})
 	}

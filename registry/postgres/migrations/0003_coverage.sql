@@ -7,8 +7,10 @@
 ALTER TABLE api_keys ADD COLUMN leaf_fields INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE mixes ADD COLUMN leaf_fields INTEGER NOT NULL DEFAULT 1;
 
--- Idempotency records get a leaf of their own. Those written before could not be checked; they only
--- serve a client's retries, so they are dropped (a retried ingest still finds its samples by
--- identity).
+-- Idempotency records get a leaf of their own, whose id (record_id, a digest of the scope and the
+-- key) finds the record again. Those written before could not be checked; they only serve a
+-- client's retries, so they are dropped (a retried ingest still finds its samples by identity).
 DELETE FROM idempotency;
 ALTER TABLE idempotency ADD COLUMN log_index BIGINT NOT NULL DEFAULT -1;
+ALTER TABLE idempotency ADD COLUMN record_id TEXT NOT NULL DEFAULT '';
+CREATE INDEX idempotency_record ON idempotency (record_id);

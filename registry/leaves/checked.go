@@ -1,0 +1,207 @@
+package leaves
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/pedigreeml/pedigree/ledger"
+	"github.com/pedigreeml/pedigree/registry"
+)
+
+// A Prover checks that leaf is the log's leaf at index, in a tree the registry trusts (the log's
+// [ledger.Log.VerifyLeaf]).
+type Prover interface {
+	VerifyLeaf(ctx context.Context, index int64, leaf []byte) error
+}
+
+// Store is the whole store a registry serves from.
+type Store interface {
+	registry.Store
+	registry.MixStore
+}
+
+// Checked is a Store that checks each record at the point of use: every sample, model, key, policy
+// version, mix, decision and idempotency record it returns has had its leaf re-derived from the
+// stored row and proven in the log, and an export's texts are checked against the mix's logged
+// manifest as they stream. An edit made to the database under a running registry is so refused
+// when the record is next read, not only at the next start. Listings, lineage graphs and candidate
+// groups are not checked row by row: the start-up check and the continuous audit cover them.
+//
+// A mismatch is an error wrapping [registry.ErrTampered]. Proofs already made are remembered by log
+// index and leaf hash: a leaf never changes once logged, so a record whose re-derived leaf is the
+// one already proven needs no new proof.
+type Checked struct {
+	Store
+	prover Prover
+
+	mu     sync.Mutex
+	proven map[int64][sha256.Size]byte
+}
+
+// maxProven bounds the memory of proofs made: past it the memory starts again (about 50 bytes an
+// entry).
+const maxProven = 1 << 20
+
+// NewChecked returns st checked against the log that prover reads.
+func NewChecked(st Store, prover Prover) *Checked {
+	return &Checked{Store: st, prover: prover, proven: make(map[int64][sha256.Size]byte)}
+}
+
+// prove checks that leaf (or the error deriving it) is the log's leaf at index.
+func (c *Checked) prove(ctx context.Context, what string, index int64, leaf []byte, err error) error {
+	if err != nil {
+		if errors.Is(err, registry.ErrTampered) {
+			return err
+		}
+		return fmt.Errorf("%s: derive its log leaf: %w", what, err)
+	}
+	sum := sha256.Sum256(leaf)
+	c.mu.Lock()
+	done := c.proven[index] == sum
+	c.mu.Unlock()
+	if done {
+		return nil
+	}
+	if err := c.prover.VerifyLeaf(ctx, index, leaf); err != nil {
+		var ae *ledger.AuditError
+		if errors.As(err, &ae) || errors.Is(err, registry.ErrTampered) {
+			return registry.Tampered("%s, logged at index %d: %v", what, index, err)
+		}
+		return fmt.Errorf("%s: prove its log leaf: %w", what, err)
+	}
+	c.mu.Lock()
+	if len(c.proven) >= maxProven {
+		clear(c.proven)
+	}
+	c.proven[index] = sum
+	c.mu.Unlock()
+	return nil
+}
+
+// checkText refuses a sample whose text no longer has its logged content hash.
+func checkText(s *registry.Sample) error {
+	if sum := sha256.Sum256([]byte(s.Text)); hex.EncodeToString(sum[:]) != s.ContentSHA256 {
+		return registry.Tampered("sample %s's text no longer matches its content hash", s.ID)
+	}
+	return nil
+}
+
+// GetSample implements registry.Store.
+func (c *Checked) GetSample(ctx context.Context, id string) (*registry.Sample, error) {
+	s, err := c.Store.GetSample(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkText(s); err != nil {
+		return nil, err
+	}
+	leaf, err := Sample(s)
+	return s, c.prove(ctx, "sample "+s.ID, s.LogIndex, leaf, err)
+}
+
+// GetModel implements registry.Store.
+func (c *Checked) GetModel(ctx context.Context, ref string) (*registry.Model, error) {
+	m, err := c.Store.GetModel(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	leaf, err := Model(m)
+	return m, c.prove(ctx, "model "+m.ID, m.LogIndex, leaf, err)
+}
+
+// GetKey implements registry.Store. A revoked key is returned unchecked: it authorizes nothing. A
+// key revoked in the log but not in its row is found by the audits, which claim every leaf.
+func (c *Checked) GetKey(ctx context.Context, id string) (*registry.APIKey, error) {
+	k, err := c.Store.GetKey(ctx, id)
+	if err != nil || k.RevokedAt != nil {
+		return k, err
+	}
+	leaf, err := KeyCreated(k)
+	return k, c.prove(ctx, "key "+k.ID, k.LogIndex, leaf, err)
+}
+
+// GetPolicyVersion implements registry.MixStore: the module about to be evaluated is the one logged.
+func (c *Checked) GetPolicyVersion(ctx context.Context, name string, version int) (*registry.PolicyVersion, error) {
+	p, err := c.Store.GetPolicyVersion(ctx, name, version)
+	if err != nil {
+		return nil, err
+	}
+	leaf, err := PolicyVersion(p)
+	return p, c.prove(ctx, fmt.Sprintf("policy %s@%d", p.Name, p.Version), p.LogIndex, leaf, err)
+}
+
+// GetDecision implements registry.MixStore.
+func (c *Checked) GetDecision(ctx context.Context, id string) (*registry.Decision, error) {
+	d, err := c.Store.GetDecision(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	leaf, err := Decision(d)
+	return d, c.prove(ctx, "decision "+d.ID, d.LogIndex, leaf, err)
+}
+
+// GetMix implements registry.MixStore.
+func (c *Checked) GetMix(ctx context.Context, id string) (*registry.Mix, error) {
+	m, err := c.Store.GetMix(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return m, c.checkMix(ctx, m)
+}
+
+func (c *Checked) checkMix(ctx context.Context, m *registry.Mix) error {
+	request, err := m.RequestDocument()
+	if err != nil {
+		return err
+	}
+	leaf, err := Mix(m, request)
+	return c.prove(ctx, "mix "+m.ID, m.LogIndex, leaf, err)
+}
+
+// Idempotent implements registry.Store: a replay answers with the records the logged request did.
+func (c *Checked) Idempotent(ctx context.Context, scope, key string) (*registry.IdempotentResult, error) {
+	r, err := c.Store.Idempotent(ctx, scope, key)
+	if err != nil || r == nil {
+		return r, err
+	}
+	leaf, err := Idempotency(&registry.Idempotency{Scope: scope, Key: key, RequestSHA256: r.RequestSHA256}, r, r.CreatedAt)
+	return r, c.prove(ctx, "an idempotency record", r.LogIndex, leaf, err)
+}
+
+// ExportMix implements registry.MixStore: the mix is checked first, then its samples as they stream
+// (see [ExportManifest]). A mismatch ends the stream with an error, so a client reading it sees an
+// incomplete export, never a silently altered one.
+func (c *Checked) ExportMix(ctx context.Context, id string, fn func(*registry.Sample) error) error {
+	m, err := c.GetMix(ctx, id)
+	if err != nil {
+		return err
+	}
+	return ExportManifest(ctx, c.Store, m, fn)
+}
+
+// ExportManifest streams the samples of mix m from st, checking each text against its content hash
+// and, at the end, the ids and content hashes streamed against the mix's logged manifest hash. The
+// audits run it with a no-op fn, so that a manifest edited in the database is found too.
+func ExportManifest(ctx context.Context, st registry.MixStore, m *registry.Mix, fn func(*registry.Sample) error) error {
+	manifest := registry.NewManifestHash()
+	err := st.ExportMix(ctx, m.ID, func(s *registry.Sample) error {
+		if err := checkText(s); err != nil {
+			return err
+		}
+		if err := manifest.Add(s.ID, s.ContentSHA256); err != nil {
+			return err
+		}
+		return fn(s)
+	})
+	if err != nil {
+		return err
+	}
+	if got := manifest.Sum(); got != m.ManifestSHA256 {
+		return registry.Tampered("the samples of mix %s hash to manifest %s; the log holds %s", m.ID, got, m.ManifestSHA256)
+	}
+	return nil
+}
