@@ -61,6 +61,22 @@ func LoadOrCreateKey(dataDir, name string) (note.Signer, note.Verifier, string, 
 	return signer, verifier, vkey, nil
 }
 
+// LoadKey is like [LoadOrCreateKey] for a data directory that must already hold the key: it reads
+// <dataDir>/log.key whatever its name (the log's origin), and never creates or writes anything.
+// A missing key file is an error wrapping fs.ErrNotExist.
+func LoadKey(dataDir string) (note.Signer, note.Verifier, string, error) {
+	path := filepath.Join(dataDir, KeyFile)
+	skey, err := readKeyFile(path)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("ledger: log key: %w", err)
+	}
+	signer, verifier, vkey, err := parseSignerKey(skey)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("ledger: %s: %w", path, err)
+	}
+	return signer, verifier, vkey, nil
+}
+
 // readKeyFile reads the signer key text, refusing files others may read.
 func readKeyFile(path string) (string, error) {
 	info, err := os.Stat(path)

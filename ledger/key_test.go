@@ -1,6 +1,8 @@
 package ledger
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -169,4 +171,22 @@ func TestLoadOrCreateKeyRejects(t *testing.T) {
 			t.Fatal("used a file as the data directory")
 		}
 	})
+}
+
+func TestLoadKey(t *testing.T) {
+	dir := t.TempDir()
+	if _, _, _, err := LoadKey(dir); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("LoadKey of an empty directory = %v, want fs.ErrNotExist", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("LoadKey wrote %v", entries)
+	}
+	s1, _, vkey1, err := LoadOrCreateKey(dir, "pedigree/loaded")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, _, vkey2, err := LoadKey(dir)
+	if err != nil || s2.Name() != s1.Name() || vkey2 != vkey1 {
+		t.Fatalf("LoadKey = %q, %q, %v; want %q, %q", s2.Name(), vkey2, err, s1.Name(), vkey1)
+	}
 }

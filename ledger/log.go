@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -27,20 +29,82 @@ type Storage interface {
 // its log index, calling fn in any order; fn's error stops the walk.
 type RecordLeaves func(ctx context.Context, fn func(index int64, leaf []byte) error) error
 
-// Log serves a store's Merkle log: signed checkpoints, entries and proofs, and the start-up check.
+// Log serves a store's Merkle log: signed checkpoints, entries and proofs, and the checks that the
+// store still holds what the log says ([Log.StartupCheck], [Log.FullCheck], [Log.VerifyLeaf]).
+// It is safe for concurrent use.
+//
+// Once a check has verified the log, the Log trusts that tree and moves its trust forward only
+// along consistency proofs: [Log.Checkpoint] signs, and [Log.VerifyLeaf] proves against, trees
+// that provably extend it, so an edited stored hash cannot move trust to another history. A check
+// or a proof that finds tampering marks the Log unhealthy for good ([Log.Healthy]): it signs no
+// more checkpoints, and the server refuses writes.
 type Log struct {
-	st       Storage
-	signer   note.Signer
-	vkey     string
-	origin   string
+	st        Storage
+	signer    note.Signer
+	vkey      string
+	origin    string
+	witnesses []*witness
+	watermark NoteStore
+	onWitness func(place string, err error)
+
 	mu       sync.Mutex // orders checkpoint signing and saving
 	lastSize int64
+
+	advanceMu sync.Mutex // serializes moves of the trusted tree (held across their reads)
+	trustMu   sync.Mutex // guards trusted and verified (held briefly)
+	trusted   tlog.Tree
+	verified  bool
+
+	failure atomic.Pointer[unhealthyError]
+}
+
+// witness is a NoteStore kept up to date with the latest checkpoint.
+type witness struct {
+	store      NoteStore
+	saved      int64     // size of the checkpoint it holds, as far as this Log knows; -1 unknown
+	retryAfter time.Time // after a failed save, when to try again
+}
+
+// witnessRetry is how long a Log waits before saving to a witness again after a failure, so a
+// mirror that is down does not slow every checkpoint request.
+const witnessRetry = 30 * time.Second
+
+// An Option configures a [Log].
+type Option func(*Log)
+
+// WithWitnesses keeps a copy of every new checkpoint the Log signs in each of stores (for example
+// a [NoteFile] at [CheckpointFile] in the data directory, and a mirror on another machine), and
+// makes the checks compare the database with what they hold: a database whose log is shorter than
+// a kept checkpoint, or whose tree at that size has another root, was rolled back or replaced, and
+// the checks fail with an error wrapping [ErrRolledBack].
+func WithWitnesses(stores ...NoteStore) Option {
+	return func(l *Log) {
+		for _, s := range stores {
+			l.witnesses = append(l.witnesses, &witness{store: s, saved: -1})
+		}
+	}
+}
+
+// WithWatermark keeps the audit watermark in store (for example a [NoteFile] at [WatermarkFile]):
+// [Log.FullCheck] writes it after every successful check, and [Log.StartupCheck] re-derives only
+// the records logged after it. Without one, every start-up check is a full check.
+func WithWatermark(store NoteStore) Option { return func(l *Log) { l.watermark = store } }
+
+// WithWitnessErrors sets the function told when saving a checkpoint to a witness fails. Such a
+// failure does not fail [Log.Checkpoint] (the checkpoint is signed and stored in the database);
+// the Log tries that witness again with a later checkpoint, no sooner than 30 s later.
+func WithWitnessErrors(fn func(place string, err error)) Option {
+	return func(l *Log) { l.onWitness = fn }
 }
 
 // NewLog returns a Log over st that signs with signer; vkey is the signer's verifier key text and
 // origin the checkpoint origin line (the key's name).
-func NewLog(st Storage, signer note.Signer, vkey string) *Log {
-	return &Log{st: st, signer: signer, vkey: vkey, origin: signer.Name(), lastSize: -1}
+func NewLog(st Storage, signer note.Signer, vkey string, opts ...Option) *Log {
+	l := &Log{st: st, signer: signer, vkey: vkey, origin: signer.Name(), lastSize: -1}
+	for _, o := range opts {
+		o(l)
+	}
+	return l
 }
 
 // VerifierKey returns the verifier key text, for auditors.
@@ -62,15 +126,23 @@ func (r ctxReader) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 func (l *Log) Reader(ctx context.Context) tlog.HashReader { return ctxReader{ctx, l.st} }
 
 // Checkpoint signs a checkpoint of the log as it stands, stores it if the log has grown since the last
-// one, and returns the signed note and the tree.
+// one, saves it to the witnesses that do not hold it yet (see [WithWitnessErrors] for failures),
+// and returns the signed note and the tree.
+//
+// Once a check has verified the log, Checkpoint signs only a tree that a consistency proof shows
+// to extend the trusted one; otherwise it returns an *[AuditError] and marks the Log unhealthy.
+// An unhealthy Log signs nothing: Checkpoint returns [Log.Healthy]'s error.
 func (l *Log) Checkpoint(ctx context.Context) ([]byte, tlog.Tree, error) {
+	if err := l.Healthy(); err != nil {
+		return nil, tlog.Tree{}, err
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	size, err := l.st.LogSize(ctx)
 	if err != nil {
 		return nil, tlog.Tree{}, err
 	}
-	t, err := TreeAt(l.Reader(ctx), size)
+	t, err := l.treeAt(ctx, size)
 	if err != nil {
 		return nil, tlog.Tree{}, err
 	}
@@ -84,7 +156,27 @@ func (l *Log) Checkpoint(ctx context.Context) ([]byte, tlog.Tree, error) {
 		}
 		l.lastSize = size
 	}
+	l.saveWitnesses(ctx, t, msg)
 	return msg, t, nil
+}
+
+// saveWitnesses saves msg, the checkpoint of t, to every witness that holds a smaller one and is not
+// waiting after a failure. l.mu is held.
+func (l *Log) saveWitnesses(ctx context.Context, t tlog.Tree, msg []byte) {
+	now := time.Now()
+	for _, w := range l.witnesses {
+		if t.N <= w.saved || now.Before(w.retryAfter) {
+			continue
+		}
+		if err := w.store.Save(ctx, msg); err != nil {
+			w.retryAfter = now.Add(witnessRetry)
+			if l.onWitness != nil {
+				l.onWitness(w.store.String(), err)
+			}
+			continue
+		}
+		w.saved, w.retryAfter = t.N, time.Time{}
+	}
 }
 
 // Size returns the number of leaves.
@@ -136,42 +228,20 @@ func (l *Log) within(ctx context.Context, size int64) error {
 	return nil
 }
 
-// SelfCheck is the start-up check. It verifies the last stored checkpoint's signature, recomputes
-// every stored hash from the stored leaves and the root at the checkpoint's size (Audit), and
-// re-derives every record's leaf from the record and compares it with the stored leaf, so that an
-// altered record, leaf or hash, a truncated log or a rewritten history is found. It returns the
-// verified tree of the whole log.
+// SelfCheck is the full check without a rate limit or progress: [Log.FullCheck] with no options,
+// returning the verified tree of the log. It is what the start-up check was before the watermark.
 func (l *Log) SelfCheck(ctx context.Context, records RecordLeaves) (tlog.Tree, error) {
-	var cp tlog.Tree
-	msg, err := l.st.LatestCheckpoint(ctx)
+	res, err := l.FullCheck(ctx, records, FullCheckOptions{})
 	if err != nil {
 		return tlog.Tree{}, err
 	}
-	if msg != nil {
-		origin, t, err := OpenCheckpoint(msg, l.vkey)
-		if err != nil {
-			return tlog.Tree{}, fmt.Errorf("the last stored checkpoint does not verify with this registry's key: %w", err)
-		}
-		if origin != l.origin {
-			return tlog.Tree{}, fmt.Errorf("the last stored checkpoint is for origin %q, not %q", origin, l.origin)
-		}
-		cp = t
-	}
-	leaves := LeafReaderFunc(func(from int64, n int) ([][]byte, error) { return l.st.ReadLogLeaves(ctx, from, n) })
-	tree, err := Audit(ctx, l.Reader(ctx), leaves, cp)
-	if err != nil {
-		return tlog.Tree{}, err
-	}
-	if err := l.checkRecords(ctx, records, tree.N); err != nil {
-		return tlog.Tree{}, err
-	}
-	l.lastSize = cp.N
-	return tree, nil
+	return res.Tree, nil
 }
 
 // checkRecords compares re-derived leaves with stored ones in pages, and checks that every leaf of the
-// log belongs to exactly one record.
-func (l *Log) checkRecords(ctx context.Context, records RecordLeaves, size int64) error {
+// first size leaves of the log belongs to exactly one record. pace and progress are as in treeWalk.
+func (l *Log) checkRecords(ctx context.Context, records RecordLeaves, size int64,
+	pace func(context.Context, int) error, progress func(done int64)) error {
 	const page = 512
 	var idx []int64
 	var want [][]byte
@@ -180,6 +250,11 @@ func (l *Log) checkRecords(ctx context.Context, records RecordLeaves, size int64
 	flush := func() error {
 		if len(idx) == 0 {
 			return nil
+		}
+		if pace != nil {
+			if err := pace(ctx, len(idx)); err != nil {
+				return err
+			}
 		}
 		got, err := l.st.ReadLogLeavesAt(ctx, idx)
 		if err != nil {
@@ -192,6 +267,9 @@ func (l *Log) checkRecords(ctx context.Context, records RecordLeaves, size int64
 			}
 		}
 		idx, want = idx[:0], want[:0]
+		if progress != nil {
+			progress(seen)
+		}
 		return nil
 	}
 	// Records at or beyond the audited size may have been committed since by another instance
@@ -222,7 +300,7 @@ func (l *Log) checkRecords(ctx context.Context, records RecordLeaves, size int64
 	}
 	if err != nil {
 		var ae *AuditError
-		if errors.As(err, &ae) {
+		if errors.As(err, &ae) || ctx.Err() != nil {
 			return err
 		}
 		return fmt.Errorf("re-deriving record leaves: %w", err)
