@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 )
 
@@ -253,4 +254,22 @@ func (l *Lineage) AddEdge(e LineageEdge) {
 	if l.seen[e.From] {
 		l.Edges = append(l.Edges, e)
 	}
+}
+
+// IdempotencyRecord is a stored idempotency record: the request it answered, its result, and the
+// id of its log leaf (a digest of the scope and the key).
+type IdempotencyRecord struct {
+	Idempotency
+	Result   IdempotentResult
+	RecordID string
+}
+
+// NewIdempotencyRecord builds an IdempotencyRecord from a stored row; result is the stored JSON.
+func NewIdempotencyRecord(recordID, scope, key, requestSHA256, result string, created time.Time, logIndex int64) (*IdempotencyRecord, error) {
+	r := &IdempotencyRecord{Idempotency: Idempotency{Scope: scope, Key: key, RequestSHA256: requestSHA256}, RecordID: recordID}
+	if err := json.Unmarshal([]byte(result), &r.Result); err != nil {
+		return nil, Tampered("the idempotency record at log index %d is not valid JSON", logIndex)
+	}
+	r.Result.RequestSHA256, r.Result.CreatedAt, r.Result.LogIndex = requestSHA256, created, logIndex
+	return r, nil
 }

@@ -117,6 +117,15 @@ func Idempotency(idem *registry.Idempotency, r *registry.IdempotentResult, at ti
 	return ledger.Leaf(ledger.KindIdempotency, IdempotencyID(idem.Scope, idem.Key), fields, at)
 }
 
+// IdempotencyRecord returns the leaf of a stored idempotency record. Its stored leaf id must be the
+// one its scope and key give, or the record is refused as tampered with.
+func IdempotencyRecord(r *registry.IdempotencyRecord) ([]byte, error) {
+	if want := IdempotencyID(r.Scope, r.Key); r.RecordID != want {
+		return nil, registry.Tampered("the idempotency record logged at index %d is filed under id %s, not %s", r.Result.LogIndex, r.RecordID, want)
+	}
+	return Idempotency(&r.Idempotency, &r.Result, r.Result.CreatedAt)
+}
+
 // IdempotencyID is the record id of an idempotency record in the log.
 func IdempotencyID(scope, key string) string {
 	return digest(scope + "\x00" + key)

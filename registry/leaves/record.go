@@ -15,7 +15,7 @@ import (
 // idempotency records by their leaf id.
 type RecordStore interface {
 	Store
-	IdempotencyRecord(ctx context.Context, recordID string) (*registry.Idempotency, *registry.IdempotentResult, error)
+	IdempotencyRecord(ctx context.Context, recordID string) (*registry.IdempotencyRecord, error)
 }
 
 // RecordLeaf returns the ledger.RecordLeafFunc of a store: from the record a leaf names, every leaf
@@ -115,12 +115,12 @@ func recordLeaves(ctx context.Context, st RecordStore, kind, id string) (map[int
 		leaf, err := Mix(m, request)
 		return one(m.LogIndex, leaf, err)
 	case ledger.KindIdempotency:
-		idem, res, err := st.IdempotencyRecord(ctx, id)
+		r, err := st.IdempotencyRecord(ctx, id)
 		if err != nil {
 			return nil, err
 		}
-		leaf, err := Idempotency(idem, res, res.CreatedAt)
-		return one(res.LogIndex, leaf, err)
+		leaf, err := IdempotencyRecord(r)
+		return one(r.Result.LogIndex, leaf, err)
 	}
 	return nil, fmt.Errorf("%s %s: %w (a kind this registry does not write)", kind, id, ledger.ErrNoRecord)
 }

@@ -67,3 +67,14 @@ func CheckManifests(ctx context.Context, st registry.MixStore) error {
 		return ExportManifest(ctx, st, m, func(*registry.Sample) error { return nil })
 	})
 }
+
+// WalkIdempotency emits the leaf of every idempotency record a store lists.
+func WalkIdempotency(ctx context.Context, list func(context.Context, string, int) ([]*registry.IdempotencyRecord, error), fn Emit) error {
+	return walk(ctx, list, func(r *registry.IdempotencyRecord) string { return r.RecordID }, func(r *registry.IdempotencyRecord) error {
+		leaf, err := IdempotencyRecord(r)
+		if err != nil {
+			return err
+		}
+		return fn(r.Result.LogIndex, leaf)
+	})
+}

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -260,71 +259,49 @@ func (s *Store) mixLeaves(ctx context.Context, fn func(int64, []byte) error) err
 	}
 }
 
-// idempotencyLeaves re-derives the leaf of every stored idempotency record, a page at a time.
+// idempotencyLeaves re-derives the leaf of every stored idempotency record.
 func (s *Store) idempotencyLeaves(ctx context.Context, fn func(int64, []byte) error) error {
-	for scope, key := "", ""; ; {
-		rows, err := s.r.QueryContext(ctx, `SELECT scope, key, request_sha256, result, created_at, log_index FROM idempotency
-			WHERE scope > ? OR (scope = ? AND key > ?) ORDER BY scope, key LIMIT 500`, scope, scope, key)
-		if err != nil {
-			return err
-		}
-		type record struct {
-			idem registry.Idempotency
-			res  registry.IdempotentResult
-		}
-		var page []record
-		for rows.Next() {
-			var r record
-			var result string
-			var created int64
-			if err := rows.Scan(&r.idem.Scope, &r.idem.Key, &r.idem.RequestSHA256, &result, &created, &r.res.LogIndex); err != nil {
-				rows.Close()
-				return err
-			}
-			if err := json.Unmarshal([]byte(result), &r.res); err != nil {
-				rows.Close()
-				return registry.Tampered("the idempotency record at log index %d is not valid JSON", r.res.LogIndex)
-			}
-			r.res.CreatedAt = fromMillis(created)
-			page = append(page, r)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		for _, r := range page {
-			leaf, err := leaves.Idempotency(&r.idem, &r.res, r.res.CreatedAt)
-			if err := emit(fn, r.res.LogIndex, leaf, err); err != nil {
-				return err
-			}
-		}
-		if len(page) < 500 {
-			return nil
-		}
-		scope, key = page[len(page)-1].idem.Scope, page[len(page)-1].idem.Key
-	}
+	return leaves.WalkIdempotency(ctx, s.ListIdempotency, fn)
+}
+
+// ListIdempotency returns the idempotency records whose leaf ids follow after, in leaf id order.
+func (s *Store) ListIdempotency(ctx context.Context, after string, limit int) ([]*registry.IdempotencyRecord, error) {
+	return s.idempotencyRecords(ctx, "record_id > ? ORDER BY record_id LIMIT ?", after, limit)
 }
 
 // IdempotencyRecord returns the idempotency record whose log leaf has the given id (see
 // leaves.IdempotencyID), or an error wrapping ledger.ErrNoRecord.
-func (s *Store) IdempotencyRecord(ctx context.Context, recordID string) (*registry.Idempotency, *registry.IdempotentResult, error) {
-	var idem registry.Idempotency
-	var res registry.IdempotentResult
-	var result string
-	var created int64
-	err := s.r.QueryRowContext(ctx, `SELECT scope, key, request_sha256, result, created_at, log_index FROM idempotency
-		WHERE record_id = ?`, recordID).Scan(&idem.Scope, &idem.Key, &idem.RequestSHA256, &result, &created, &res.LogIndex)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil, fmt.Errorf("idempotency record %s: %w", recordID, ledger.ErrNoRecord)
-	}
+func (s *Store) IdempotencyRecord(ctx context.Context, recordID string) (*registry.IdempotencyRecord, error) {
+	list, err := s.idempotencyRecords(ctx, "record_id = ?", recordID)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	if err := json.Unmarshal([]byte(result), &res); err != nil {
-		return nil, nil, registry.Tampered("the idempotency record at log index %d is not valid JSON", res.LogIndex)
+	if len(list) != 1 {
+		return nil, fmt.Errorf("idempotency record %s: %w", recordID, ledger.ErrNoRecord)
 	}
-	res.RequestSHA256, res.CreatedAt = idem.RequestSHA256, fromMillis(created)
-	return &idem, &res, nil
+	return list[0], nil
+}
+
+func (s *Store) idempotencyRecords(ctx context.Context, where string, args ...any) ([]*registry.IdempotencyRecord, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT record_id, scope, key, request_sha256, result, created_at, log_index FROM idempotency WHERE "+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read idempotency records: %w", err)
+	}
+	defer rows.Close()
+	var out []*registry.IdempotencyRecord
+	for rows.Next() {
+		var id, scope, key, request, result string
+		var created, index int64
+		if err := rows.Scan(&id, &scope, &key, &request, &result, &created, &index); err != nil {
+			return nil, fmt.Errorf("read idempotency records: %w", err)
+		}
+		r, err := registry.NewIdempotencyRecord(id, scope, key, request, result, fromMillis(created), index)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }
 
 // manifests checks every mix's manifest against its logged hash.
