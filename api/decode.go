@@ -125,39 +125,92 @@ func pathParam(c echo.Context, name string) (string, error) {
 }
 
 // query reads and checks query parameters: unknown ones are refused, so a misspelt filter does not
-// silently match everything.
+// silently match everything, and so are a parameter given twice, a bad % escape, a ';' separator
+// and text that is not UTF-8, which url.ParseQuery would silently drop or keep. Every handler
+// starts with newQuery, naming the parameters its operation in openapi.yaml documents (none for
+// most), and reads them only through it.
 type query struct {
 	v   url.Values
 	err *registry.Error
 }
 
 func newQuery(c echo.Context, allowed ...string) (*query, error) {
-	v := c.QueryParams()
-	for k := range v {
-		if !contains(allowed, k) {
-			return nil, registry.FieldErrorf(k, "unknown query parameter (allowed: %s)", strings.Join(allowed, ", "))
+	v := url.Values{}
+	raw := c.Request().URL.RawQuery
+	for _, pair := range strings.Split(raw, "&") {
+		if pair == "" {
+			continue
 		}
-		if len(v[k]) > 1 {
-			return nil, registry.FieldErrorf(k, "is given more than once")
+		rawKey, rawValue, _ := strings.Cut(pair, "=")
+		key, err := url.QueryUnescape(rawKey)
+		if err != nil || !utf8.ValidString(key) {
+			return nil, registry.Errorf(registry.EINVALID, "the query parameter name %q is not a valid %%-escaped UTF-8 name", rawKey)
 		}
+		if !contains(allowed, key) {
+			if len(allowed) == 0 {
+				return nil, registry.FieldErrorf(key, "unknown query parameter (this operation takes none)")
+			}
+			return nil, registry.FieldErrorf(key, "unknown query parameter (allowed: %s)", strings.Join(allowed, ", "))
+		}
+		if strings.Contains(rawValue, ";") {
+			return nil, registry.FieldErrorf(key, "holds a ';', which is not a separator of query parameters (use '&') and must be escaped as %%3B in a value")
+		}
+		value, err := url.QueryUnescape(rawValue)
+		if err != nil {
+			return nil, registry.FieldErrorf(key, "has a bad %% escape (%%XX, two hexadecimal digits)")
+		}
+		if !utf8.ValidString(value) {
+			return nil, registry.FieldErrorf(key, "is not valid UTF-8")
+		}
+		if _, dup := v[key]; dup {
+			return nil, registry.FieldErrorf(key, "is given more than once")
+		}
+		v[key] = []string{value}
 	}
 	return &query{v: v}, nil
 }
 
+// noQuery is newQuery for the operations that take no query parameter.
+func noQuery(c echo.Context) error {
+	_, err := newQuery(c)
+	return err
+}
+
 func (q *query) str(name string) string { return q.v.Get(name) }
 
-// intp returns the parameter as an int in [lo, hi], or nil if absent.
+// intp returns the parameter as an int in [lo, hi], or nil if absent. The value must be written in
+// canonical decimal (see decimal): "+5", "05" and " 5" are refused rather than read as 5.
 func (q *query) intp(name string, lo, hi int) *int {
-	s := q.v.Get(name)
-	if s == "" || q.err != nil {
+	s, present := q.v[name]
+	if !present || q.err != nil {
 		return nil
 	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < lo || n > hi {
-		q.err = registry.FieldErrorf(name, "must be an integer from %d to %d", lo, hi)
+	n, ok := decimal(s[0])
+	if !ok || n < int64(lo) || n > int64(hi) {
+		q.err = registry.FieldErrorf(name, "must be an integer from %d to %d, in decimal digits without a sign or leading zeros", lo, hi)
 		return nil
 	}
-	return &n
+	i := int(n)
+	return &i
+}
+
+// decimal parses s as a non-negative integer written canonically: one or more ASCII digits, no
+// sign, no leading zero (but "0" itself), no spaces. A canonical number too large for an int64 is
+// -1 with ok true, so that callers can tell "not a number" (400) from "no such index" (404).
+func decimal(s string) (n int64, ok bool) {
+	if s == "" || len(s) > 1 && s[0] == '0' {
+		return 0, false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return -1, true
+	}
+	return n, true
 }
 
 func (q *query) intOr(name string, def, lo, hi int) int {

@@ -20,6 +20,9 @@ type createdKey struct {
 }
 
 func (s *Server) createKey(c echo.Context) error {
+	if err := noQuery(c); err != nil {
+		return err
+	}
 	body, err := readBody(c, s.cfg.MaxBodyBytes)
 	if err != nil {
 		return err
@@ -40,6 +43,9 @@ func (s *Server) listKeys(c echo.Context) error {
 }
 
 func (s *Server) revokeKey(c echo.Context) error {
+	if err := noQuery(c); err != nil {
+		return err
+	}
 	id := c.Param("id")
 	if !registry.ValidID(id) {
 		return registry.Errorf(registry.ENOTFOUND, "key %s not found", id)

@@ -3,7 +3,6 @@ package api
 import (
 	"errors"
 	"net/http"
-	"strconv"
 
 	"github.com/labstack/echo/v4"
 	"github.com/pedigreeml/pedigree/ledger"
@@ -21,6 +20,9 @@ func logError(err error) error {
 
 // getCheckpoint returns the signed checkpoint of the log as it stands, as a C2SP tlog-checkpoint note.
 func (s *Server) getCheckpoint(c echo.Context) error {
+	if err := noQuery(c); err != nil {
+		return err
+	}
 	msg, _, err := s.ledger.Checkpoint(c.Request().Context())
 	if err != nil {
 		return err
@@ -30,6 +32,9 @@ func (s *Server) getCheckpoint(c echo.Context) error {
 
 // getLogKey returns the note verifier key of the checkpoints.
 func (s *Server) getLogKey(c echo.Context) error {
+	if err := noQuery(c); err != nil {
+		return err
+	}
 	return c.Blob(http.StatusOK, "text/plain; charset=utf-8", []byte(s.ledger.VerifierKey()+"\n"))
 }
 
@@ -40,9 +45,15 @@ type logEntry struct {
 }
 
 func (s *Server) getLogEntry(c echo.Context) error {
-	i, err := strconv.ParseInt(c.Param("index"), 10, 64)
-	if err != nil || i < 0 {
-		return registry.Errorf(registry.ENOTFOUND, "log entry %q not found: indexes are 0, 1, …", c.Param("index"))
+	if err := noQuery(c); err != nil {
+		return err
+	}
+	i, ok := decimal(c.Param("index"))
+	if !ok {
+		return registry.FieldErrorf("index", "must be a log index in decimal digits without a sign or leading zeros (0, 1, …), not %q", c.Param("index"))
+	}
+	if i < 0 {
+		return registry.Errorf(registry.ENOTFOUND, "log entry %s not found: it is beyond any log", c.Param("index"))
 	}
 	leaf, err := s.ledger.Entry(c.Request().Context(), i)
 	if err != nil {

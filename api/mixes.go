@@ -35,7 +35,7 @@ func (s *Server) createMix(c echo.Context) error {
 }
 
 func (s *Server) dryRunMix(c echo.Context) error {
-	if _, err := newQuery(c); err != nil {
+	if err := noQuery(c); err != nil {
 		return err
 	}
 	return s.buildMix(c, true)
@@ -118,6 +118,9 @@ func (s *Server) replayMix(c echo.Context, ids []string) error {
 }
 
 func (s *Server) getMix(c echo.Context) error {
+	if err := noQuery(c); err != nil {
+		return err
+	}
 	m, err := s.mixes.GetMix(c.Request().Context(), c.Param("id"))
 	if err != nil {
 		return err
@@ -130,6 +133,9 @@ func (s *Server) listMixes(c echo.Context) error {
 }
 
 func (s *Server) getDecision(c echo.Context) error {
+	if err := noQuery(c); err != nil {
+		return err
+	}
 	d, err := s.mixes.GetDecision(c.Request().Context(), c.Param("id"))
 	if err != nil {
 		return err
@@ -151,6 +157,9 @@ type exportLine struct {
 // found before the first byte are problems; after it, the stream is cut short (the client sees a
 // truncated body and a missing trailing newline) and the error is logged.
 func (s *Server) exportMix(c echo.Context) error {
+	if err := noQuery(c); err != nil {
+		return err
+	}
 	ctx := c.Request().Context()
 	if _, err := s.mixes.GetMix(ctx, c.Param("id")); err != nil {
 		return err
@@ -198,6 +207,9 @@ type compositionItem struct {
 }
 
 func (s *Server) mixLineage(c echo.Context) error {
+	if err := noQuery(c); err != nil {
+		return err
+	}
 	ctx := c.Request().Context()
 	m, err := s.mixes.GetMix(ctx, c.Param("id"))
 	if err != nil {

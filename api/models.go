@@ -8,6 +8,9 @@ import (
 )
 
 func (s *Server) createModel(c echo.Context) error {
+	if err := noQuery(c); err != nil {
+		return err
+	}
 	body, err := readBody(c, s.cfg.MaxBodyBytes)
 	if err != nil {
 		return err
@@ -45,6 +48,9 @@ func (s *Server) createModel(c echo.Context) error {
 }
 
 func (s *Server) getModel(c echo.Context) error {
+	if err := noQuery(c); err != nil {
+		return err
+	}
 	ref, err := pathParam(c, "id")
 	if err != nil {
 		return err

@@ -18,11 +18,17 @@ type status struct {
 
 // healthz says the process serves HTTP; it checks nothing else.
 func (s *Server) healthz(c echo.Context) error {
+	if err := noQuery(c); err != nil {
+		return err
+	}
 	return c.JSON(http.StatusOK, status{Status: "ok"})
 }
 
 // readyz says the database answers.
 func (s *Server) readyz(c echo.Context) error {
+	if err := noQuery(c); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()
 	if err := s.store.Ping(ctx); err != nil {
@@ -33,10 +39,18 @@ func (s *Server) readyz(c echo.Context) error {
 }
 
 func (s *Server) openapi(c echo.Context) error {
+	if err := noQuery(c); err != nil {
+		return err
+	}
 	return c.Blob(http.StatusOK, "application/yaml", s.spec)
 }
 
 func metricsHandler(reg *prometheus.Registry) echo.HandlerFunc {
-	h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
-	return echo.WrapHandler(h)
+	h := echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	return func(c echo.Context) error {
+		if err := noQuery(c); err != nil {
+			return err
+		}
+		return h(c)
+	}
 }

@@ -1,8 +1,8 @@
 package api
 
 import (
+	"math"
 	"net/http"
-	"strconv"
 
 	"github.com/labstack/echo/v4"
 	"github.com/pedigreeml/pedigree/registry"
@@ -14,6 +14,9 @@ const maxModuleBody = 128 << 10
 
 // putPolicy stores a new version of a policy: the body is the Rego module text.
 func (s *Server) putPolicy(c echo.Context) error {
+	if err := noQuery(c); err != nil {
+		return err
+	}
 	body, err := readBody(c, maxModuleBody)
 	if err != nil {
 		return err
@@ -37,7 +40,7 @@ func policySummary(p *registry.PolicyVersion) *registry.PolicyVersion {
 }
 
 func (s *Server) listPolicies(c echo.Context) error {
-	if _, err := newQuery(c); err != nil {
+	if err := noQuery(c); err != nil {
 		return err
 	}
 	list, err := s.mixes.ListPolicyVersions(c.Request().Context(), "", 0, maxLimit)
@@ -53,6 +56,9 @@ func (s *Server) listPolicies(c echo.Context) error {
 
 // getPolicy returns the latest version of a policy, with its module, and the list of its versions.
 func (s *Server) getPolicy(c echo.Context) error {
+	if err := noQuery(c); err != nil {
+		return err
+	}
 	ctx := c.Request().Context()
 	latest, err := s.mixes.GetPolicyVersion(ctx, c.Param("name"), 0)
 	if err != nil {
@@ -70,11 +76,17 @@ func (s *Server) getPolicy(c echo.Context) error {
 }
 
 func (s *Server) getPolicyVersion(c echo.Context) error {
-	n, err := strconv.Atoi(c.Param("version"))
-	if err != nil || n < 1 {
-		return registry.Errorf(registry.ENOTFOUND, "policy version %q not found: versions are 1, 2, …", c.Param("version"))
+	if err := noQuery(c); err != nil {
+		return err
 	}
-	pv, err := s.mixes.GetPolicyVersion(c.Request().Context(), c.Param("name"), n)
+	n, ok := decimal(c.Param("version"))
+	if !ok {
+		return registry.FieldErrorf("version", "must be a version number in decimal digits without a sign or leading zeros (1, 2, …), not %q", c.Param("version"))
+	}
+	if n < 1 || n > math.MaxInt32 {
+		return registry.Errorf(registry.ENOTFOUND, "policy version %s not found: versions are 1, 2, …", c.Param("version"))
+	}
+	pv, err := s.mixes.GetPolicyVersion(c.Request().Context(), c.Param("name"), int(n))
 	if err != nil {
 		return err
 	}

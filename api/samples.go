@@ -32,6 +32,9 @@ func (s *Server) countIngest(results []registry.IngestResult, replayed bool) []i
 }
 
 func (s *Server) createSample(c echo.Context) error {
+	if err := noQuery(c); err != nil {
+		return err
+	}
 	body, err := readBody(c, s.cfg.MaxBodyBytes)
 	if err != nil {
 		return err
@@ -63,6 +66,9 @@ type batchBody struct {
 }
 
 func (s *Server) createSampleBatch(c echo.Context) error {
+	if err := noQuery(c); err != nil {
+		return err
+	}
 	body, err := readBody(c, s.cfg.MaxBatchBytes)
 	if err != nil {
 		return err
@@ -100,6 +106,9 @@ func markReplay(c echo.Context, replayed bool) {
 }
 
 func (s *Server) getSample(c echo.Context) error {
+	if err := noQuery(c); err != nil {
+		return err
+	}
 	smp, err := s.store.GetSample(c.Request().Context(), c.Param("id"))
 	if err != nil {
 		return err

@@ -22,7 +22,7 @@ func TestAuditRefusals(t *testing.T) {
 		code                    string
 	}{
 		{"EntryBeyondLog", auditor, "GET", "/v1/log/entries/999999", nil, 404, "not_found"},
-		{"EntryNotANumber", auditor, "GET", "/v1/log/entries/x", nil, 404, "not_found"},
+		{"EntryNotANumber", auditor, "GET", "/v1/log/entries/x", nil, 400, "invalid"},
 		{"InclusionMissingSize", auditor, "GET", "/v1/log/proof/inclusion?index=0", nil, 400, "invalid"},
 		{"InclusionIndexNotBelowSize", auditor, "GET", "/v1/log/proof/inclusion?index=2&size=2", nil, 400, "invalid"},
 		{"InclusionSizeBeyondLog", auditor, "GET", "/v1/log/proof/inclusion?index=0&size=999999", nil, 404, "not_found"},
@@ -32,7 +32,7 @@ func TestAuditRefusals(t *testing.T) {
 		{"CheckpointNotForIngest", ingest, "GET", "/v1/log/checkpoint", nil, 403, "forbidden"},
 		{"UnknownPolicy", auditor, "GET", "/v1/policies/nope", nil, 404, "not_found"},
 		{"UnknownPolicyVersion", auditor, "GET", "/v1/policies/default/versions/99", nil, 404, "not_found"},
-		{"PolicyVersionNotANumber", auditor, "GET", "/v1/policies/default/versions/latest", nil, 404, "not_found"},
+		{"PolicyVersionNotANumber", auditor, "GET", "/v1/policies/default/versions/latest", nil, 400, "invalid"},
 		{"BadPolicyName", srv.AdminKey, "PUT", "/v1/policies/Bad%20Name", []byte("package pedigree.mix\n"), 400, "invalid"},
 		{"PolicyTooLarge", srv.AdminKey, "PUT", "/v1/policies/big", make([]byte, 200<<10), 413, "too_large"},
 		{"UnknownMix", auditor, "GET", "/v1/mixes/" + missing, nil, 404, "not_found"},
