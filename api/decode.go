@@ -19,9 +19,8 @@ import (
 	"github.com/pedigreeml/pedigree/registry"
 )
 
-// readBody reads the whole request body, refusing more than limit bytes (413) and bytes that are not
-// UTF-8 (400): encoding/json would silently replace them with U+FFFD and store a different text than
-// the one sent.
+// readBody reads the whole request body, refusing more than limit bytes (413). Whether the bytes are
+// UTF-8 is for the decoder to say: decodeStrict names the JSON field at fault.
 func readBody(c echo.Context, limit int64) ([]byte, error) {
 	r := http.MaxBytesReader(c.Response(), c.Request().Body, limit)
 	body, err := io.ReadAll(r)
@@ -32,15 +31,16 @@ func readBody(c echo.Context, limit int64) ([]byte, error) {
 	if err != nil {
 		return nil, registry.Errorf(registry.EINVALID, "could not read the request body")
 	}
-	if !utf8.Valid(body) {
-		return nil, registry.Errorf(registry.EINVALID, "the request body is not valid UTF-8")
-	}
 	return body, nil
 }
 
-// decodeStrict decodes exactly one JSON value from body into v, refusing unknown fields and trailing
-// data, and turns decoder errors into field-level 400s.
+// decodeStrict decodes exactly one JSON value from body into v, refusing unknown fields, trailing
+// data, and what encoding/json would silently change (bytes that are not UTF-8, lone surrogate
+// escapes), and turns decoder errors into field-level 400s.
 func decodeStrict(body []byte, v any, prefix string) error {
+	if err := textError(body, prefix); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -88,7 +88,8 @@ func isJSONLines(c echo.Context) bool {
 	return false
 }
 
-// decodeJSONLines decodes one sample per non-blank line.
+// decodeJSONLines decodes one sample per non-blank line. Only JSON's own whitespace makes a line
+// blank: a line of other Unicode spaces is a malformed line, not an empty one.
 func decodeJSONLines(body []byte) ([]registry.NewSample, error) {
 	var out []registry.NewSample
 	sc := bufio.NewScanner(bytes.NewReader(body))
@@ -96,7 +97,7 @@ func decodeJSONLines(body []byte) ([]registry.NewSample, error) {
 	line := 0
 	for sc.Scan() {
 		line++
-		b := bytes.TrimSpace(sc.Bytes())
+		b := bytes.Trim(sc.Bytes(), " \t\r")
 		if len(b) == 0 {
 			continue
 		}

@@ -1,16 +1,19 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/pedigreeml/pedigree/registry"
 )
 
 // FuzzDecodeSample feeds arbitrary bodies to the strict decoder and the domain validation: neither may
-// panic, every refusal is a registry error with a code, and whatever decodes re-encodes to an
-// equivalent request.
+// panic, every refusal is a registry error with a code, whatever decodes re-encodes to an equivalent
+// request, and no U+FFFD appears in the text that the body did not spell (encoding/json puts one in
+// for each byte that is not UTF-8 and each lone surrogate escape, which decodeStrict must refuse).
 func FuzzDecodeSample(f *testing.F) {
 	for _, seed := range []string{
 		`{"text":"hello","origin":"human"}`,
@@ -18,6 +21,12 @@ func FuzzDecodeSample(f *testing.F) {
 		`{"text":"a","origin":"human","source":{"kind":"licensed","license":"CC-BY-4.0"},"metadata":{"k":[1,2]}}`,
 		`{"text":"a","origin":"human","unknown":1}`,
 		`{"text":"\ud800","origin":"human"}`,
+		`{"text":"lone \ud800 x","origin":"human"}`,
+		`{"text":"\udc00\ud800","origin":"human"}`,
+		`{"text":"pair \ud83d\ude00 x","origin":"human"}`,
+		`{"text":"\\ud800 is six characters","origin":"human"}`,
+		`{"text":"\ufffd and ` + "\uFFFD" + `","origin":"human"}`,
+		"{\"text\":\"caf\xe9\",\"origin\":\"human\"}",
 		`{"text":"a"} {"text":"b"}`,
 		`[]`, `null`, `{"text":null}`, ``,
 	} {
@@ -31,6 +40,12 @@ func FuzzDecodeSample(f *testing.F) {
 				t.Fatalf("decode error without a code: %v", err)
 			}
 			return
+		}
+		if in.Text != nil {
+			spelt := bytes.Count(body, []byte("\uFFFD")) + bytes.Count(bytes.ToLower(body), []byte(`\ufffd`))
+			if got := strings.Count(*in.Text, "\uFFFD"); got > spelt {
+				t.Fatalf("text %q holds %d U+FFFD, the body %q spells %d", *in.Text, got, body, spelt)
+			}
 		}
 		if err := in.Validate(""); err != nil && registry.ErrorCode(err) == registry.EINTERNAL {
 			t.Fatalf("validation error without a code: %v", err)
@@ -69,6 +84,8 @@ func FuzzDecodeJSONLines(f *testing.F) {
 	f.Add([]byte("{\"text\":\"a\",\"origin\":\"human\"}\n\n{\"text\":\"b\",\"origin\":\"human\"}\n"))
 	f.Add([]byte("{\"text\":\"a\"}\r\n{\"text\":"))
 	f.Add([]byte("\n\n\n"))
+	f.Add([]byte("{\"text\":\"a\",\"origin\":\"human\"}\n{\"text\":\"lone \\ud800 x\",\"origin\":\"human\"}\n"))
+	f.Add([]byte("{\"text\":\"pair \\ud83d\\ude00\",\"origin\":\"human\"}\n\u00a0\n"))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		out, err := decodeJSONLines(body)
 		if err != nil {

@@ -9,6 +9,84 @@ import (
 	"github.com/pedigreeml/pedigree/registry"
 )
 
+// TestTextError checks the refusal of what encoding/json would silently turn into U+FFFD, and that
+// it names the field at fault.
+func TestTextError(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		body  string
+		field string // "" with refused: refused without a field
+		ok    bool
+	}{
+		{"LoneHigh", `{"text":"lone \ud800 x","origin":"human"}`, "text", false},
+		{"LoneHighUpperCase", `{"text":"\uD83D","origin":"human"}`, "text", false},
+		{"LoneLow", `{"text":"\udc00","origin":"human"}`, "text", false},
+		{"HighThenBMP", `{"text":"\ud800\u0041","origin":"human"}`, "text", false},
+		{"HighThenHigh", `{"text":"\ud800\ud800\udc00"}`, "text", false},
+		{"HighAtEnd", `{"text":"x\ud800"}`, "text", false},
+		{"HighThenLiteralLow", `{"text":"\ud800udc00"}`, "text", false},
+		{"HighThenEscapedBackslash", `{"text":"\ud800\\udc00"}`, "text", false},
+		{"InBatch", `{"samples":[{"text":"ok","origin":"human"},{"text":"\udfff","origin":"human"}]}`, "samples/1/text", false},
+		{"InMetadataValue", `{"text":"a","metadata":{"k":[1,{"x":"\ud800"}]}}`, "metadata/k/1/x", false},
+		{"InMetadataKey", `{"text":"a","metadata":{"\ud800":1}}`, "metadata", false},
+		{"InTopLevelKey", `{"te\udc00xt":"a"}`, "", false},
+		{"AfterNestedValues", `{"a":{"b":[1,2,{"c":null}]},"d":[true,"\ud800"]}`, "d/1", false},
+		{"NotUTF8", "{\"text\":\"caf\xe9\",\"origin\":\"human\"}", "text", false},
+		{"UTF8EncodedSurrogate", "{\"text\":\"\xed\xa0\x80\"}", "text", false},
+		{"NotUTF8InBatch", "{\"samples\":[{\"text\":\"ok\"},{\"text\":\"\xff\"}]}", "samples/1/text", false},
+		{"NotUTF8OutsideStrings", "{\"text\":\"a\"}\xff", "", false},
+		{"Pair", `{"text":"pair \ud83d\ude00 x","origin":"human"}`, "", true},
+		{"PairUpperCase", `{"text":"\uD83D\uDE00"}`, "", true},
+		{"EscapedBackslashBeforeU", `{"text":"\\ud800"}`, "", true},
+		{"ReplacementCharacterSent", `{"text":"\ufffd and ` + "\uFFFD" + `"}`, "", true},
+		{"OtherEscapes", `{"text":"\"\\\/\b\f\n\r\t\u00e9"}`, "", true},
+		{"NoEscapes", `{"text":"plain"}`, "", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := textError([]byte(tc.body), "")
+			if tc.ok {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			var re *registry.Error
+			if !asRegistryError(err, &re) || re.Code != registry.EINVALID {
+				t.Fatalf("got %v, want an invalid error", err)
+			}
+			switch {
+			case tc.field == "" && len(re.Fields) != 0:
+				t.Fatalf("fields %+v, want none", re.Fields)
+			case tc.field != "" && (len(re.Fields) != 1 || re.Fields[0].Field != tc.field):
+				t.Fatalf("fields %+v, want %s", re.Fields, tc.field)
+			}
+		})
+	}
+}
+
+// TestDecodeStrictRefusesWhatJSONWouldReplace checks that decodeStrict itself, which every JSON
+// body goes through, refuses a lone surrogate (naming the field with the JSON Lines prefix) and keeps
+// a surrogate pair.
+func TestDecodeStrictRefusesWhatJSONWouldReplace(t *testing.T) {
+	var in registry.NewSample
+	err := decodeStrict([]byte(`{"text":"lone \ud800 x","origin":"human"}`), &in, "line 2: ")
+	var re *registry.Error
+	if !asRegistryError(err, &re) || len(re.Fields) != 1 || re.Fields[0].Field != "line 2: text" {
+		t.Fatalf("lone surrogate: %v", err)
+	}
+	if err := decodeStrict([]byte(`{"text":"\ud83d\ude00","origin":"human"}`), &in, ""); err != nil || *in.Text != "😀" {
+		t.Fatalf("surrogate pair: %v, text %q", err, *in.Text)
+	}
+	_, err = decodeJSONLines([]byte("{\"text\":\"ok\",\"origin\":\"human\"}\n{\"text\":\"\\udc00\",\"origin\":\"human\"}\n"))
+	if !asRegistryError(err, &re) || len(re.Fields) != 1 || re.Fields[0].Field != "line 2: text" {
+		t.Fatalf("JSON Lines: %v", err)
+	}
+	// A line of Unicode spaces is not blank to JSON: it is refused, not skipped.
+	if _, err := decodeJSONLines([]byte("{\"text\":\"ok\",\"origin\":\"human\"}\n\u00a0\n")); registry.ErrorCode(err) != registry.EINVALID {
+		t.Fatalf("a line of U+00A0: %v", err)
+	}
+}
+
 func asRegistryError(err error, re **registry.Error) bool {
 	e, ok := err.(*registry.Error)
 	*re = e
