@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"sort"
@@ -19,19 +18,25 @@ import (
 	"github.com/pedigreeml/pedigree/registry"
 )
 
-// readBody reads the whole request body, refusing more than limit bytes (413). Whether the bytes are
-// UTF-8 is for the decoder to say: decodeStrict names the JSON field at fault.
-func readBody(c echo.Context, limit int64) ([]byte, error) {
+// readBody checks the request's Content-Type against the media types the route accepts (415
+// otherwise) and reads the whole body, refusing more than limit bytes (413). It returns the body and
+// its media type ("" when a request without a Content-Type has no body either). Whether the bytes
+// are UTF-8 is for the decoder of the media type to say: decodeStrict names the JSON field at fault.
+func readBody(c echo.Context, limit int64, accepted []string) ([]byte, string, error) {
+	mt, err := mediaType(c.Request(), accepted)
+	if err != nil {
+		return nil, "", err
+	}
 	r := http.MaxBytesReader(c.Response(), c.Request().Body, limit)
 	body, err := io.ReadAll(r)
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		return nil, registry.Errorf(registry.ETOOLARGE, "the request body is larger than %d bytes", limit)
+		return nil, "", registry.Errorf(registry.ETOOLARGE, "the request body is larger than %d bytes", limit)
 	}
 	if err != nil {
-		return nil, registry.Errorf(registry.EINVALID, "could not read the request body")
+		return nil, "", registry.Errorf(registry.EINVALID, "could not read the request body")
 	}
-	return body, nil
+	return body, mt, nil
 }
 
 // decodeStrict decodes exactly one JSON value from body into v, refusing unknown fields, trailing
@@ -76,16 +81,6 @@ func jsonError(err error, prefix string) error {
 		return registry.Errorf(registry.EINVALID, "%smalformed JSON: unexpected end of input", prefix)
 	}
 	return registry.Errorf(registry.EINVALID, "%smalformed JSON: %s", prefix, err.Error())
-}
-
-// isJSONLines reports whether the request declares a JSON Lines body.
-func isJSONLines(c echo.Context) bool {
-	mt, _, _ := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
-	switch mt {
-	case "application/x-ndjson", "application/jsonl", "application/x-jsonlines", "application/jsonlines":
-		return true
-	}
-	return false
 }
 
 // decodeJSONLines decodes one sample per non-blank line. Only JSON's own whitespace makes a line

@@ -23,8 +23,13 @@ type Problem struct {
 	Existing   string                `json:"existing,omitempty"`
 }
 
-// codeMethodNotAllowed is the one problem code that is HTTP's alone, not the domain's.
-const codeMethodNotAllowed = "method_not_allowed"
+// Problem codes that are HTTP's alone, not the domain's: a method the path does not take, a request
+// target over the length limit, and a body whose media type or encoding the route does not take.
+const (
+	codeMethodNotAllowed     = "method_not_allowed"
+	codeURITooLong           = "uri_too_long"
+	codeUnsupportedMediaType = "unsupported_media_type"
+)
 
 // problemTypeBase prefixes each problem type URI; the code completes it.
 const problemTypeBase = "https://pedigree.dev/problems/"
@@ -43,9 +48,14 @@ var statusOf = map[string]int{
 	registry.EINTERNAL:           http.StatusInternalServerError,
 }
 
-// codeOfStatus maps statuses that echo itself produces (routing, method, body limit) to codes.
+// codeOfStatus maps the statuses of echo's own errors (routing, method, body limit) and of the API's
+// HTTP-level refusals (request target length, media type) to codes.
 func codeOfStatus(status int) string {
 	switch status {
+	case http.StatusRequestURITooLong:
+		return codeURITooLong
+	case http.StatusUnsupportedMediaType:
+		return codeUnsupportedMediaType
 	case http.StatusNotFound:
 		return registry.ENOTFOUND
 	case http.StatusRequestEntityTooLarge:

@@ -42,7 +42,7 @@ func (s *Server) dryRunMix(c echo.Context) error {
 }
 
 func (s *Server) buildMix(c echo.Context, dry bool) error {
-	body, err := readBody(c, s.cfg.MaxBodyBytes)
+	body, _, err := readBody(c, s.cfg.MaxBodyBytes, typesJSON)
 	if err != nil {
 		return err
 	}

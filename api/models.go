@@ -11,7 +11,7 @@ func (s *Server) createModel(c echo.Context) error {
 	if err := noQuery(c); err != nil {
 		return err
 	}
-	body, err := readBody(c, s.cfg.MaxBodyBytes)
+	body, _, err := readBody(c, s.cfg.MaxBodyBytes, typesJSON)
 	if err != nil {
 		return err
 	}

@@ -17,7 +17,7 @@ func (s *Server) putPolicy(c echo.Context) error {
 	if err := noQuery(c); err != nil {
 		return err
 	}
-	body, err := readBody(c, maxModuleBody)
+	body, _, err := readBody(c, maxModuleBody, typesRego)
 	if err != nil {
 		return err
 	}

@@ -35,7 +35,7 @@ func (s *Server) createSample(c echo.Context) error {
 	if err := noQuery(c); err != nil {
 		return err
 	}
-	body, err := readBody(c, s.cfg.MaxBodyBytes)
+	body, _, err := readBody(c, s.cfg.MaxBodyBytes, typesJSON)
 	if err != nil {
 		return err
 	}
@@ -69,12 +69,12 @@ func (s *Server) createSampleBatch(c echo.Context) error {
 	if err := noQuery(c); err != nil {
 		return err
 	}
-	body, err := readBody(c, s.cfg.MaxBatchBytes)
+	body, mt, err := readBody(c, s.cfg.MaxBatchBytes, typesBatch)
 	if err != nil {
 		return err
 	}
 	var samples []registry.NewSample
-	if isJSONLines(c) {
+	if contains(typesJSONLines, mt) {
 		if samples, err = decodeJSONLines(body); err != nil {
 			return err
 		}

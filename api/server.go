@@ -4,6 +4,7 @@
 package api
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -20,6 +21,7 @@ import (
 type Config struct {
 	MaxBodyBytes  int64 // any request body but a batch; default 8 MiB
 	MaxBatchBytes int64 // a batch body; default 256 MiB
+	MaxURIBytes   int   // the request target, path and query; default 8 KiB
 }
 
 // Deps are what the API serves from.
@@ -58,6 +60,9 @@ func New(cfg Config, d Deps) *Server {
 	if cfg.MaxBatchBytes <= 0 {
 		cfg.MaxBatchBytes = 256 << 20
 	}
+	if cfg.MaxURIBytes <= 0 {
+		cfg.MaxURIBytes = 8 << 10
+	}
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
@@ -75,6 +80,7 @@ func New(cfg Config, d Deps) *Server {
 		d.Logger.Error("panic", "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "err", err, "stack", string(stack))
 		return err
 	}}))
+	e.Use(s.limitURI)
 	s.routes(d.Registry)
 	return s
 }
@@ -101,6 +107,24 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 			"method", c.Request().Method, "route", route, "status", status, "duration_ms", float64(elapsed.Microseconds())/1000,
 			"bytes_in", c.Request().ContentLength, "bytes_out", c.Response().Size)
 		return nil
+	}
+}
+
+// limitURI refuses a request whose target (path and query) is longer than the limit with a 414
+// problem, before any handler reads it. Go's net/http refuses a request line and headers over
+// http.Server.MaxHeaderBytes (1 MiB by default) itself, with a plain-text 431: the limit here is far
+// below it, so that an over-long URL gets a problem like every other refusal.
+func (s *Server) limitURI(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		target := c.Request().RequestURI
+		if target == "" {
+			target = c.Request().URL.RequestURI()
+		}
+		if len(target) > s.cfg.MaxURIBytes {
+			return echo.NewHTTPError(http.StatusRequestURITooLong,
+				fmt.Sprintf("the request target (path and query) is %d bytes; the limit is %d", len(target), s.cfg.MaxURIBytes))
+		}
+		return next(c)
 	}
 }
 

@@ -1,8 +1,10 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/labstack/echo/v4"
@@ -173,5 +175,91 @@ func TestNewQuery(t *testing.T) {
 	}
 	if q.intOr("limit", 100, 1, 1000); q.done() == nil {
 		t.Fatal("limit=07 was read as a number")
+	}
+}
+
+func TestMediaType(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		header   http.Header
+		body     string
+		accepted []string
+		want     string // the media type; "415" for a refusal
+	}{
+		{"JSON", http.Header{"Content-Type": {"application/json"}}, "{}", typesJSON, "application/json"},
+		{"JSONUTF8", http.Header{"Content-Type": {"application/json; charset=UTF-8"}}, "{}", typesJSON, "application/json"},
+		{"JSONCaseInsensitive", http.Header{"Content-Type": {"Application/JSON"}}, "{}", typesJSON, "application/json"},
+		{"JSONLines", http.Header{"Content-Type": {"application/x-ndjson"}}, "{}", typesBatch, "application/x-ndjson"},
+		{"RegoText", http.Header{"Content-Type": {"text/plain; charset=utf-8"}}, "package p", typesRego, "text/plain"},
+		{"RegoOctets", http.Header{"Content-Type": {"application/octet-stream"}}, "package p", typesRego, "application/octet-stream"},
+		{"IdentityEncoding", http.Header{"Content-Type": {"application/json"}, "Content-Encoding": {"identity"}}, "{}", typesJSON, "application/json"},
+		{"NoTypeNoBody", http.Header{}, "", typesJSON, ""},
+		{"NoTypeWithBody", http.Header{}, "{}", typesJSON, "415"},
+		{"TextForJSON", http.Header{"Content-Type": {"text/plain"}}, "{}", typesJSON, "415"},
+		{"JSONLinesForJSON", http.Header{"Content-Type": {"application/x-ndjson"}}, "{}", typesJSON, "415"},
+		{"JSONForRego", http.Header{"Content-Type": {"application/json"}}, "package p", typesRego, "415"},
+		{"FormForRego", http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}, "package p", typesRego, "415"},
+		{"OtherCharset", http.Header{"Content-Type": {"application/json; charset=utf-16"}}, "{}", typesJSON, "415"},
+		{"Latin1Rego", http.Header{"Content-Type": {"text/plain; charset=iso-8859-1"}}, "package p", typesRego, "415"},
+		{"Malformed", http.Header{"Content-Type": {"application/json; charset"}}, "{}", typesJSON, "415"},
+		{"Empty", http.Header{"Content-Type": {""}}, "{}", typesJSON, "415"},
+		{"Twice", http.Header{"Content-Type": {"application/json", "application/json"}}, "{}", typesJSON, "415"},
+		{"Gzip", http.Header{"Content-Type": {"application/json"}, "Content-Encoding": {"gzip"}}, "{}", typesJSON, "415"},
+		{"StructuredSuffix", http.Header{"Content-Type": {"application/problem+json"}}, "{}", typesJSON, "415"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodPost, "/x", strings.NewReader(tc.body))
+			r.Header = tc.header
+			mt, err := mediaType(r, tc.accepted)
+			if tc.want == "415" {
+				var he *echo.HTTPError
+				if e, ok := err.(*echo.HTTPError); ok {
+					he = e
+				}
+				if he == nil || he.Code != http.StatusUnsupportedMediaType {
+					t.Fatalf("got %q, %v; want a 415", mt, err)
+				}
+				return
+			}
+			if err != nil || mt != tc.want {
+				t.Fatalf("got %q, %v; want %q", mt, err, tc.want)
+			}
+		})
+	}
+}
+
+// TestHTTPLevelProblems checks, on a server without a store, that the API's own HTTP refusals (an
+// over-long request target, an unknown query parameter) are problems with their codes.
+func TestHTTPLevelProblems(t *testing.T) {
+	srv := New(Config{MaxURIBytes: 64}, Deps{})
+	for _, tc := range []struct {
+		name, target string
+		status       int
+		code         string
+	}{
+		{"AtTheLimit", "/healthz?" + strings.Repeat("a", 64-len("/healthz?")), http.StatusBadRequest, registry.EINVALID},
+		{"OverTheLimit", "/healthz?" + strings.Repeat("a", 65-len("/healthz?")), http.StatusRequestURITooLong, codeURITooLong},
+		{"LongUnknownRoute", "/" + strings.Repeat("a", 100), http.StatusRequestURITooLong, codeURITooLong},
+		{"UnknownParameter", "/healthz?a=1", http.StatusBadRequest, registry.EINVALID},
+		{"Plain", "/healthz", http.StatusOK, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			srv.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, tc.target, nil))
+			if rec.Code != tc.status {
+				t.Fatalf("status %d, want %d: %s", rec.Code, tc.status, rec.Body)
+			}
+			if tc.code == "" {
+				return
+			}
+			var p Problem
+			if ct := rec.Header().Get("Content-Type"); ct != "application/problem+json" {
+				t.Fatalf("Content-Type %q", ct)
+			}
+			if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || p.Code != tc.code || p.Status != tc.status ||
+				p.Type != problemTypeBase+tc.code || p.Detail == "" {
+				t.Fatalf("problem %+v (%v)", p, err)
+			}
+		})
 	}
 }
