@@ -24,7 +24,7 @@ func (s *Server) healthz(c echo.Context) error {
 	return c.JSON(http.StatusOK, status{Status: "ok"})
 }
 
-// readyz says the database answers.
+// readyz says the database answers and the tamper-evident log has passed its checks.
 func (s *Server) readyz(c echo.Context) error {
 	if err := noQuery(c); err != nil {
 		return err
@@ -34,6 +34,12 @@ func (s *Server) readyz(c echo.Context) error {
 	if err := s.store.Ping(ctx); err != nil {
 		s.log.Warn("readiness check failed", "err", err)
 		return registry.Errorf(registry.EUNAVAILABLE, "the database does not answer")
+	}
+	if s.ledger != nil {
+		if err := s.ledger.Healthy(); err != nil {
+			s.log.Warn("readiness check failed", "err", err)
+			return registry.Errorf(registry.EUNAVAILABLE, "the tamper-evident log failed a check (see the server log)")
+		}
 	}
 	return c.JSON(http.StatusOK, status{Status: "ready"})
 }

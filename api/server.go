@@ -4,6 +4,7 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -81,6 +82,7 @@ func New(cfg Config, d Deps) *Server {
 		return err
 	}}))
 	e.Use(s.limitURI)
+	e.Use(s.failClosed)
 	s.routes(d.Registry)
 	return s
 }
@@ -125,6 +127,30 @@ func (s *Server) limitURI(next echo.HandlerFunc) echo.HandlerFunc {
 				fmt.Sprintf("the request target (path and query) is %d bytes; the limit is %d", len(target), s.cfg.MaxURIBytes))
 		}
 		return next(c)
+	}
+}
+
+// failClosed refuses every request but GET, HEAD and OPTIONS with a 503 problem while the
+// tamper-evident log reports a failed check (a record or the log found altered): nothing is written
+// on top of a registry that may have been tampered with. Reads are still served, so that auditors
+// can investigate; what would sign a new checkpoint (the log's and the reports') fails with 503.
+func (s *Server) failClosed(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if s.ledger == nil {
+			return next(c)
+		}
+		switch c.Request().Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+		default:
+			if err := s.ledger.Healthy(); err != nil {
+				return registry.Errorf(registry.EUNAVAILABLE, "writes are refused: the tamper-evident log failed a check (see the server log)")
+			}
+		}
+		err := next(c)
+		if errors.Is(err, ledger.ErrUnhealthy) {
+			return registry.Errorf(registry.EUNAVAILABLE, "the tamper-evident log failed a check; it signs nothing until an operator investigates")
+		}
+		return err
 	}
 }
 
