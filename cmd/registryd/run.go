@@ -13,9 +13,11 @@ const usage = `registryd — Pedigree, the provenance registry and training-mix 
 
 Usage:
   registryd serve   [--addr 127.0.0.1:8080] [--data-dir ./data] [--db PATH|postgres://…] [--toxicity-scorer lexicon|URL]
+                    [--checkpoint-mirror DIR|URL] [--audit-rate 5000] [--audit-interval 10m]
   registryd keys create --role ingest|auditor|admin [--data-dir …|--db …]
   registryd ingest  FILE.jsonl --server URL --key INGEST_KEY [--batch 1000]
   registryd verify  --server URL --key AUDITOR_KEY --log-key VERIFIER_KEY [--index I,J] [--mix ID] [--sample N] [--state FILE]
+  registryd audit   [--data-dir ./data] [--db PATH|postgres://…] [--checkpoint-mirror DIR|URL]
   registryd version
 
 Every flag can also be set in the environment as REGISTRYD_<FLAG> (for example REGISTRYD_DATA_DIR).
@@ -54,6 +56,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return ingestCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "verify":
 		return verifyCommand(ctx, args[1:], getenv, stdout, stderr)
+	case "audit":
+		return auditCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "registryd", version())
 		return nil
@@ -61,7 +65,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	return &usageError{fmt.Sprintf("unknown command %q (commands: serve, keys create, ingest, verify, version)", args[0])}
+	return &usageError{fmt.Sprintf("unknown command %q (commands: serve, keys create, ingest, verify, audit, version)", args[0])}
 }
 
 // flags is a flag set whose flags default to REGISTRYD_* environment variables.

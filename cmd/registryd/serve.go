@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -20,6 +22,7 @@ import (
 	"github.com/pedigreeml/pedigree/metrics"
 	"github.com/pedigreeml/pedigree/mixer"
 	"github.com/pedigreeml/pedigree/registry"
+	"github.com/pedigreeml/pedigree/registry/leaves"
 	"github.com/pedigreeml/pedigree/registry/postgres"
 	"github.com/pedigreeml/pedigree/registry/sqlite"
 	"github.com/prometheus/client_golang/prometheus"
@@ -38,6 +41,10 @@ type config struct {
 	LogFormat       string
 	LogOrigin       string
 
+	CheckpointMirror string        // a directory or an http(s) URL keeping a copy of every checkpoint
+	AuditRate        float64       // leaves a second the background audit checks; 0: no limit
+	AuditInterval    time.Duration // pause between background audit passes; 0: no background audit
+
 	finish func() error // validates what the flags could not; set by register
 }
 
@@ -48,7 +55,7 @@ func (c *config) register(f *flags, withServer bool) {
 	if !withServer {
 		return
 	}
-	var timeout, maxBatch string
+	var timeout, maxBatch, auditRate, auditInterval string
 	f.string(&c.Addr, "addr", "127.0.0.1:8080", "address to listen on")
 	f.string(&c.ToxicityScorer, "toxicity-scorer", "lexicon", `toxicity scorer: "lexicon" (built in, offline) or the URL of a Perspective-compatible comments:analyze endpoint`)
 	f.string(&timeout, "toxicity-timeout", "5s", "timeout of one call to an HTTP toxicity scorer")
@@ -56,6 +63,9 @@ func (c *config) register(f *flags, withServer bool) {
 	f.string(&maxBatch, "max-batch-bytes", strconv.Itoa(256<<20), "largest accepted batch request body, in bytes")
 	f.string(&c.LogFormat, "log-format", "text", `log format: "text" or "json"`)
 	f.string(&c.LogOrigin, "log-origin", "pedigree-registry", "origin line of the log's signed checkpoints, and the name of its signing key")
+	c.registerMirror(f)
+	f.string(&auditRate, "audit-rate", strconv.Itoa(defaultAuditRate), "leaves a second that the background audit re-hashes and re-derives (each phase); 0 for no limit")
+	f.string(&auditInterval, "audit-interval", defaultAuditInterval.String(), "pause between passes of the background audit; 0 turns it off")
 	c.finish = func() error {
 		d, err := time.ParseDuration(timeout)
 		if err != nil || d <= 0 {
@@ -73,9 +83,31 @@ func (c *config) register(f *flags, withServer bool) {
 		if c.LogFormat != "text" && c.LogFormat != "json" {
 			return &usageError{`--log-format must be "text" or "json"`}
 		}
+		r, err := strconv.ParseFloat(auditRate, 64)
+		if err != nil || r < 0 || math.IsInf(r, 0) || math.IsNaN(r) {
+			return &usageError{"--audit-rate must be a number of leaves a second, 0 for no limit"}
+		}
+		c.AuditRate = r
+		iv, err := time.ParseDuration(auditInterval)
+		if err != nil || iv < 0 {
+			return &usageError{"--audit-interval must be a duration such as 10m, or 0 to turn the background audit off"}
+		}
+		c.AuditInterval = iv
 		return nil
 	}
 }
+
+// registerMirror adds --checkpoint-mirror, for serve and audit.
+func (c *config) registerMirror(f *flags) {
+	f.string(&c.CheckpointMirror, "checkpoint-mirror", "", "also keep every signed checkpoint in this directory (file \"checkpoint\") or at this http(s) URL (PUT, and GET at start-up); a database shorter than it, or with another root at its size, refuses to start")
+}
+
+// Defaults of the background audit: at 5,000 leaves a second a pass over a million leaves takes
+// about 7 minutes (both phases) and a small share of one core.
+const (
+	defaultAuditRate     = 5000
+	defaultAuditInterval = 10 * time.Minute
+)
 
 func (c *config) dbPath() string {
 	if c.DB != "" {
@@ -193,6 +225,13 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	auditCtx, stopAudit := context.WithCancel(ctx)
+	auditDone := make(chan struct{})
+	go func() {
+		defer close(auditDone)
+		newAuditLoop(cfg, auditLog, tamperAware(full.RecordLeaves), logger, reg).run(auditCtx)
+	}()
+	defer func() { stopAudit(); <-auditDone }()
 	ticker := time.NewTicker(checkpointEvery)
 	defer ticker.Stop()
 	for running := true; running; {
@@ -200,6 +239,9 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		case err := <-errc:
 			return fmt.Errorf("serve: %w", err)
 		case <-ticker.C:
+			if auditLog.Healthy() != nil {
+				continue // the audit loop has said why; an unhealthy log signs nothing
+			}
 			if _, _, err := auditLog.Checkpoint(ctx); err != nil && ctx.Err() == nil {
 				logger.Error("signing a checkpoint", "err", err)
 			}
@@ -213,7 +255,12 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
-	// The last checkpoint covers everything written, so the next start checks all of it.
+	// The last checkpoint covers everything written, so the next start checks all of it. A log that
+	// failed a check signs nothing; the next start checks again and says why.
+	if err := auditLog.Healthy(); err != nil {
+		logger.Error("no final checkpoint: the tamper-evident log failed a check", "err", err)
+		return nil
+	}
 	if _, _, err := auditLog.Checkpoint(shutdownCtx); err != nil {
 		return fmt.Errorf("final checkpoint: %w", err)
 	}
@@ -223,16 +270,17 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 // checkpointEvery is how often the server signs and stores a checkpoint when the log has grown.
 const checkpointEvery = 30 * time.Second
 
-// fullStore is a store with everything serve needs: samples, mixes and the log.
+// fullStore is a store with everything serve needs: samples, mixes and the log, and both ways of
+// re-deriving records' leaves (all of them, and one by one).
 type fullStore interface {
-	registry.Store
-	registry.MixStore
+	leaves.RecordStore
 	ledger.Storage
 	RecordLeaves(ctx context.Context, fn func(index int64, leaf []byte) error) error
 }
 
-// openLog loads (creating on first start) the log signing key, runs the start-up self-check, and
-// signs a checkpoint of the log as verified.
+// openLog loads (creating on first start) the log signing key, runs the start-up check against the
+// checkpoints kept in the data directory, the mirror and the database, and signs a checkpoint of
+// the log as verified (which the Log also saves to the data directory and the mirror).
 func openLog(ctx context.Context, cfg *config, store fullStore, logger *slog.Logger) (*ledger.Log, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, err
@@ -241,18 +289,68 @@ func openLog(ctx context.Context, cfg *config, store fullStore, logger *slog.Log
 	if err != nil {
 		return nil, fmt.Errorf("log signing key: %w", err)
 	}
-	l := ledger.NewLog(store, signer, vkey)
-	start := time.Now()
-	logger.Info("checking the tamper-evident log and every record against it")
-	tree, err := l.SelfCheck(ctx, store.RecordLeaves)
+	witnesses, err := logWitnesses(cfg)
+	if err != nil {
+		return nil, err
+	}
+	l := ledger.NewLog(store, signer, vkey,
+		ledger.WithWitnesses(witnesses...),
+		ledger.WithWatermark(&ledger.NoteFile{Path: filepath.Join(cfg.DataDir, ledger.WatermarkFile)}),
+		ledger.WithWitnessErrors(func(place string, err error) {
+			logger.Error("keeping a copy of the checkpoint", "place", place, "err", err)
+		}))
+	logger.Info("checking the tamper-evident log", "witnesses", len(witnesses))
+	res, err := l.StartupCheck(ctx, tamperAware(store.RecordLeaves), leaves.RecordLeaf(store))
 	if err != nil {
 		return nil, fmt.Errorf("refusing to start: the tamper-evident log does not verify: %w", err)
 	}
-	logger.Info("log verified", "leaves", tree.N, "root", tree.Hash.String(), "took", time.Since(start).Round(time.Millisecond))
+	attrs := []any{"leaves", res.Tree.N, "root", res.Tree.Hash.String(), "rehashed", res.Rehashed,
+		"rederived", res.Rederived, "full", res.Full, "took", res.Duration.Round(time.Millisecond)}
+	if !res.Full {
+		attrs = append(attrs, "watermark", res.Watermark.Tree.N, "watermark_time", res.Watermark.Time)
+	}
+	for _, st := range res.Signed {
+		attrs = append(attrs, "compared_with", fmt.Sprintf("%s (%d leaves)", st.Place, st.Tree.N))
+	}
+	logger.Info("log verified", attrs...)
+	if res.WatermarkErr != nil {
+		logger.Warn("saving the audit watermark", "err", res.WatermarkErr)
+	}
 	if _, _, err := l.Checkpoint(ctx); err != nil {
 		return nil, fmt.Errorf("checkpoint: %w", err)
 	}
 	return l, nil
+}
+
+// logWitnesses returns where the log keeps copies of its checkpoints: the data directory, and the
+// mirror if one is configured.
+func logWitnesses(cfg *config) ([]ledger.NoteStore, error) {
+	out := []ledger.NoteStore{&ledger.NoteFile{Path: filepath.Join(cfg.DataDir, ledger.CheckpointFile)}}
+	switch m := cfg.CheckpointMirror; {
+	case m == "":
+	case strings.HasPrefix(m, "http://") || strings.HasPrefix(m, "https://"):
+		u, err := ledger.NewNoteURL(m, nil)
+		if err != nil {
+			return nil, &usageError{"--checkpoint-mirror: " + err.Error()}
+		}
+		out = append(out, u)
+	default:
+		out = append(out, &ledger.NoteFile{Path: filepath.Join(m, "checkpoint")})
+	}
+	return out, nil
+}
+
+// tamperAware makes a store's record walk report the registry's own tamper errors as the ledger's,
+// so that the checks tell them from I/O errors (and fail closed on them).
+func tamperAware(records ledger.RecordLeaves) ledger.RecordLeaves {
+	return func(ctx context.Context, fn func(int64, []byte) error) error {
+		err := records(ctx, fn)
+		var ae *ledger.AuditError
+		if err != nil && errors.Is(err, registry.ErrTampered) && !errors.As(err, &ae) {
+			return &ledger.AuditError{Leaf: -1, StoredIndex: -1, Reason: err.Error(), Err: err}
+		}
+		return err
+	}
 }
 
 // mixStore joins the two store interfaces for the mixer. (Both stores implement both.)
