@@ -90,8 +90,9 @@ type CheckResult struct {
 //   - every leaf after the watermark is re-hashed, its stored hashes compared, and the record it
 //     names is re-derived with record, which must claim that leaf at that index, byte for byte.
 //
-// With no watermark kept (a first start, or after a full check found a fault), StartupCheck is
-// [Log.FullCheck] over records, which then writes one. Records altered below the watermark are
+// With no watermark kept (a first start, or after a full check found a fault), or with more than a
+// quarter of the log after it (where the walk of every record is the cheaper way), StartupCheck is
+// [Log.FullCheck] over records, which then moves the watermark. Records altered below the watermark are
 // not found here: the background [Log.FullCheck] finds them, and [Log.VerifyLeaf] where they are
 // used. Faults are *[AuditError]s and mark the Log unhealthy; on success the Log trusts the tree.
 func (l *Log) StartupCheck(ctx context.Context, records RecordLeaves, record RecordLeafFunc) (CheckResult, error) {
@@ -103,11 +104,16 @@ func (l *Log) StartupCheck(ctx context.Context, records RecordLeaves, record Rec
 	if !hasWM || wm.Tree.N == 0 {
 		return l.FullCheck(ctx, records, FullCheckOptions{})
 	}
-	trees, err := l.signedTrees(ctx)
+	size, err := l.st.LogSize(ctx)
 	if err != nil {
 		return CheckResult{}, err
 	}
-	size, err := l.st.LogSize(ctx)
+	if size-wm.Tree.N > size/4 {
+		// Looking records up one by one costs a few times what the full check's walk costs per
+		// record: past a quarter of the log, the full check is the cheaper way to the same result.
+		return l.FullCheck(ctx, records, FullCheckOptions{})
+	}
+	trees, err := l.signedTrees(ctx)
 	if err != nil {
 		return CheckResult{}, err
 	}

@@ -489,6 +489,14 @@ func TestWatermark(t *testing.T) {
 			t.Fatalf("verified %d leaves from a watermark at %d, want 540 from 500", res.Tree.N, res.Watermark.Tree.N)
 		}
 	})
+	t.Run("MostOfTheLogAfterItIsAFullCheck", func(t *testing.T) {
+		r := audited(t)
+		r.st.add(t, 200) // 240 of 740 leaves after the watermark
+		_, res, err := r.startup(t)
+		if err != nil || !res.Full || r.st.walks.Load() != 1 || r.st.calls.Load() != 0 {
+			t.Fatalf("start-up with a third of the log after the watermark: full %v, walks %d, look-ups %d, %v", res.Full, r.st.walks.Load(), r.st.calls.Load(), err)
+		}
+	})
 	t.Run("NoWatermarkIsAFullCheck", func(t *testing.T) {
 		r := audited(t)
 		os.Remove(r.watermarkFile().Path)
