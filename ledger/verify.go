@@ -35,6 +35,11 @@ func (l *Log) Healthy() error {
 	return nil
 }
 
+// Fail marks the Log unhealthy with cause, unless it already is: for a fault that a caller found
+// where a record is used, before any proof (a text that no longer has its content hash, a policy
+// module that no longer has its logged hash).
+func (l *Log) Fail(cause error) { l.fail(cause) }
+
 // fail marks the Log unhealthy with cause, unless it already is.
 func (l *Log) fail(cause error) {
 	l.failure.CompareAndSwap(nil, &unhealthyError{cause: cause})

@@ -191,22 +191,24 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	svc := &registry.Service{Store: store, Scorer: registry.MetricsScorer{Scorer: &metrics.Scorer{
+	// From here on every record read for a response, an authorization, a policy evaluation or a
+	// replay is proven in the log first.
+	checked := leaves.NewChecked(full, auditLog)
+	svc := &registry.Service{Store: checked, Scorer: registry.MetricsScorer{Scorer: &metrics.Scorer{
 		Toxicity: tox, NullOnUnavailable: cfg.ToxicityOnError == "null"}}}
 	if err := ensureAdminKey(ctx, cfg, svc, stdout); err != nil {
 		return err
 	}
-	mixes := registry.MixStore(full)
-	policies := mixer.NewPolicies(mixes)
+	policies := mixer.NewPolicies(checked)
 	if err := policies.EnsureDefault(ctx); err != nil {
 		return fmt.Errorf("default policy: %w", err)
 	}
-	builder := &mixer.Builder{Store: mixStore{Store: store, MixStore: mixes}, Policies: policies}
+	builder := &mixer.Builder{Store: checked, Policies: policies}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	handler := api.New(api.Config{MaxBatchBytes: cfg.MaxBatchBytes}, api.Deps{
-		Store: store, Mixes: mixes, Builder: builder, Policies: policies, Log: auditLog, Service: svc, Logger: logger, Registry: reg, Spec: pedigree.OpenAPI,
+		Store: checked, Mixes: checked, Builder: builder, Policies: policies, Log: auditLog, Service: svc, Logger: logger, Registry: reg, Spec: pedigree.OpenAPI,
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -351,12 +353,6 @@ func tamperAware(records ledger.RecordLeaves) ledger.RecordLeaves {
 		}
 		return err
 	}
-}
-
-// mixStore joins the two store interfaces for the mixer. (Both stores implement both.)
-type mixStore struct {
-	registry.Store
-	registry.MixStore
 }
 
 // redactDSN hides a password in a database URL for logging.

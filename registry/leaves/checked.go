@@ -12,10 +12,12 @@ import (
 	"github.com/pedigreeml/pedigree/registry"
 )
 
-// A Prover checks that leaf is the log's leaf at index, in a tree the registry trusts (the log's
-// [ledger.Log.VerifyLeaf]).
+// A Prover checks that leaf is the log's leaf at index, in a tree the registry trusts, and is told
+// of faults found before any proof: the log's [ledger.Log.VerifyLeaf] and [ledger.Log.Fail], which
+// mark the log failed so that the registry refuses writes until it is restarted and checked again.
 type Prover interface {
 	VerifyLeaf(ctx context.Context, index int64, leaf []byte) error
+	Fail(cause error)
 }
 
 // Store is the whole store a registry serves from.
@@ -31,7 +33,7 @@ type Store interface {
 // when the record is next read, not only at the next start. Listings, lineage graphs and candidate
 // groups are not checked row by row: the start-up check and the continuous audit cover them.
 //
-// A mismatch is an error wrapping [registry.ErrTampered]. Proofs already made are remembered by log
+// A mismatch is an error wrapping [registry.ErrTampered], and is reported to the prover. Proofs already made are remembered by log
 // index and leaf hash: a leaf never changes once logged, so a record whose re-derived leaf is the
 // one already proven needs no new proof.
 type Checked struct {
@@ -55,6 +57,7 @@ func NewChecked(st Store, prover Prover) *Checked {
 func (c *Checked) prove(ctx context.Context, what string, index int64, leaf []byte, err error) error {
 	if err != nil {
 		if errors.Is(err, registry.ErrTampered) {
+			c.prover.Fail(err)
 			return err
 		}
 		return fmt.Errorf("%s: derive its log leaf: %w", what, err)
@@ -93,10 +96,14 @@ func checkText(s *registry.Sample) error {
 // GetSample implements registry.Store.
 func (c *Checked) GetSample(ctx context.Context, id string) (*registry.Sample, error) {
 	s, err := c.Store.GetSample(ctx, id)
+	if errors.Is(err, registry.ErrTampered) { // an edge whose kind contradicts the logged prompt
+		c.prover.Fail(err)
+	}
 	if err != nil {
 		return nil, err
 	}
 	if err := checkText(s); err != nil {
+		c.prover.Fail(err)
 		return nil, err
 	}
 	leaf, err := Sample(s)
@@ -180,7 +187,11 @@ func (c *Checked) ExportMix(ctx context.Context, id string, fn func(*registry.Sa
 	if err != nil {
 		return err
 	}
-	return ExportManifest(ctx, c.Store, m, fn)
+	err = ExportManifest(ctx, c.Store, m, fn)
+	if errors.Is(err, registry.ErrTampered) {
+		c.prover.Fail(err)
+	}
+	return err
 }
 
 // ExportManifest streams the samples of mix m from st, checking each text against its content hash
