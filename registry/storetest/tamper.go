@@ -7,9 +7,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/pedigreeml/pedigree/ledger"
 	"github.com/pedigreeml/pedigree/metrics"
@@ -167,14 +170,22 @@ func Fill(t *testing.T, b Backend) *Filled {
 	return f
 }
 
-// OpenLog returns a Log over the filled store, signed with the key in KeyDir.
+// OpenLog returns a Log over the filled store, signed with the key in KeyDir, which keeps its
+// checkpoints and audit watermark in KeyDir as a registry's data directory does.
 func (f *Filled) OpenLog(t testing.TB) *ledger.Log {
 	t.Helper()
 	signer, _, vkey, err := ledger.LoadOrCreateKey(f.KeyDir, "pedigree-test")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ledger.NewLog(f.Store, signer, vkey)
+	return ledger.NewLog(f.Store, signer, vkey,
+		ledger.WithWitnesses(&ledger.NoteFile{Path: filepath.Join(f.KeyDir, ledger.CheckpointFile)}),
+		ledger.WithWatermark(&ledger.NoteFile{Path: filepath.Join(f.KeyDir, ledger.WatermarkFile)}))
+}
+
+// StartupCheck runs the start-up check a registry runs before it serves.
+func (f *Filled) StartupCheck(ctx context.Context) (ledger.CheckResult, error) {
+	return f.Log.StartupCheck(ctx, f.Store.RecordLeaves, leaves.RecordLeaf(f.Store))
 }
 
 // Restart closes the store and opens the same database again, with a new Log.
@@ -196,15 +207,24 @@ func digest(s string) string {
 func RunLog(t *testing.T, b Backend) {
 	t.Run("RestartWithEveryField", func(t *testing.T) { testRestartWithEveryField(t, b) })
 	t.Run("Tamper", func(t *testing.T) { testTamper(t, b) })
+	t.Run("Rollback", func(t *testing.T) { testRollback(t, b) })
 }
 
 func testRestartWithEveryField(t *testing.T, b Backend) {
 	ctx := context.Background()
 	f := Fill(t, b)
 	f.Restart(t, b)
+	// The first start has no watermark: it checks every record.
+	first, err := f.StartupCheck(ctx)
+	if err != nil {
+		t.Fatalf("the start-up check of an honest registry with every field set failed after a restart: %v", err)
+	}
+	if !first.Full {
+		t.Fatalf("the first start-up check was not a full one: %+v", first)
+	}
 	tree, err := f.Log.SelfCheck(ctx, f.Store.RecordLeaves)
 	if err != nil {
-		t.Fatalf("the self-check of an honest registry with every field set failed after a restart: %v", err)
+		t.Fatalf("the full check of an honest registry with every field set failed after a restart: %v", err)
 	}
 	if err := checkEveryLeaf(ctx, f); err != nil {
 		t.Fatalf("re-deriving each leaf's record after a restart: %v", err)
@@ -414,5 +434,31 @@ func testTamper(t *testing.T, b Backend) {
 				t.Fatalf("the registry starts after %q", sql)
 			}
 		})
+	}
+}
+
+// testRollback rolls a registry's database back to an earlier, consistent state, with every stored
+// checkpoint deleted, as an old backup or a careful attacker leaves it: the checkpoint kept outside
+// the database must make the start-up check refuse it.
+func testRollback(t *testing.T, b Backend) {
+	ctx := context.Background()
+	f := Fill(t, b)
+	size, err := f.Store.LogSize(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := NewHarness(t, f.Store)
+	h.One(Human(Text("written after the backup")))
+	if _, _, err := f.Log.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	b.Exec(t, f.Location, fmt.Sprintf(`DELETE FROM samples WHERE log_index >= %[1]d; DELETE FROM log_leaves WHERE idx >= %[1]d;
+		DELETE FROM log_hashes WHERE idx >= %[2]d; DELETE FROM log_checkpoints;`, size, tlog.StoredHashCount(size)))
+	if b.Dialect == "postgres" {
+		b.Exec(t, f.Location, fmt.Sprintf("UPDATE log_head SET size = %d", size))
+	}
+	f.Restart(t, b)
+	if _, err := f.StartupCheck(ctx); !errors.Is(err, ledger.ErrRolledBack) {
+		t.Fatalf("the start-up check of a rolled-back database: %v; want %v", err, ledger.ErrRolledBack)
 	}
 }
