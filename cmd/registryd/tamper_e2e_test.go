@@ -85,7 +85,11 @@ func TestEditsUnderARunningServerAreCaughtAtUse(t *testing.T) {
 			}
 			_, err = f.ingest.CreateSample(ctx, human("written after tampering was found"), "")
 			if client.StatusOf(err) != http.StatusServiceUnavailable {
-				t.Fatalf("a write after tampering was found: %v; want 503", err)
+				t.Fatalf("a sample written after tampering was found: %v; want 503", err)
+			}
+			_, err = f.ingest.CreateModel(ctx, registry.NewModel{Name: "late", Version: "1"}, "")
+			if client.StatusOf(err) != http.StatusServiceUnavailable {
+				t.Fatalf("a model registered after tampering was found: %v; want 503", err)
 			}
 		})
 	}
