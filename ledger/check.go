@@ -241,7 +241,7 @@ func (l *Log) FullCheck(ctx context.Context, records RecordLeaves, opts FullChec
 		return CheckResult{}, l.failFull(ctx, err)
 	}
 	if err := l.trust(ctx, tree); err != nil {
-		return CheckResult{}, err
+		return CheckResult{}, l.failFull(ctx, err)
 	}
 	l.noteSigned(trees)
 	res := CheckResult{Tree: tree, Full: true, Rehashed: size, Rederived: size, Signed: all}
