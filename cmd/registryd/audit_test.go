@@ -63,7 +63,8 @@ func restart(t *testing.T, dir string, extra ...string) error {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	stdout := &syncBuffer{prefix: "listening on ", found: make(chan string, 1)}
+	found := make(chan string, 1) // read here, not through stdout.found, which Write clears
+	stdout := &syncBuffer{prefix: "listening on ", found: found}
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir}, extra...), env(nil), nil, stdout, io.Discard)
@@ -71,7 +72,7 @@ func restart(t *testing.T, dir string, extra ...string) error {
 	select {
 	case err := <-done:
 		return err
-	case <-stdout.found:
+	case <-found:
 		cancel()
 		<-done
 		t.Fatal("the registry started")
@@ -86,14 +87,15 @@ func restart(t *testing.T, dir string, extra ...string) error {
 func startUnready(t *testing.T, dir string, extra ...string) (url string, logs *syncBuffer, stop func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	stdout := &syncBuffer{prefix: "listening on ", found: make(chan string, 1)}
+	found := make(chan string, 1)
+	stdout := &syncBuffer{prefix: "listening on ", found: found}
 	logs = &syncBuffer{}
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir}, extra...), env(nil), nil, stdout, logs)
 	}()
 	select {
-	case url = <-stdout.found:
+	case url = <-found:
 	case err := <-done:
 		cancel()
 		t.Fatalf("serve exited: %v\n%s", err, logs)
