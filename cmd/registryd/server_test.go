@@ -36,17 +36,18 @@ type syncBuffer struct {
 	buf    bytes.Buffer
 	prefix string
 	found  chan string
+	sent   bool
 }
 
 func (b *syncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	n, err := b.buf.Write(p)
-	if b.found != nil {
+	if b.found != nil && !b.sent {
 		for _, line := range strings.Split(b.buf.String(), "\n") {
 			if rest, ok := strings.CutPrefix(line, b.prefix); ok && rest != "" {
 				b.found <- rest
-				b.found = nil
+				b.sent = true // found itself never changes, so readers need no lock
 				break
 			}
 		}
