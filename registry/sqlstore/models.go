@@ -1,12 +1,11 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/pedigreeml/pedigree/ledger"
 	"github.com/pedigreeml/pedigree/registry"
@@ -17,9 +16,14 @@ const modelColumns = "id, name, version, provider, declared_generation, generati
 
 func scanModel(sc interface{ Scan(...any) error }) (*registry.Model, error) {
 	var m registry.Model
+	var declared sql.NullInt64
 	var created int64
-	if err := sc.Scan(&m.ID, &m.Name, &m.Version, &m.Provider, &m.DeclaredGeneration, &m.Generation, &m.GenerationBasis, &created, &m.LogIndex); err != nil {
+	if err := sc.Scan(&m.ID, &m.Name, &m.Version, &m.Provider, &declared, &m.Generation, &m.GenerationBasis, &created, &m.LogIndex); err != nil {
 		return nil, err
+	}
+	if declared.Valid {
+		d := int(declared.Int64)
+		m.DeclaredGeneration = &d
 	}
 	m.CreatedAt = fromMillis(created)
 	m.TrainedOn = []string{}
@@ -28,19 +32,19 @@ func scanModel(sc interface{ Scan(...any) error }) (*registry.Model, error) {
 
 // getModel reads a model by id or name@version.
 func getModel(ctx context.Context, q queryer, ref string) (*registry.Model, error) {
-	var row pgx.Row
 	if !storable(ref) {
 		return nil, registry.Errorf(registry.ENOTFOUND, "model %q not found", ref)
 	}
+	var row *sql.Row
 	if registry.ValidID(ref) {
-		row = q.QueryRow(ctx, "SELECT "+modelColumns+" FROM models WHERE id = $1", ref)
+		row = q.QueryRowContext(ctx, "SELECT "+modelColumns+" FROM models WHERE id = ?", ref)
 	} else if name, version, ok := registry.SplitModelRef(ref); ok {
-		row = q.QueryRow(ctx, "SELECT "+modelColumns+" FROM models WHERE name = $1 AND version = $2", name, version)
+		row = q.QueryRowContext(ctx, "SELECT "+modelColumns+" FROM models WHERE name = ? AND version = ?", name, version)
 	} else {
 		return nil, registry.Errorf(registry.ENOTFOUND, "model %q not found: refer to a model by id or name@version", ref)
 	}
 	m, err := scanModel(row)
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, sql.ErrNoRows) {
 		return nil, registry.Errorf(registry.ENOTFOUND, "model %q not found", ref)
 	}
 	if err != nil {
@@ -62,7 +66,8 @@ func modelTraining(ctx context.Context, q queryer, models []*registry.Model) err
 	for i, m := range models {
 		byID[m.ID], ids[i] = m, m.ID
 	}
-	rows, err := q.Query(ctx, "SELECT model_id, mix_id FROM model_training WHERE model_id = ANY($1) ORDER BY model_id, ord", ids)
+	cond, args := in(q.dialect(), "model_id", ids)
+	rows, err := q.QueryContext(ctx, "SELECT model_id, mix_id FROM model_training WHERE "+cond+" ORDER BY model_id, ord", args...)
 	if err != nil {
 		return fmt.Errorf("read model training: %w", err)
 	}
@@ -70,19 +75,16 @@ func modelTraining(ctx context.Context, q queryer, models []*registry.Model) err
 	for rows.Next() {
 		var mid, mix string
 		if err := rows.Scan(&mid, &mix); err != nil {
-			return fmt.Errorf("read model training: %w", err)
+			return err
 		}
 		byID[mid].TrainedOn = append(byID[mid].TrainedOn, mix)
 	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read model training: %w", err)
-	}
-	return nil
+	return rows.Err()
 }
 
 // GetModel implements registry.Store.
 func (s *Store) GetModel(ctx context.Context, ref string) (*registry.Model, error) {
-	return getModel(ctx, s.pool, ref)
+	return getModel(ctx, s.r, ref)
 }
 
 // ListModels implements registry.Store.
@@ -90,7 +92,7 @@ func (s *Store) ListModels(ctx context.Context, after string, limit int) ([]*reg
 	if !storable(after) {
 		return nil, invalidCursor()
 	}
-	rows, err := s.pool.Query(ctx, "SELECT "+modelColumns+" FROM models WHERE id > $1 ORDER BY id LIMIT $2", after, limit)
+	rows, err := s.r.QueryContext(ctx, "SELECT "+modelColumns+" FROM models WHERE id > ? ORDER BY id LIMIT ?", after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list models: %w", err)
 	}
@@ -99,20 +101,20 @@ func (s *Store) ListModels(ctx context.Context, after string, limit int) ([]*reg
 		m, err := scanModel(rows)
 		if err != nil {
 			rows.Close()
-			return nil, fmt.Errorf("list models: %w", err)
+			return nil, err
 		}
 		out = append(out, m)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list models: %w", err)
+		return nil, err
 	}
-	return out, modelTraining(ctx, s.pool, out)
+	return out, modelTraining(ctx, s.r, out)
 }
 
 // CreateModel implements registry.Store.
 func (s *Store) CreateModel(ctx context.Context, m *registry.Model, idem *registry.Idempotency) error {
-	return s.write(ctx, func(tx pgx.Tx, log *logWriter) error {
+	return s.write(ctx, func(tx *txn, log *logWriter) error {
 		if idem != nil {
 			prev, err := replayIdempotent(ctx, tx, idem)
 			if err != nil {
@@ -128,12 +130,12 @@ func (s *Store) CreateModel(ctx context.Context, m *registry.Model, idem *regist
 			}
 		}
 		var taken string
-		err := tx.QueryRow(ctx, "SELECT id FROM models WHERE name = $1 AND version = $2", m.Name, m.Version).Scan(&taken)
+		err := tx.QueryRowContext(ctx, "SELECT id FROM models WHERE name = ? AND version = ?", m.Name, m.Version).Scan(&taken)
 		if err == nil {
 			return &registry.Error{Code: registry.ECONFLICT, Message: "model " + m.Ref() + " is already registered", Existing: taken}
 		}
-		if !errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("read model: %w", err)
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
 		}
 		leaf, err := leaves.Model(m)
 		if err != nil {
@@ -142,61 +144,49 @@ func (s *Store) CreateModel(ctx context.Context, m *registry.Model, idem *regist
 		if m.LogIndex, err = log.add(ledger.KindModel, m.ID, leaf); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, "INSERT INTO models ("+modelColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-			m.ID, m.Name, m.Version, m.Provider, m.DeclaredGeneration, m.Generation, m.GenerationBasis, millis(m.CreatedAt), m.LogIndex)
-		if isUniqueViolation(err) { // the sequencer lock makes this unreachable; the constraint stays the backstop
-			return &registry.Error{Code: registry.ECONFLICT, Message: "model " + m.Ref() + " is already registered", Err: err}
+		var declared any
+		if m.DeclaredGeneration != nil {
+			declared = *m.DeclaredGeneration
 		}
+		_, err = tx.ExecContext(ctx, "INSERT INTO models ("+modelColumns+") VALUES (?,?,?,?,?,?,?,?,?)",
+			m.ID, m.Name, m.Version, m.Provider, declared, m.Generation, m.GenerationBasis, millis(m.CreatedAt), m.LogIndex)
 		if err != nil {
 			return fmt.Errorf("insert model: %w", err)
 		}
-		if len(m.TrainedOn) > 0 {
-			ord := make([]int, len(m.TrainedOn))
-			for i := range ord {
-				ord[i] = i
-			}
-			if _, err := tx.Exec(ctx, `INSERT INTO model_training (model_id, mix_id, ord)
-				SELECT $1, mix, ord FROM unnest($2::text[], $3::int[]) AS t (mix, ord)`, m.ID, m.TrainedOn, ord); err != nil {
+		for i, mix := range m.TrainedOn {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO model_training (model_id, mix_id, ord) VALUES (?, ?, ?)", m.ID, mix, i); err != nil {
 				return fmt.Errorf("insert model training: %w", err)
 			}
 		}
 		if idem != nil {
-			return recordIdempotent(ctx, tx, log, idem, registry.IdempotentResult{IDs: []string{m.ID}})
+			if err := recordIdempotent(ctx, tx, log, idem, registry.IdempotentResult{IDs: []string{m.ID}}); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
 }
 
-// MixGenerations implements registry.Store: the deepest generation and the weakest basis among the
-// samples of the mixes, as each mix recorded them when it was saved.
+// MixGenerations implements registry.Store.
 func (s *Store) MixGenerations(ctx context.Context, mixIDs []string) (registry.GenerationFact, error) {
 	fact := registry.GenerationFact{Basis: registry.BasisHuman}
-	ids := make([]string, 0, len(mixIDs))
-	for _, id := range mixIDs {
-		if storable(id) { // an id PostgreSQL cannot hold names no mix: it is reported missing below
-			ids = append(ids, id)
-		}
-	}
-	rows, err := s.pool.Query(ctx, "SELECT id, max_generation, generation_basis FROM mixes WHERE id = ANY($1)", ids)
-	if err != nil {
-		return fact, fmt.Errorf("mix generations: %w", err)
-	}
 	found := map[string]bool{}
+	// An id the database cannot hold names no mix: it is reported missing below.
+	known := storableOnly(mixIDs)
+	cond, args := in(s.d, "id", known)
+	rows, err := s.r.QueryContext(ctx, "SELECT id FROM mixes WHERE "+cond, args...)
+	if err != nil {
+		return fact, fmt.Errorf("read mixes: %w", err)
+	}
 	for rows.Next() {
 		var id string
-		var f registry.GenerationFact
-		if err := rows.Scan(&id, &f.Generation, &f.Basis); err != nil {
+		if err := rows.Scan(&id); err != nil {
 			rows.Close()
-			return fact, fmt.Errorf("mix generations: %w", err)
+			return fact, err
 		}
 		found[id] = true
-		fact.Generation = max(fact.Generation, f.Generation)
-		fact.Basis = registry.WeakerBasis(fact.Basis, f.Basis)
 	}
 	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fact, fmt.Errorf("mix generations: %w", err)
-	}
 	var missing []string
 	for _, id := range mixIDs {
 		if !found[id] {
@@ -204,9 +194,25 @@ func (s *Store) MixGenerations(ctx context.Context, mixIDs []string) (registry.G
 		}
 	}
 	if len(missing) > 0 {
-		return registry.GenerationFact{Basis: registry.BasisHuman}, &registry.Error{Code: registry.EUNPROCESSABLE,
-			Message: "mix " + strings.Join(missing, ", ") + " does not exist",
-			Fields:  []registry.FieldError{{Field: "trained_on", Message: "unknown mix " + missing[0]}}}
+		return fact, &registry.Error{Code: registry.EUNPROCESSABLE, Message: "mix " + strings.Join(missing, ", ") + " does not exist",
+			Fields: []registry.FieldError{{Field: "trained_on", Message: "unknown mix " + missing[0]}}}
+	}
+	cond, args = in(s.d, "id", mixIDs) // all storable: all found
+	rows, err = s.r.QueryContext(ctx, "SELECT max_generation, generation_basis FROM mixes WHERE "+cond, args...)
+	if err != nil {
+		return fact, fmt.Errorf("mix generations: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var f registry.GenerationFact
+		if err := rows.Scan(&f.Generation, &f.Basis); err != nil {
+			return fact, err
+		}
+		fact.Generation = max(fact.Generation, f.Generation)
+		fact.Basis = registry.WeakerBasis(fact.Basis, f.Basis)
+	}
+	if err := rows.Err(); err != nil {
+		return fact, err
 	}
 	return fact, nil
 }

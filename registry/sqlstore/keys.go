@@ -1,12 +1,11 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/pedigreeml/pedigree/ledger"
 	"github.com/pedigreeml/pedigree/registry"
@@ -18,13 +17,16 @@ const keyColumns = "id, role, hash, created_at, revoked_at, log_index, revoked_l
 func scanKey(sc interface{ Scan(...any) error }) (*registry.APIKey, error) {
 	var k registry.APIKey
 	var created int64
-	var revoked *int64
-	if err := sc.Scan(&k.ID, &k.Role, &k.Hash, &created, &revoked, &k.LogIndex, &k.RevokedLogIndex, &k.LeafFields); err != nil {
+	var revoked, revokedIdx sql.NullInt64
+	if err := sc.Scan(&k.ID, &k.Role, &k.Hash, &created, &revoked, &k.LogIndex, &revokedIdx, &k.LeafFields); err != nil {
 		return nil, err
 	}
+	if revokedIdx.Valid {
+		k.RevokedLogIndex = &revokedIdx.Int64
+	}
 	k.CreatedAt = fromMillis(created)
-	if revoked != nil {
-		t := fromMillis(*revoked)
+	if revoked.Valid {
+		t := fromMillis(revoked.Int64)
 		k.RevokedAt = &t
 	}
 	return &k, nil
@@ -32,7 +34,7 @@ func scanKey(sc interface{ Scan(...any) error }) (*registry.APIKey, error) {
 
 // CreateKey implements registry.Store.
 func (s *Store) CreateKey(ctx context.Context, k *registry.APIKey) error {
-	return s.write(ctx, func(tx pgx.Tx, log *logWriter) error {
+	return s.write(ctx, func(tx *txn, log *logWriter) error {
 		k.LeafFields = leaves.CurrentFields
 		leaf, err := leaves.KeyCreated(k)
 		if err != nil {
@@ -41,7 +43,7 @@ func (s *Store) CreateKey(ctx context.Context, k *registry.APIKey) error {
 		if k.LogIndex, err = log.add(ledger.KindKeyCreated, k.ID, leaf); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, "INSERT INTO api_keys ("+keyColumns+") VALUES ($1, $2, $3, $4, NULL, $5, NULL, $6)",
+		if _, err := tx.ExecContext(ctx, "INSERT INTO api_keys ("+keyColumns+") VALUES (?,?,?,?,NULL,?,NULL,?)",
 			k.ID, k.Role, k.Hash, millis(k.CreatedAt), k.LogIndex, k.LeafFields); err != nil {
 			return fmt.Errorf("insert key: %w", err)
 		}
@@ -51,15 +53,15 @@ func (s *Store) CreateKey(ctx context.Context, k *registry.APIKey) error {
 
 // GetKey implements registry.Store.
 func (s *Store) GetKey(ctx context.Context, id string) (*registry.APIKey, error) {
-	return getKey(ctx, s.pool, id)
+	return getKey(ctx, s.r, id)
 }
 
 func getKey(ctx context.Context, q queryer, id string) (*registry.APIKey, error) {
 	if !storable(id) {
 		return nil, registry.Errorf(registry.ENOTFOUND, "key %q not found", id)
 	}
-	k, err := scanKey(q.QueryRow(ctx, "SELECT "+keyColumns+" FROM api_keys WHERE id = $1", id))
-	if errors.Is(err, pgx.ErrNoRows) {
+	k, err := scanKey(q.QueryRowContext(ctx, "SELECT "+keyColumns+" FROM api_keys WHERE id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
 		return nil, registry.Errorf(registry.ENOTFOUND, "key %s not found", id)
 	}
 	if err != nil {
@@ -73,7 +75,7 @@ func (s *Store) ListKeys(ctx context.Context, after string, limit int) ([]*regis
 	if !storable(after) {
 		return nil, invalidCursor()
 	}
-	rows, err := s.pool.Query(ctx, "SELECT "+keyColumns+" FROM api_keys WHERE id > $1 ORDER BY id LIMIT $2", after, limit)
+	rows, err := s.r.QueryContext(ctx, "SELECT "+keyColumns+" FROM api_keys WHERE id > ? ORDER BY id LIMIT ?", after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list keys: %w", err)
 	}
@@ -82,20 +84,17 @@ func (s *Store) ListKeys(ctx context.Context, after string, limit int) ([]*regis
 	for rows.Next() {
 		k, err := scanKey(rows)
 		if err != nil {
-			return nil, fmt.Errorf("list keys: %w", err)
+			return nil, err
 		}
 		out = append(out, k)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list keys: %w", err)
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // RevokeKey implements registry.Store. Revoking a revoked key changes nothing and returns it.
 func (s *Store) RevokeKey(ctx context.Context, id string, at time.Time) (*registry.APIKey, error) {
 	var out *registry.APIKey
-	err := s.write(ctx, func(tx pgx.Tx, log *logWriter) error {
+	err := s.write(ctx, func(tx *txn, log *logWriter) error {
 		k, err := getKey(ctx, tx, id)
 		if err != nil {
 			return err
@@ -113,7 +112,7 @@ func (s *Store) RevokeKey(ctx context.Context, id string, at time.Time) (*regist
 			return err
 		}
 		k.RevokedLogIndex = &idx
-		if _, err := tx.Exec(ctx, "UPDATE api_keys SET revoked_at = $1, revoked_log_index = $2 WHERE id = $3", millis(at), idx, id); err != nil {
+		if _, err := tx.ExecContext(ctx, "UPDATE api_keys SET revoked_at = ?, revoked_log_index = ? WHERE id = ?", millis(at), idx, id); err != nil {
 			return fmt.Errorf("revoke key: %w", err)
 		}
 		at := at.UTC()
@@ -127,6 +126,6 @@ func (s *Store) RevokeKey(ctx context.Context, id string, at time.Time) (*regist
 // last admin key never makes a restart mint a new one.
 func (s *Store) CountKeys(ctx context.Context) (int, error) {
 	var n int
-	err := s.pool.QueryRow(ctx, "SELECT count(*) FROM api_keys").Scan(&n)
+	err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM api_keys").Scan(&n)
 	return n, err
 }

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -39,31 +39,37 @@ func (s *Store) ReadLogHashes(ctx context.Context, indexes []int64) ([]tlog.Hash
 	return out, nil
 }
 
-// ReadLogLeaves implements ledger.Storage.
+// ReadLogLeaves implements ledger.Storage: the leaves at from, from+1, …, n of them or fewer where
+// the log ends. A leaf missing before the end is an *ledger.AuditError, never a shorter or shifted
+// page.
 func (s *Store) ReadLogLeaves(ctx context.Context, from int64, n int) ([][]byte, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT leaf FROM log_leaves WHERE idx >= ? ORDER BY idx LIMIT ?", from, n)
+	if n <= 0 {
+		return nil, nil
+	}
+	rows, err := s.r.QueryContext(ctx, "SELECT idx, leaf FROM log_leaves WHERE idx >= ? ORDER BY idx LIMIT ?", from, n)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out [][]byte
+	out := make([][]byte, 0, n)
 	for rows.Next() {
-		var b []byte
-		if err := rows.Scan(&b); err != nil {
+		var idx int64
+		var leaf []byte
+		if err := rows.Scan(&idx, &leaf); err != nil {
 			return nil, err
 		}
-		out = append(out, b)
+		if want := from + int64(len(out)); idx != want {
+			return nil, &ledger.AuditError{Leaf: want, StoredIndex: -1, Reason: "the leaf is missing from the stored log"}
+		}
+		out = append(out, leaf)
 	}
 	return out, rows.Err()
 }
 
 // ReadLogLeavesAt implements ledger.Storage; a missing leaf is nil.
 func (s *Store) ReadLogLeavesAt(ctx context.Context, indexes []int64) ([][]byte, error) {
-	args := make([]any, len(indexes))
-	for i, x := range indexes {
-		args[i] = x
-	}
-	rows, err := s.r.QueryContext(ctx, "SELECT idx, leaf FROM log_leaves WHERE idx IN ("+placeholders(len(indexes))+")", args...)
+	cond, args := in(s.d, "idx", indexes)
+	rows, err := s.r.QueryContext(ctx, "SELECT idx, leaf FROM log_leaves WHERE "+cond, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -96,18 +102,20 @@ func (s *Store) LatestCheckpoint(ctx context.Context) ([]byte, error) {
 
 // SaveCheckpoint implements ledger.Storage; a checkpoint of a size already stored is kept as it was.
 func (s *Store) SaveCheckpoint(ctx context.Context, t tlog.Tree, note []byte) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *txn) error { // appends no leaf, so takes no sequencer
 		_, err := tx.ExecContext(ctx, "INSERT INTO log_checkpoints (size, root, note, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (size) DO NOTHING",
 			t.N, t.Hash[:], note, time.Now().UnixMilli())
 		return err
 	})
 }
 
-// RecordLeaves re-derives every record's log leaf from the record as stored (a ledger.RecordLeaves).
-// Samples are also checked against their content hash, so an edited text is found too.
+// RecordLeaves re-derives every record's log leaf from the record as stored (a ledger.RecordLeaves),
+// with the same leaves as every other store (registry/leaves). Samples are also checked against
+// their content hash and mixes' manifests against theirs, so an edited text or manifest is found
+// too, and the sequencer's head against the log.
 func (s *Store) RecordLeaves(ctx context.Context, fn func(index int64, leaf []byte) error) error {
 	for _, walk := range []func(context.Context, func(int64, []byte) error) error{
-		s.sampleLeaves, s.modelLeaves, s.keyLeaves, s.policyLeaves, s.decisionLeaves, s.mixLeaves, s.idempotencyLeaves, s.manifests,
+		s.checkHead, s.sampleLeaves, s.modelLeaves, s.keyLeaves, s.policyLeaves, s.decisionLeaves, s.mixLeaves, s.idempotencyLeaves, s.manifests,
 	} {
 		if err := walk(ctx, fn); err != nil {
 			return err
@@ -123,44 +131,72 @@ func emit(fn func(int64, []byte) error, index int64, leaf []byte, err error) err
 	return fn(index, leaf)
 }
 
+// recordPage is how many records a walk reads with one query; each query is closed before fn runs.
+const recordPage = 500
+
+// sampleLeaves walks samples by id, a page at a time: each text is hashed as its row arrives and
+// then dropped (leaves hold the content hash, and texts may be up to 1 MiB each), so memory stays
+// constant whatever the number of samples; the parents of the page are read once its query is
+// closed.
 func (s *Store) sampleLeaves(ctx context.Context, fn func(int64, []byte) error) error {
-	after := int64(-1)
-	for {
-		rows, err := s.r.QueryContext(ctx, "SELECT rowid, "+sampleColumns+" FROM samples WHERE rowid > ? ORDER BY rowid LIMIT 500", after)
-		if err != nil {
+	for after := ""; ; {
+		page, err := s.samplePage(ctx, after)
+		if err != nil || len(page) == 0 {
 			return err
-		}
-		var page []*registry.Sample
-		for rows.Next() {
-			var rowid int64
-			smp, err := scanSample(scanPrefix{rows, &rowid})
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			after = rowid
-			page = append(page, smp)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if len(page) == 0 {
-			return nil
 		}
 		if err := parents(ctx, s.r, page); err != nil { // leaves need parents, not ranks
 			return err
 		}
 		for _, smp := range page {
-			if sum := sha256.Sum256([]byte(smp.Text)); hex.EncodeToString(sum[:]) != smp.ContentSHA256 {
-				return &ledger.AuditError{Leaf: smp.LogIndex, StoredIndex: -1, Reason: "sample " + smp.ID + "'s text no longer matches its content hash"}
-			}
 			leaf, err := leaves.Sample(smp)
 			if err := emit(fn, smp.LogIndex, leaf, err); err != nil {
 				return err
 			}
 		}
+		if len(page) < recordPage {
+			return nil
+		}
+		after = page[len(page)-1].ID
 	}
+}
+
+// samplePage reads the samples after the given id, checking each text against its content hash and
+// dropping it. The metadata stays: the leaf covers it (at most 16 KiB a sample).
+func (s *Store) samplePage(ctx context.Context, after string) ([]*registry.Sample, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT "+sampleColumns+" FROM samples WHERE id > ? ORDER BY id LIMIT ?", after, recordPage)
+	if err != nil {
+		return nil, fmt.Errorf("read samples: %w", err)
+	}
+	defer rows.Close()
+	page := make([]*registry.Sample, 0, recordPage)
+	for rows.Next() {
+		smp, err := scanSample(rows)
+		if err != nil {
+			return nil, fmt.Errorf("read samples: %w", err)
+		}
+		if sum := sha256.Sum256([]byte(smp.Text)); hex.EncodeToString(sum[:]) != smp.ContentSHA256 {
+			return nil, &ledger.AuditError{Leaf: smp.LogIndex, StoredIndex: -1,
+				Reason: "sample " + smp.ID + "'s text no longer matches its content hash"}
+		}
+		smp.Text = ""
+		page = append(page, smp)
+	}
+	return page, rows.Err()
+}
+
+// checkHead checks that the sequencer's head counts the leaves stored, so that a head moved by hand
+// is found before it breaks the next write.
+func (s *Store) checkHead(ctx context.Context, _ func(int64, []byte) error) error {
+	var head, n int64
+	if err := s.r.QueryRowContext(ctx, `SELECT coalesce((SELECT size FROM log_head WHERE id = 1), -1),
+		(SELECT coalesce(max(idx) + 1, 0) FROM log_leaves)`).Scan(&head, &n); err != nil {
+		return fmt.Errorf("read the log head: %w", err)
+	}
+	if head != n {
+		return &ledger.AuditError{Leaf: -1, StoredIndex: -1,
+			Reason: fmt.Sprintf("the sequencer's head counts %d leaves, the log holds %d", head, n)}
+	}
+	return nil
 }
 
 // scanPrefix scans a leading extra column before the ones a scan function expects.

@@ -1,20 +1,18 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
 	"fmt"
 
-	"github.com/jackc/pgx/v5"
-	"golang.org/x/mod/sumdb/tlog"
-
 	"github.com/pedigreeml/pedigree/ledger"
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // logWriter appends leaves to the Merkle log inside a write transaction that holds the sequencer
-// lock (the row of log_head) from lockLog to commit.
+// (the row of log_head) from lockLog to commit.
 type logWriter struct {
 	ctx    context.Context
-	tx     pgx.Tx
+	tx     *txn
 	start  int64 // log size when the lock was taken
 	app    *ledger.Appender
 	leaves []leafRow
@@ -27,12 +25,11 @@ type leafRow struct {
 	leaf []byte
 }
 
-// lockLog takes the sequencer lock and reads the log size. It must be the transaction's first
-// statement, so that every check the transaction makes afterwards sees the commits of the writers
-// it waited for.
-func lockLog(ctx context.Context, tx pgx.Tx) (*logWriter, error) {
+// lockLog takes the sequencer and reads the log size. It must be the transaction's first statement,
+// so that every check the transaction makes afterwards sees the commits of the writers it waited for.
+func lockLog(ctx context.Context, tx *txn) (*logWriter, error) {
 	var size int64
-	if err := tx.QueryRow(ctx, "SELECT size FROM log_head WHERE id = 1 FOR UPDATE").Scan(&size); err != nil {
+	if err := tx.QueryRowContext(ctx, "SELECT size FROM log_head WHERE id = 1"+tx.d.LockSuffix).Scan(&size); err != nil {
 		return nil, fmt.Errorf("lock the log: %w", err)
 	}
 	return &logWriter{ctx: ctx, tx: tx, start: size, app: ledger.NewAppender(size, hashReader{ctx: ctx, q: tx})}, nil
@@ -48,38 +45,40 @@ func (l *logWriter) add(kind, id string, leaf []byte) (int64, error) {
 	return idx, nil
 }
 
-// flush writes the appended leaves, their stored hashes and the new log size. Each table gets one
-// statement whatever the number of rows: the columns travel as arrays and unnest turns them into
-// rows.
+// The log's tables, for bulk inserts.
+var (
+	leavesTable = &table{name: "log_leaves", cols: []string{"idx", "kind", "record_id", "leaf"}, types: []string{"bigint", "text", "text", "bytea"}}
+	hashesTable = &table{name: "log_hashes", cols: []string{"idx", "hash"}, types: []string{"bigint", "bytea"}}
+)
+
+// flush writes the appended leaves, their stored hashes and the new log size.
 func (l *logWriter) flush() error {
 	if len(l.leaves) == 0 {
 		return nil
 	}
-	n := len(l.leaves)
-	idx, kinds, ids, leaves := make([]int64, n), make([]string, n), make([]string, n), make([][]byte, n)
+	rows := make([][]any, len(l.leaves))
 	for i, r := range l.leaves {
-		idx[i], kinds[i], ids[i], leaves[i] = r.idx, r.kind, r.id, r.leaf
+		rows[i] = []any{r.idx, r.kind, r.id, r.leaf}
 	}
-	if _, err := l.tx.Exec(l.ctx, `INSERT INTO log_leaves (idx, kind, record_id, leaf)
-		SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bytea[])`, idx, kinds, ids, leaves); err != nil {
-		return fmt.Errorf("insert log leaves: %w", err)
+	if err := insertMany(l.ctx, l.tx, leavesTable, rows); err != nil {
+		return err
 	}
 	hs := l.app.Hashes()
-	hidx, hashes := make([]int64, len(hs)), make([][]byte, len(hs))
+	rows = make([][]any, len(hs))
 	for i, h := range hs {
-		hidx[i], hashes[i] = h.Index, h.Hash[:]
+		rows[i] = []any{h.Index, h.Hash[:]}
 	}
-	if _, err := l.tx.Exec(l.ctx, `INSERT INTO log_hashes (idx, hash)
-		SELECT * FROM unnest($1::bigint[], $2::bytea[])`, hidx, hashes); err != nil {
-		return fmt.Errorf("insert log hashes: %w", err)
+	if err := insertMany(l.ctx, l.tx, hashesTable, rows); err != nil {
+		return err
 	}
-	tag, err := l.tx.Exec(l.ctx, "UPDATE log_head SET size = $1 WHERE id = 1 AND size = $2", l.app.Size(), l.start)
+	res, err := l.tx.ExecContext(l.ctx, "UPDATE log_head SET size = ? WHERE id = 1 AND size = ?", l.app.Size(), l.start)
 	if err != nil {
 		return fmt.Errorf("update log head: %w", err)
 	}
-	if tag.RowsAffected() != 1 {
-		return fmt.Errorf("update log head: the log moved from size %d while locked", l.start)
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return fmt.Errorf("update log head: the log moved from size %d while locked (%v)", l.start, err)
 	}
+	l.start, l.leaves = l.app.Size(), l.leaves[:0]
 	return nil
 }
 
@@ -94,7 +93,8 @@ func (h hashReader) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 	if len(indexes) == 0 {
 		return nil, nil
 	}
-	rows, err := h.q.Query(h.ctx, "SELECT idx, hash FROM log_hashes WHERE idx = ANY($1)", indexes)
+	cond, args := in(h.q.dialect(), "idx", indexes)
+	rows, err := h.q.QueryContext(h.ctx, "SELECT idx, hash FROM log_hashes WHERE "+cond, args...)
 	if err != nil {
 		return nil, err
 	}

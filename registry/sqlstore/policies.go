@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -29,7 +29,7 @@ func scanPolicy(sc interface{ Scan(...any) error }) (*registry.PolicyVersion, er
 // version already has this text, which is then returned with created false.
 func (s *Store) CreatePolicyVersion(ctx context.Context, p *registry.PolicyVersion) (bool, error) {
 	created := false
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *txn, log *logWriter) error {
 		latest, err := scanPolicy(tx.QueryRowContext(ctx, "SELECT "+policyColumns+" FROM policy_versions WHERE name = ? ORDER BY version DESC LIMIT 1", p.Name))
 		switch {
 		case err == nil && latest.SHA256 == p.SHA256:
@@ -41,10 +41,6 @@ func (s *Store) CreatePolicyVersion(ctx context.Context, p *registry.PolicyVersi
 			p.Version = 1
 		default:
 			return fmt.Errorf("read policy: %w", err)
-		}
-		log, err := newLogWriter(ctx, tx)
-		if err != nil {
-			return err
 		}
 		leaf, err := leaves.PolicyVersion(p)
 		if err != nil {
@@ -58,13 +54,16 @@ func (s *Store) CreatePolicyVersion(ctx context.Context, p *registry.PolicyVersi
 			return fmt.Errorf("insert policy: %w", err)
 		}
 		created = true
-		return log.flush()
+		return nil
 	})
 	return created, err
 }
 
 // GetPolicyVersion implements registry.MixStore.
 func (s *Store) GetPolicyVersion(ctx context.Context, name string, version int) (*registry.PolicyVersion, error) {
+	if !storable(name) {
+		return nil, registry.Errorf(registry.ENOTFOUND, "policy %q not found", name)
+	}
 	var row *sql.Row
 	if version == 0 {
 		row = s.r.QueryRowContext(ctx, "SELECT "+policyColumns+" FROM policy_versions WHERE name = ? ORDER BY version DESC LIMIT 1", name)
@@ -87,6 +86,9 @@ func (s *Store) GetPolicyVersion(ctx context.Context, name string, version int) 
 // ListPolicyVersions implements registry.MixStore: the versions of name after the given one, oldest
 // first; with name "", the latest version of every policy, by name.
 func (s *Store) ListPolicyVersions(ctx context.Context, name string, after, limit int) ([]*registry.PolicyVersion, error) {
+	if !storable(name) {
+		return nil, nil
+	}
 	var rows *sql.Rows
 	var err error
 	if name == "" {

@@ -1,16 +1,14 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/pedigreeml/pedigree/ledger"
 	"github.com/pedigreeml/pedigree/registry"
@@ -22,80 +20,48 @@ const sampleColumns = `id, text, content_sha256, identity_sha256, origin, model_
 	source_kind, source_name, source_uri, license, metadata, generation, generation_basis,
 	tokens, mtld, toxicity, metrics_version, toxicity_scorer, created_at, log_index`
 
-// InsertSQL is the statement that inserts one sample row from SampleArgs, for benchmarks' raw
-// baseline.
-const InsertSQL = `INSERT INTO samples (` + sampleColumns + `) VALUES
-	($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23)`
-
-// insertSamplesSQL inserts any number of samples in one statement: each column travels as an
-// array, in sampleColumns order, and unnest turns the arrays into rows. One statement text for
-// every batch size keeps it prepared once per connection.
-const insertSamplesSQL = `INSERT INTO samples (` + sampleColumns + `)
-	SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-		$8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::int[],
-		$16::text[], $17::int[], $18::float8[], $19::float8[], $20::text[], $21::text[], $22::bigint[],
-		$23::bigint[])`
+const insertSample = `INSERT INTO samples (` + sampleColumns + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
 
 // SampleArgs returns the insert arguments of a sample in sampleColumns order. Benchmarks use it to
 // insert the same rows raw.
 func SampleArgs(s *registry.Sample) []any {
-	var meta *string
-	if len(s.Metadata) > 0 {
-		m := string(s.Metadata)
-		meta = &m
+	var tox any
+	if s.Metrics.Toxicity != nil {
+		tox = *s.Metrics.Toxicity
 	}
-	return []any{s.ID, s.Text, s.ContentSHA256, s.IdentitySHA256, s.Origin, nullable(s.ModelID), nullable(s.Model),
-		nullable(s.PromptID), s.Dataset, s.Source.Kind, s.Source.Name, s.Source.URI, s.Source.License, meta,
-		s.Generation, s.GenerationBasis, s.Metrics.Tokens, s.Metrics.MTLD, s.Metrics.Toxicity, s.Metrics.Version,
+	var meta any
+	if len(s.Metadata) > 0 {
+		meta = string(s.Metadata)
+	}
+	return []any{s.ID, s.Text, s.ContentSHA256, s.IdentitySHA256, s.Origin, nullString(s.ModelID), nullString(s.Model),
+		nullString(s.PromptID), s.Dataset, s.Source.Kind, s.Source.Name, s.Source.URI, s.Source.License, meta,
+		s.Generation, s.GenerationBasis, s.Metrics.Tokens, s.Metrics.MTLD, tox, s.Metrics.Version,
 		s.Metrics.ToxicityScorer, millis(s.CreatedAt), s.LogIndex}
 }
 
-// sampleArrays returns the columns of samples as arrays, in sampleColumns order, for
-// insertSamplesSQL.
-func sampleArrays(samples []*registry.Sample) []any {
-	n := len(samples)
-	var (
-		ids, texts, contents, identities, origins = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		modelIDs, models, prompts, metas          = make([]*string, n), make([]*string, n), make([]*string, n), make([]*string, n)
-		datasets, kinds, names, uris, licenses    = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		generations, tokens                       = make([]int, n), make([]int, n)
-		bases, versions, scorers                  = make([]string, n), make([]string, n), make([]string, n)
-		mtlds                                     = make([]float64, n)
-		toxicities                                = make([]*float64, n)
-		created, logIndexes                       = make([]int64, n), make([]int64, n)
-	)
-	for i, s := range samples {
-		ids[i], texts[i], contents[i], identities[i], origins[i] = s.ID, s.Text, s.ContentSHA256, s.IdentitySHA256, s.Origin
-		modelIDs[i], models[i], prompts[i] = nullable(s.ModelID), nullable(s.Model), nullable(s.PromptID)
-		if len(s.Metadata) > 0 {
-			m := string(s.Metadata)
-			metas[i] = &m
-		}
-		datasets[i], kinds[i], names[i], uris[i], licenses[i] = s.Dataset, s.Source.Kind, s.Source.Name, s.Source.URI, s.Source.License
-		generations[i], bases[i] = s.Generation, s.GenerationBasis
-		tokens[i], mtlds[i], toxicities[i] = s.Metrics.Tokens, s.Metrics.MTLD, s.Metrics.Toxicity
-		versions[i], scorers[i] = s.Metrics.Version, s.Metrics.ToxicityScorer
-		created[i], logIndexes[i] = millis(s.CreatedAt), s.LogIndex
-	}
-	return []any{ids, texts, contents, identities, origins, modelIDs, models, prompts, datasets, kinds, names, uris,
-		licenses, metas, generations, bases, tokens, mtlds, toxicities, versions, scorers, created, logIndexes}
-}
+// InsertSQL is the statement that inserts one sample row, for benchmarks' raw baseline.
+const InsertSQL = insertSample
 
 func scanSample(sc interface{ Scan(...any) error }) (*registry.Sample, error) {
 	var (
 		s                            registry.Sample
-		modelID, model, prompt, meta *string
+		modelID, model, prompt, meta sql.NullString
+		tox                          sql.NullFloat64
 		created                      int64
 	)
 	err := sc.Scan(&s.ID, &s.Text, &s.ContentSHA256, &s.IdentitySHA256, &s.Origin, &modelID, &model, &prompt, &s.Dataset,
 		&s.Source.Kind, &s.Source.Name, &s.Source.URI, &s.Source.License, &meta, &s.Generation, &s.GenerationBasis,
-		&s.Metrics.Tokens, &s.Metrics.MTLD, &s.Metrics.Toxicity, &s.Metrics.Version, &s.Metrics.ToxicityScorer, &created, &s.LogIndex)
+		&s.Metrics.Tokens, &s.Metrics.MTLD, &tox, &s.Metrics.Version, &s.Metrics.ToxicityScorer, &created, &s.LogIndex)
 	if err != nil {
 		return nil, err
 	}
-	s.ModelID, s.Model, s.PromptID = deref(modelID), deref(model), deref(prompt)
-	if meta != nil {
-		s.Metadata = json.RawMessage(*meta)
+	s.ModelID, s.Model, s.PromptID = modelID.String, model.String, prompt.String
+	if meta.Valid {
+		s.Metadata = json.RawMessage(meta.String)
+	}
+	if tox.Valid {
+		v := tox.Float64
+		s.Metrics.Toxicity = &v
 	}
 	s.CreatedAt = fromMillis(created)
 	s.Parents = []string{}
@@ -108,26 +74,28 @@ func (s *Store) Resolve(ctx context.Context, sampleIDs, modelRefs []string) (*re
 		Samples: make(map[string]registry.GenerationFact, len(sampleIDs)),
 		Models:  make(map[string]*registry.Model, len(modelRefs)),
 	}
-	if len(sampleIDs) > 0 {
-		rows, err := s.pool.Query(ctx, "SELECT id, generation, generation_basis FROM samples WHERE id = ANY($1)", sampleIDs)
+	err := batches(s.d, storableOnly(sampleIDs), 500, func(ids []string) error {
+		cond, args := in(s.d, "id", ids)
+		rows, err := s.r.QueryContext(ctx, "SELECT id, generation, generation_basis FROM samples WHERE "+cond, args...)
 		if err != nil {
-			return nil, fmt.Errorf("resolve samples: %w", err)
+			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
 			var id string
 			var f registry.GenerationFact
 			if err := rows.Scan(&id, &f.Generation, &f.Basis); err != nil {
-				return nil, fmt.Errorf("resolve samples: %w", err)
+				return err
 			}
 			res.Samples[id] = f
 		}
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("resolve samples: %w", err)
-		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("resolve samples: %w", err)
 	}
 	for _, ref := range modelRefs {
-		m, err := getModel(ctx, s.pool, ref)
+		m, err := getModel(ctx, s.r, ref)
 		if registry.ErrorCode(err) == registry.ENOTFOUND {
 			continue
 		}
@@ -139,49 +107,48 @@ func (s *Store) Resolve(ctx context.Context, sampleIDs, modelRefs []string) (*re
 	return res, nil
 }
 
-// lookupPairs runs query with list as $1 and puts each (key, value) row it returns into into.
-func lookupPairs(ctx context.Context, q queryer, query string, list []string, into map[string]string) error {
-	if len(list) == 0 {
-		return nil
-	}
-	rows, err := q.Query(ctx, query, list)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var k, v string
-		if err := rows.Scan(&k, &v); err != nil {
-			return err
-		}
-		into[k] = v
-	}
-	return rows.Err()
-}
-
 func lookupIdentities(ctx context.Context, q queryer, identities []string, into map[string]string) error {
-	err := lookupPairs(ctx, q, "SELECT identity_sha256, id FROM samples WHERE identity_sha256 = ANY($1)", identities, into)
-	if err != nil {
-		return fmt.Errorf("lookup identities: %w", err)
-	}
-	return nil
+	return batches(q.dialect(), identities, 500, func(ids []string) error {
+		cond, args := in(q.dialect(), "identity_sha256", ids)
+		rows, err := q.QueryContext(ctx, "SELECT identity_sha256, id FROM samples WHERE "+cond, args...)
+		if err != nil {
+			return fmt.Errorf("lookup identities: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var ident, id string
+			if err := rows.Scan(&ident, &id); err != nil {
+				return err
+			}
+			into[ident] = id
+		}
+		return rows.Err()
+	})
 }
 
 func lookupModelText(ctx context.Context, q queryer, hashes []string, into map[string]string) error {
-	err := lookupPairs(ctx, q, `SELECT content_sha256, min(id) FROM samples
-		WHERE origin = 'model' AND content_sha256 = ANY($1) GROUP BY content_sha256`, hashes, into)
-	if err != nil {
-		return fmt.Errorf("lookup model text: %w", err)
-	}
-	return nil
+	return batches(q.dialect(), hashes, 500, func(hs []string) error {
+		cond, args := in(q.dialect(), "content_sha256", hs)
+		rows, err := q.QueryContext(ctx, "SELECT content_sha256, min(id) FROM samples WHERE origin = 'model' AND "+cond+" GROUP BY content_sha256", args...)
+		if err != nil {
+			return fmt.Errorf("lookup model text: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var h, id string
+			if err := rows.Scan(&h, &id); err != nil {
+				return err
+			}
+			into[h] = id
+		}
+		return rows.Err()
+	})
 }
 
-// InsertSamples implements registry.Store. The idempotency record, the duplicate and the
-// provenance checks are all read after the sequencer lock, so concurrent writers on any instance
-// cannot both pass them.
+// InsertSamples implements registry.Store.
 func (s *Store) InsertSamples(ctx context.Context, req registry.InsertSamples) (*registry.InsertedSamples, error) {
 	var out *registry.InsertedSamples
-	err := s.write(ctx, func(tx pgx.Tx, log *logWriter) error {
+	err := s.write(ctx, func(tx *txn, log *logWriter) error {
 		if req.Idempotency != nil {
 			replay, err := replayIdempotent(ctx, tx, req.Idempotency)
 			if err != nil {
@@ -222,7 +189,7 @@ func (s *Store) InsertSamples(ctx context.Context, req registry.InsertSamples) (
 
 // batchTx adapts a write transaction to registry.BatchTx.
 type batchTx struct {
-	tx  pgx.Tx
+	tx  *txn
 	log *logWriter
 }
 
@@ -246,8 +213,8 @@ func (b batchTx) ReadSamples(ctx context.Context, ids []string) ([]*registry.Sam
 
 func (b batchTx) Rank(ctx context.Context, s []*registry.Sample) error { return rank(ctx, b.tx, s) }
 
-// writeSamples inserts rows, lineage edges and log leaves: one statement per table.
-func writeSamples(ctx context.Context, tx pgx.Tx, log *logWriter, samples []*registry.Sample) error {
+// writeSamples inserts rows, lineage edges and log leaves.
+func writeSamples(ctx context.Context, tx *txn, log *logWriter, samples []*registry.Sample) error {
 	for _, smp := range samples {
 		leaf, err := leaves.Sample(smp)
 		if err != nil {
@@ -257,47 +224,60 @@ func writeSamples(ctx context.Context, tx pgx.Tx, log *logWriter, samples []*reg
 			return err
 		}
 	}
-	if _, err := tx.Exec(ctx, insertSamplesSQL, sampleArrays(samples)...); err != nil {
-		return fmt.Errorf("insert samples: %w", err)
+	if err := insertRows(ctx, tx, samples); err != nil {
+		return err
 	}
 	return writeEdges(ctx, tx, samples)
 }
 
-func writeEdges(ctx context.Context, tx pgx.Tx, samples []*registry.Sample) error {
-	var children, parents, kinds []string
+// samplesTable and edgesTable are the targets of a batch's bulk inserts.
+var (
+	samplesTable = &table{name: "samples", cols: strings.Split(strings.Join(strings.Fields(sampleColumns), ""), ","),
+		types: []string{"text", "text", "text", "text", "text", "text", "text", "text", "text", "text", "text", "text", "text", "text",
+			"bigint", "text", "bigint", "float8", "float8", "text", "text", "bigint", "bigint"}}
+	edgesTable = &table{name: "edges", cols: []string{"child_id", "parent_id", "kind"}, types: []string{"text", "text", "text"}}
+)
+
+// insertRows inserts sample rows.
+func insertRows(ctx context.Context, tx *txn, samples []*registry.Sample) error {
+	rows := make([][]any, len(samples))
+	for i, smp := range samples {
+		rows[i] = SampleArgs(smp)
+	}
+	return insertMany(ctx, tx, samplesTable, rows)
+}
+
+// writeEdges inserts the lineage edges of samples, an edge from each parent to its child.
+func writeEdges(ctx context.Context, tx *txn, samples []*registry.Sample) error {
+	var rows [][]any
 	for _, smp := range samples {
 		for _, p := range smp.Parents {
-			kind := registry.EdgeKind(smp, p)
-			children, parents, kinds = append(children, smp.ID), append(parents, p), append(kinds, kind)
+			rows = append(rows, []any{smp.ID, p, registry.EdgeKind(smp, p)})
 		}
 	}
-	if len(children) == 0 {
-		return nil
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO edges (child_id, parent_id, kind)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[])`, children, parents, kinds); err != nil {
-		return fmt.Errorf("insert edges: %w", err)
-	}
-	return nil
+	return insertMany(ctx, tx, edgesTable, rows)
 }
 
 // samplesByIDs reads samples with their parents and best-of-k ranks, in the order of ids.
 func samplesByIDs(ctx context.Context, q queryer, ids []string) ([]*registry.Sample, error) {
 	byID := make(map[string]*registry.Sample, len(ids))
-	rows, err := q.Query(ctx, "SELECT "+sampleColumns+" FROM samples WHERE id = ANY($1)", ids)
-	if err != nil {
-		return nil, fmt.Errorf("read samples: %w", err)
-	}
-	for rows.Next() {
-		smp, err := scanSample(rows)
+	err := batches(q.dialect(), ids, 500, func(part []string) error {
+		cond, args := in(q.dialect(), "id", part)
+		rows, err := q.QueryContext(ctx, "SELECT "+sampleColumns+" FROM samples WHERE "+cond, args...)
 		if err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("read samples: %w", err)
+			return err
 		}
-		byID[smp.ID] = smp
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		defer rows.Close()
+		for rows.Next() {
+			smp, err := scanSample(rows)
+			if err != nil {
+				return err
+			}
+			byID[smp.ID] = smp
+		}
+		return rows.Err()
+	})
+	if err != nil {
 		return nil, fmt.Errorf("read samples: %w", err)
 	}
 	out := make([]*registry.Sample, 0, len(ids))
@@ -316,16 +296,13 @@ func samplesByIDs(ctx context.Context, q queryer, ids []string) ([]*registry.Sam
 
 // decorate fills parents and best-of-k ranks of samples.
 func decorate(ctx context.Context, q queryer, samples []*registry.Sample) error {
-	if len(samples) == 0 {
-		return nil
-	}
 	if err := parents(ctx, q, samples); err != nil {
 		return err
 	}
 	return rank(ctx, q, samples)
 }
 
-// parents fills the parents of samples, sorted by id as the service sorts them.
+// parents fills the parents of samples.
 func parents(ctx context.Context, q queryer, samples []*registry.Sample) error {
 	if len(samples) == 0 {
 		return nil
@@ -333,30 +310,69 @@ func parents(ctx context.Context, q queryer, samples []*registry.Sample) error {
 	byID := make(map[string]*registry.Sample, len(samples))
 	ids := make([]string, 0, len(samples))
 	for _, s := range samples {
-		if _, ok := byID[s.ID]; !ok {
-			ids = append(ids, s.ID)
-		}
 		byID[s.ID] = s
+		ids = append(ids, s.ID)
 	}
-	rows, err := q.Query(ctx, "SELECT child_id, parent_id, kind FROM edges WHERE child_id = ANY($1) ORDER BY child_id, parent_id", ids)
+	err := batches(q.dialect(), ids, 500, func(part []string) error {
+		cond, args := in(q.dialect(), "child_id", part)
+		rows, err := q.QueryContext(ctx, "SELECT child_id, parent_id, kind FROM edges WHERE "+cond+" ORDER BY child_id, parent_id", args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var c, p, kind string
+			if err := rows.Scan(&c, &p, &kind); err != nil {
+				return err
+			}
+			if err := registry.CheckEdge(byID[c], p, kind); err != nil {
+				return err
+			}
+			byID[c].Parents = append(byID[c].Parents, p)
+		}
+		return rows.Err()
+	})
 	if err != nil {
 		return fmt.Errorf("read parents: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var c, p, kind string
-		if err := rows.Scan(&c, &p, &kind); err != nil {
-			return fmt.Errorf("read parents: %w", err)
-		}
-		if err := registry.CheckEdge(byID[c], p, kind); err != nil {
-			return err
-		}
-		byID[c].Parents = append(byID[c].Parents, p)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read parents: %w", err)
-	}
 	return nil
+}
+
+// rank fills the best-of-k ranks of the samples that answer a prompt.
+func rank(ctx context.Context, q queryer, samples []*registry.Sample) error {
+	byID := make(map[string]*registry.Sample, len(samples))
+	promptSet := map[string]bool{}
+	for _, s := range samples {
+		if s.PromptID != "" {
+			byID[s.ID] = s
+			promptSet[s.PromptID] = true
+		}
+	}
+	prompts := make([]string, 0, len(promptSet))
+	for p := range promptSet {
+		prompts = append(prompts, p)
+	}
+	sort.Strings(prompts)
+	return batches(q.dialect(), prompts, 200, func(part []string) error {
+		cond, args := in(q.dialect(), "prompt_id", part)
+		rows, err := q.QueryContext(ctx, rankSQL+" WHERE "+cond, args...)
+		if err != nil {
+			return fmt.Errorf("read ranks: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			var b registry.BestOfK
+			if err := rows.Scan(&id, &b.K, &b.Rank.MTLD, &b.Rank.Length, &b.Rank.Toxicity); err != nil {
+				return err
+			}
+			if smp, ok := byID[id]; ok {
+				bk := b
+				smp.BestOfK = &bk
+			}
+		}
+		return rows.Err()
+	})
 }
 
 // The ranking rules of best-of-k, shared by sample reads and the candidates endpoint: rank 1 is the
@@ -370,7 +386,7 @@ var rankOrder = map[string]string{
 
 var rankScore = map[string]string{
 	registry.ObjectiveMTLD:     "mtld",
-	registry.ObjectiveLength:   "tokens::float8",
+	registry.ObjectiveLength:   "tokens",
 	registry.ObjectiveToxicity: "toxicity",
 }
 
@@ -379,54 +395,14 @@ const rankSQL = `SELECT id,
 	row_number() OVER (PARTITION BY prompt_id ORDER BY mtld DESC, id),
 	row_number() OVER (PARTITION BY prompt_id ORDER BY tokens DESC, id),
 	row_number() OVER (PARTITION BY prompt_id ORDER BY toxicity IS NULL, toxicity, id)
-	FROM samples WHERE prompt_id = ANY($1)`
-
-// rank fills the best-of-k ranks of the samples that answer a prompt.
-func rank(ctx context.Context, q queryer, samples []*registry.Sample) error {
-	byID := make(map[string]*registry.Sample, len(samples))
-	promptSet := map[string]bool{}
-	for _, s := range samples {
-		if s.PromptID != "" {
-			byID[s.ID] = s
-			promptSet[s.PromptID] = true
-		}
-	}
-	if len(promptSet) == 0 {
-		return nil
-	}
-	prompts := make([]string, 0, len(promptSet))
-	for p := range promptSet {
-		prompts = append(prompts, p)
-	}
-	sort.Strings(prompts)
-	rows, err := q.Query(ctx, rankSQL, prompts)
-	if err != nil {
-		return fmt.Errorf("read ranks: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id string
-		var b registry.BestOfK
-		if err := rows.Scan(&id, &b.K, &b.Rank.MTLD, &b.Rank.Length, &b.Rank.Toxicity); err != nil {
-			return fmt.Errorf("read ranks: %w", err)
-		}
-		if smp, ok := byID[id]; ok {
-			bk := b
-			smp.BestOfK = &bk
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read ranks: %w", err)
-	}
-	return nil
-}
+	FROM samples`
 
 // GetSample implements registry.Store.
 func (s *Store) GetSample(ctx context.Context, id string) (*registry.Sample, error) {
 	if !registry.ValidID(id) {
 		return nil, registry.Errorf(registry.ENOTFOUND, "sample %s not found", id)
 	}
-	out, err := samplesByIDs(ctx, s.pool, []string{id})
+	out, err := samplesByIDs(ctx, s.r, []string{id})
 	if err != nil {
 		return nil, err
 	}
@@ -443,38 +419,35 @@ func (s *Store) ListSamples(ctx context.Context, f registry.SampleFilter) ([]*re
 	}
 	var where []string
 	var args []any
-	cond := func(c string, v any) {
-		args = append(args, v)
-		where = append(where, c+" $"+strconv.Itoa(len(args)))
-	}
+	cond := func(c string, v any) { where = append(where, c); args = append(args, v) }
 	if f.Origin != "" {
-		cond("origin =", f.Origin)
+		cond("origin = ?", f.Origin)
 	}
 	if f.ModelID != "" {
-		cond("model_id =", f.ModelID)
+		cond("model_id = ?", f.ModelID)
 	}
 	if f.Dataset != "" {
-		cond("dataset =", f.Dataset)
+		cond("dataset = ?", f.Dataset)
 	}
 	if f.PromptID != "" {
-		cond("prompt_id =", f.PromptID)
+		cond("prompt_id = ?", f.PromptID)
 	}
 	if f.MinGeneration != nil {
-		cond("generation >=", *f.MinGeneration)
+		cond("generation >= ?", *f.MinGeneration)
 	}
 	if f.MaxGeneration != nil {
-		cond("generation <=", *f.MaxGeneration)
+		cond("generation <= ?", *f.MaxGeneration)
 	}
 	if f.After != "" {
-		cond("id >", f.After)
+		cond("id > ?", f.After)
 	}
 	q := "SELECT " + sampleColumns + " FROM samples"
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
+	q += " ORDER BY id LIMIT ?"
 	args = append(args, f.Limit)
-	q += " ORDER BY id LIMIT $" + strconv.Itoa(len(args))
-	rows, err := s.pool.Query(ctx, q, args...)
+	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list samples: %w", err)
 	}
@@ -483,15 +456,15 @@ func (s *Store) ListSamples(ctx context.Context, f registry.SampleFilter) ([]*re
 		smp, err := scanSample(rows)
 		if err != nil {
 			rows.Close()
-			return nil, fmt.Errorf("list samples: %w", err)
+			return nil, err
 		}
 		out = append(out, smp)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list samples: %w", err)
+		return nil, err
 	}
-	if err := decorate(ctx, s.pool, out); err != nil {
+	if err := decorate(ctx, s.r, out); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -510,28 +483,30 @@ func (s *Store) Candidates(ctx context.Context, promptID, objective, modelID str
 	if !storable(modelID) {
 		return out, nil
 	}
-	q := "SELECT id, coalesce(model, ''), " + rankScore[objective] + ", row_number() OVER (ORDER BY " + order + ") AS r FROM samples WHERE prompt_id = $1"
+	q := "SELECT id, coalesce(model, ''), " + rankScore[objective] + ", row_number() OVER (ORDER BY " + order + ") AS r FROM samples WHERE prompt_id = ?"
 	args := []any{promptID}
 	if modelID != "" {
-		q += " AND model_id = $2"
+		q += " AND model_id = ?"
 		args = append(args, modelID)
 	}
-	rows, err := s.pool.Query(ctx, q+" ORDER BY r", args...)
+	rows, err := s.r.QueryContext(ctx, q+" ORDER BY r", args...)
 	if err != nil {
 		return nil, fmt.Errorf("candidates: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var c registry.Candidate
-		if err := rows.Scan(&c.ID, &c.Model, &c.Score, &c.Rank); err != nil {
-			return nil, fmt.Errorf("candidates: %w", err)
+		var score sql.NullFloat64
+		if err := rows.Scan(&c.ID, &c.Model, &score, &c.Rank); err != nil {
+			return nil, err
+		}
+		if score.Valid {
+			v := score.Float64
+			c.Score = &v
 		}
 		out.Candidates = append(out.Candidates, c)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("candidates: %w", err)
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
 func replayIdempotent(ctx context.Context, q queryer, idem *registry.Idempotency) (*registry.IdempotentResult, error) {
@@ -551,8 +526,8 @@ func idempotent(ctx context.Context, q queryer, scope, key string) (*registry.Id
 	}
 	var hash, result string
 	var index, created int64
-	err := q.QueryRow(ctx, "SELECT request_sha256, result, log_index, created_at FROM idempotency WHERE scope = $1 AND key = $2", scope, key).Scan(&hash, &result, &index, &created)
-	if errors.Is(err, pgx.ErrNoRows) {
+	err := q.QueryRowContext(ctx, "SELECT request_sha256, result, log_index, created_at FROM idempotency WHERE scope = ? AND key = ?", scope, key).Scan(&hash, &result, &index, &created)
+	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
@@ -566,7 +541,7 @@ func idempotent(ctx context.Context, q queryer, scope, key string) (*registry.Id
 }
 
 // recordIdempotent stores the result of an idempotent write with its log leaf.
-func recordIdempotent(ctx context.Context, tx pgx.Tx, log *logWriter, idem *registry.Idempotency, r registry.IdempotentResult) error {
+func recordIdempotent(ctx context.Context, tx *txn, log *logWriter, idem *registry.Idempotency, r registry.IdempotentResult) error {
 	b, err := json.Marshal(r)
 	if err != nil {
 		return err
@@ -581,7 +556,7 @@ func recordIdempotent(ctx context.Context, tx pgx.Tx, log *logWriter, idem *regi
 	if err != nil {
 		return err
 	}
-	_, err = tx.Exec(ctx, "INSERT INTO idempotency (scope, key, request_sha256, result, created_at, log_index, record_id) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+	_, err = tx.ExecContext(ctx, "INSERT INTO idempotency (scope, key, request_sha256, result, created_at, log_index, record_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
 		idem.Scope, idem.Key, idem.RequestSHA256, string(b), now.UnixMilli(), idx, id)
 	if err != nil {
 		return fmt.Errorf("record idempotency: %w", err)
@@ -591,5 +566,5 @@ func recordIdempotent(ctx context.Context, tx pgx.Tx, log *logWriter, idem *regi
 
 // Idempotent implements registry.Store.
 func (s *Store) Idempotent(ctx context.Context, scope, key string) (*registry.IdempotentResult, error) {
-	return idempotent(ctx, s.pool, scope, key)
+	return idempotent(ctx, s.r, scope, key)
 }

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 var _ registry.MixStore = (*Store)(nil)
 
 // Dialect implements registry.MixStore.
-func (s *Store) Dialect() string { return "sqlite" }
+func (s *Store) Dialect() string { return s.d.Name }
 
 // poolColumns are read for every admitted sample, in scanPoolRow's order.
 const poolColumns = `s.id, s.content_sha256, s.origin, coalesce(s.model, ''), s.generation, s.generation_basis,
@@ -29,7 +29,8 @@ func PoolSQL(q registry.PoolQuery) (string, []any) {
 	where := []string{"(" + q.Where + ")"}
 	var args []any
 	in := func(col string, vals []string) {
-		where = append(where, col+" IN ("+placeholders(len(vals))+")")
+		vals = storableOnly(vals) // a value the database cannot hold matches nothing
+		where = append(where, col+" IN ("+inList(len(vals))+")")
 		args = append(args, anys(vals)...)
 	}
 	if q.MaxGeneration != nil {
@@ -43,8 +44,9 @@ func PoolSQL(q registry.PoolQuery) (string, []any) {
 		in("s.origin", q.Origins)
 	}
 	if len(q.ModelIDs) > 0 {
-		where = append(where, "(s.origin = 'human' OR s.model_id IN ("+placeholders(len(q.ModelIDs))+"))")
-		args = append(args, anys(q.ModelIDs)...)
+		ids := storableOnly(q.ModelIDs)
+		where = append(where, "(s.origin = 'human' OR s.model_id IN ("+inList(len(ids))+"))")
+		args = append(args, anys(ids)...)
 	}
 	if q.AsOf != nil {
 		where = append(where, "s.created_at <= ?")
@@ -58,19 +60,20 @@ func PoolSQL(q registry.PoolQuery) (string, []any) {
 		inner := []string{"prompt_id IS NOT NULL"}
 		var innerArgs []any
 		if len(b.ModelIDs) > 0 {
-			cond := "model_id IN (" + placeholders(len(b.ModelIDs)) + ")"
+			ids := storableOnly(b.ModelIDs)
+			cond := "model_id IN (" + inList(len(ids)) + ")"
 			if b.KeepHumans {
 				cond = "(" + cond + " OR origin = 'human')"
 			}
 			inner = append(inner, cond)
-			innerArgs = append(innerArgs, anys(b.ModelIDs)...)
+			innerArgs = append(innerArgs, anys(ids)...)
 		}
 		if q.AsOf != nil {
 			inner = append(inner, "created_at <= ?")
 			innerArgs = append(innerArgs, millis(*q.AsOf))
 		}
 		where = append(where, "(s.prompt_id IS NULL OR s.id IN (SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY "+
-			partition+" ORDER BY "+rankOrder[b.Objective]+") AS rk FROM samples WHERE "+strings.Join(inner, " AND ")+") WHERE rk = 1))")
+			partition+" ORDER BY "+rankOrder[b.Objective]+") AS rk FROM samples WHERE "+strings.Join(inner, " AND ")+") ranked WHERE rk = 1))")
 		args = append(args, innerArgs...)
 	}
 	return "SELECT " + poolColumns + " FROM samples s WHERE " + strings.Join(where, " AND "), args
@@ -137,7 +140,7 @@ func UnpackIDs(b []byte) ([]string, error) {
 
 // SaveMix implements registry.MixStore.
 func (s *Store) SaveMix(ctx context.Context, d *registry.Decision, m *registry.Mix, manifest []string, idem *registry.Idempotency) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *txn, log *logWriter) error {
 		if idem != nil {
 			prev, err := replayIdempotent(ctx, tx, idem)
 			if err != nil {
@@ -146,10 +149,6 @@ func (s *Store) SaveMix(ctx context.Context, d *registry.Decision, m *registry.M
 			if prev != nil {
 				return registry.Errorf(registry.ECONFLICT, "a request with Idempotency-Key %q has completed meanwhile; send it again to read its result", idem.Key)
 			}
-		}
-		log, err := newLogWriter(ctx, tx)
-		if err != nil {
-			return err
 		}
 		if m != nil {
 			d.MixID = m.ID
@@ -180,11 +179,11 @@ func (s *Store) SaveMix(ctx context.Context, d *registry.Decision, m *registry.M
 				return err
 			}
 		}
-		return log.flush()
+		return nil
 	})
 }
 
-func insertMix(ctx context.Context, tx *sql.Tx, log *logWriter, m *registry.Mix, manifest []string) error {
+func insertMix(ctx context.Context, tx *txn, log *logWriter, m *registry.Mix, manifest []string) error {
 	strategy, _ := json.Marshal(m.Strategy)
 	request, _ := json.Marshal(m.Request)
 	stats, _ := json.Marshal(m.Stats)
@@ -237,6 +236,9 @@ func scanMix(sc interface{ Scan(...any) error }) (*registry.Mix, error) {
 
 // GetMix implements registry.MixStore.
 func (s *Store) GetMix(ctx context.Context, id string) (*registry.Mix, error) {
+	if !storable(id) {
+		return nil, registry.Errorf(registry.ENOTFOUND, "mix %q not found", id)
+	}
 	m, err := scanMix(s.r.QueryRowContext(ctx, "SELECT "+mixColumns+" FROM mixes WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, registry.Errorf(registry.ENOTFOUND, "mix %s not found", id)
@@ -249,6 +251,9 @@ func (s *Store) GetMix(ctx context.Context, id string) (*registry.Mix, error) {
 
 // ListMixes implements registry.MixStore.
 func (s *Store) ListMixes(ctx context.Context, after string, limit int) ([]*registry.Mix, error) {
+	if !storable(after) {
+		return nil, invalidCursor()
+	}
 	rows, err := s.r.QueryContext(ctx, "SELECT "+mixColumns+" FROM mixes WHERE id > ? ORDER BY id LIMIT ?", after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list mixes: %w", err)
@@ -267,6 +272,9 @@ func (s *Store) ListMixes(ctx context.Context, after string, limit int) ([]*regi
 
 // GetDecision implements registry.MixStore.
 func (s *Store) GetDecision(ctx context.Context, id string) (*registry.Decision, error) {
+	if !storable(id) {
+		return nil, registry.Errorf(registry.ENOTFOUND, "decision %q not found", id)
+	}
 	var d registry.Decision
 	var violations, input string
 	var mix sql.NullString
@@ -336,7 +344,8 @@ func (s *Store) ExportMix(ctx context.Context, id string, fn func(*registry.Samp
 
 // samplesByIDsPlain reads samples in the order of ids, without parents or ranks.
 func samplesByIDsPlain(ctx context.Context, q queryer, ids []string) ([]*registry.Sample, error) {
-	rows, err := q.QueryContext(ctx, "SELECT "+sampleColumns+" FROM samples WHERE id IN ("+placeholders(len(ids))+")", anys(ids)...)
+	cond, args := in(q.dialect(), "id", ids)
+	rows, err := q.QueryContext(ctx, "SELECT "+sampleColumns+" FROM samples WHERE "+cond, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read samples: %w", err)
 	}

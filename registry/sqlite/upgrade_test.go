@@ -1,0 +1,69 @@
+package sqlite_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/pedigreeml/pedigree/ledger"
+	"github.com/pedigreeml/pedigree/metrics"
+	"github.com/pedigreeml/pedigree/registry"
+	"github.com/pedigreeml/pedigree/registry/leaves"
+	"github.com/pedigreeml/pedigree/registry/sqlite"
+	"github.com/pedigreeml/pedigree/registry/storetest"
+)
+
+// TestUpgradeFromSchema2 opens a registry written by an earlier schema (testdata/schema2), which
+// migrates it, and requires its log to verify, whole and record by record, before and after new
+// records are written under the new schema.
+func TestUpgradeFromSchema2(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	for _, name := range []string{"registry.db", "log.key", "log.pub"} {
+		b, err := os.ReadFile(filepath.Join("testdata", "schema2", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := sqlite.Open(ctx, filepath.Join(dir, "registry.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	signer, _, vkey, err := ledger.LoadOrCreateKey(dir, "pedigree-registry")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := ledger.NewLog(s, signer, vkey)
+	res, err := log.StartupCheck(ctx, s.RecordLeaves, leaves.RecordLeaf(s))
+	if err != nil {
+		t.Fatalf("the upgraded registry does not verify: %v", err)
+	}
+	if res.Tree.N < 10 {
+		t.Fatalf("the upgraded log holds %d leaves", res.Tree.N)
+	}
+
+	// New records are written with the new leaves, next to the old ones, and everything verifies.
+	svc := &registry.Service{Store: s, Scorer: registry.MetricsScorer{Scorer: &metrics.Scorer{}}}
+	if _, err := svc.Ingest(ctx, []registry.NewSample{storetest.Human(storetest.Text("after the upgrade"))},
+		&registry.Idempotency{Scope: "s", Key: "new", RequestSHA256: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := svc.CreateKey(ctx, registry.RoleAuditor); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := log.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tree, err := log.SelfCheck(ctx, s.RecordLeaves)
+	if err != nil {
+		t.Fatalf("after writing under the new schema: %v", err)
+	}
+	if tree.N != res.Tree.N+3 { // a sample, its idempotency record, a key
+		t.Fatalf("log of %d leaves after three records; it held %d", tree.N, res.Tree.N)
+	}
+}
