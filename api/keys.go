@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/pedigreeml/pedigree/registry"
@@ -53,7 +52,7 @@ func (s *Server) revokeKey(c echo.Context) error {
 	if id == caller(c).ID {
 		return registry.Errorf(registry.ECONFLICT, "a key cannot revoke itself; use another admin key")
 	}
-	k, err := s.store.RevokeKey(c.Request().Context(), id, time.Now().UTC().Truncate(time.Millisecond))
+	k, err := s.svc.RevokeKey(c.Request().Context(), id)
 	if err != nil {
 		return err
 	}

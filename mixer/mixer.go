@@ -23,6 +23,7 @@ import (
 
 // Store is what the mixer needs: mixes, policies and model look-ups.
 type Store interface {
+	registry.Writer
 	registry.MixStore
 	GetModel(ctx context.Context, ref string) (*registry.Model, error)
 }
@@ -115,7 +116,7 @@ func (b *Builder) Build(ctx context.Context, req registry.MixRequest, dryRun boo
 		res.Mix.ID = uuid.Must(uuid.NewV7()).String()
 		res.Mix.DecisionID = d.ID
 	}
-	if err := b.Store.SaveMix(ctx, d, res.Mix, res.Manifest, idem); err != nil {
+	if err := registry.WriteMix(ctx, b.Store, d, res.Mix, res.Manifest, idem); err != nil {
 		return nil, err
 	}
 	return res, nil

@@ -12,9 +12,9 @@ import (
 	"github.com/pedigreeml/pedigree/registry"
 )
 
-// PolicyStore is what policy versions need from a store.
+// PolicyStore is what policy versions need from a store: writes, and reads of versions.
 type PolicyStore interface {
-	CreatePolicyVersion(ctx context.Context, p *registry.PolicyVersion) (bool, error)
+	registry.Writer
 	GetPolicyVersion(ctx context.Context, name string, version int) (*registry.PolicyVersion, error)
 }
 
@@ -44,7 +44,7 @@ func (p *Policies) Put(ctx context.Context, name, module string) (*registry.Poli
 	}
 	pv := &registry.PolicyVersion{Name: name, SHA256: compiled.SHA256(), Module: module, Limits: limits,
 		CreatedAt: p.Now().UTC().Truncate(time.Millisecond)}
-	created, err := p.Store.CreatePolicyVersion(ctx, pv)
+	created, err := registry.WritePolicyVersion(ctx, p.Store, pv)
 	if err != nil {
 		return nil, false, err
 	}

@@ -83,8 +83,13 @@ func (s *Service) CreateKey(ctx context.Context, role string) (string, *APIKey, 
 		return "", nil, err
 	}
 	rec.CreatedAt = s.now()
-	if err := s.Store.CreateKey(ctx, rec); err != nil {
+	if err := WriteKey(ctx, s.Store, rec); err != nil {
 		return "", nil, err
 	}
 	return key, rec, nil
+}
+
+// RevokeKey revokes a key now and returns it; revoking a revoked key changes nothing.
+func (s *Service) RevokeKey(ctx context.Context, id string) (*APIKey, error) {
+	return RevokeKey(ctx, s.Store, id, s.now())
 }

@@ -66,7 +66,7 @@ func (s *Service) ingest(ctx context.Context, in []NewSample, idem *Idempotency,
 		}
 		if prev != nil {
 			// Let the store answer the replay (or refuse a changed request) under its own rules.
-			return s.Store.InsertSamples(ctx, InsertSamples{Idempotency: idem})
+			return WriteSamples(ctx, s.Store, InsertSamples{Idempotency: idem})
 		}
 	}
 
@@ -84,7 +84,7 @@ func (s *Service) ingest(ctx context.Context, in []NewSample, idem *Idempotency,
 	if err := s.score(ctx, samples); err != nil {
 		return nil, err
 	}
-	return s.Store.InsertSamples(ctx, InsertSamples{Samples: samples, Idempotency: idem})
+	return WriteSamples(ctx, s.Store, InsertSamples{Samples: samples, Idempotency: idem})
 }
 
 func fieldPrefix(batch bool, i int) string {
@@ -281,7 +281,7 @@ func (s *Service) CreateModel(ctx context.Context, n *NewModel, idem *Idempotenc
 	}
 	g := ModelGeneration(n.DeclaredGeneration, len(n.TrainedOn) > 0, mixes)
 	m.Generation, m.GenerationBasis = g.Generation, g.Basis
-	if err := s.Store.CreateModel(ctx, m, idem); err != nil {
+	if err := WriteModel(ctx, s.Store, m, idem); err != nil {
 		return nil, err
 	}
 	return m, nil

@@ -189,6 +189,7 @@ type Candidates struct {
 //   - EUNPROCESSABLE from InsertSamples for an idempotency key reused with another request, and from
 //     CreateModel for an unknown mix.
 type Store interface {
+	Writer
 	// Resolve looks up the referenced samples and models; unknown ones are absent from the maps.
 	Resolve(ctx context.Context, sampleIDs, modelRefs []string) (*Resolution, error)
 	InsertSamples(ctx context.Context, req InsertSamples) (*InsertedSamples, error)

@@ -32,23 +32,31 @@ func scanKey(sc interface{ Scan(...any) error }) (*registry.APIKey, error) {
 	return &k, nil
 }
 
-// CreateKey implements registry.Store.
+// CreateKey implements registry.Store (registry.WriteKey).
 func (s *Store) CreateKey(ctx context.Context, k *registry.APIKey) error {
-	return s.write(ctx, func(tx *txn, log *logWriter) error {
-		k.LeafFields = leaves.CurrentFields
-		leaf, err := leaves.KeyCreated(k)
-		if err != nil {
-			return err
-		}
-		if k.LogIndex, err = log.add(ledger.KindKeyCreated, k.ID, leaf); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO api_keys ("+keyColumns+") VALUES (?,?,?,?,NULL,?,NULL,?)",
-			k.ID, k.Role, k.Hash, millis(k.CreatedAt), k.LogIndex, k.LeafFields); err != nil {
-			return fmt.Errorf("insert key: %w", err)
-		}
-		return nil
-	})
+	return registry.WriteKey(ctx, s, k)
+}
+
+// WriteKey implements registry.Tx.
+func (t writeTx) WriteKey(ctx context.Context, k *registry.APIKey) error {
+	k.LeafFields = leaves.CurrentFields
+	leaf, err := leaves.KeyCreated(k)
+	if err != nil {
+		return err
+	}
+	if k.LogIndex, err = t.log.add(ledger.KindKeyCreated, k.ID, leaf); err != nil {
+		return err
+	}
+	if _, err := t.tx.ExecContext(ctx, "INSERT INTO api_keys ("+keyColumns+") VALUES (?,?,?,?,NULL,?,NULL,?)",
+		k.ID, k.Role, k.Hash, millis(k.CreatedAt), k.LogIndex, k.LeafFields); err != nil {
+		return fmt.Errorf("insert key: %w", err)
+	}
+	return nil
+}
+
+// GetKey implements registry.Tx.
+func (t writeTx) GetKey(ctx context.Context, id string) (*registry.APIKey, error) {
+	return getKey(ctx, t.tx, id)
 }
 
 // GetKey implements registry.Store.
@@ -91,35 +99,27 @@ func (s *Store) ListKeys(ctx context.Context, after string, limit int) ([]*regis
 	return out, rows.Err()
 }
 
-// RevokeKey implements registry.Store. Revoking a revoked key changes nothing and returns it.
+// RevokeKey implements registry.Store with the domain's rule (registry.RevokeKey).
 func (s *Store) RevokeKey(ctx context.Context, id string, at time.Time) (*registry.APIKey, error) {
-	var out *registry.APIKey
-	err := s.write(ctx, func(tx *txn, log *logWriter) error {
-		k, err := getKey(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		out = k
-		if k.RevokedAt != nil {
-			return nil
-		}
-		leaf, err := leaves.KeyRevoked(k, at)
-		if err != nil {
-			return err
-		}
-		idx, err := log.add(ledger.KindKeyRevoked, k.ID, leaf)
-		if err != nil {
-			return err
-		}
-		k.RevokedLogIndex = &idx
-		if _, err := tx.ExecContext(ctx, "UPDATE api_keys SET revoked_at = ?, revoked_log_index = ? WHERE id = ?", millis(at), idx, id); err != nil {
-			return fmt.Errorf("revoke key: %w", err)
-		}
-		at := at.UTC()
-		k.RevokedAt = &at
-		return nil
-	})
-	return out, err
+	return registry.RevokeKey(ctx, s, id, at)
+}
+
+// WriteRevocation implements registry.Tx.
+func (t writeTx) WriteRevocation(ctx context.Context, k *registry.APIKey, at time.Time) error {
+	leaf, err := leaves.KeyRevoked(k, at)
+	if err != nil {
+		return err
+	}
+	idx, err := t.log.add(ledger.KindKeyRevoked, k.ID, leaf)
+	if err != nil {
+		return err
+	}
+	if _, err := t.tx.ExecContext(ctx, "UPDATE api_keys SET revoked_at = ?, revoked_log_index = ? WHERE id = ?", millis(at), idx, k.ID); err != nil {
+		return fmt.Errorf("revoke key: %w", err)
+	}
+	at = at.UTC()
+	k.RevokedAt, k.RevokedLogIndex = &at, &idx
+	return nil
 }
 
 // CountKeys implements registry.Store: every key ever created, revoked or not, so that revoking the

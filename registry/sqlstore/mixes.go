@@ -138,49 +138,33 @@ func UnpackIDs(b []byte) ([]string, error) {
 	return out, nil
 }
 
-// SaveMix implements registry.MixStore.
+// SaveMix implements registry.MixStore with the domain's rule (registry.WriteMix).
 func (s *Store) SaveMix(ctx context.Context, d *registry.Decision, m *registry.Mix, manifest []string, idem *registry.Idempotency) error {
-	return s.write(ctx, func(tx *txn, log *logWriter) error {
-		if idem != nil {
-			prev, err := replayIdempotent(ctx, tx, idem)
-			if err != nil {
-				return err
-			}
-			if prev != nil {
-				return registry.Errorf(registry.ECONFLICT, "a request with Idempotency-Key %q has completed meanwhile; send it again to read its result", idem.Key)
-			}
-		}
-		if m != nil {
-			d.MixID = m.ID
-		}
-		leaf, err := leaves.Decision(d)
-		if err != nil {
-			return err
-		}
-		if d.LogIndex, err = log.add(ledger.KindDecision, d.ID, leaf); err != nil {
-			return err
-		}
-		violations, _ := json.Marshal(d.Violations)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO decisions (id, policy_name, policy_version, policy_sha256, allowed,
-			violations, error, input, mix_id, evaluated_at, log_index) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
-			d.ID, d.Policy.Name, d.Policy.Version, d.Policy.SHA256, d.Allowed, string(violations), d.Error, string(d.Input),
-			nullString(d.MixID), millis(d.EvaluatedAt), d.LogIndex); err != nil {
-			return fmt.Errorf("insert decision: %w", err)
-		}
-		result := registry.IdempotentResult{IDs: []string{d.ID}}
-		if m != nil {
-			if err := insertMix(ctx, tx, log, m, manifest); err != nil {
-				return err
-			}
-			result.IDs = append(result.IDs, m.ID)
-		}
-		if idem != nil {
-			if err := recordIdempotent(ctx, tx, log, idem, result); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	return registry.WriteMix(ctx, s, d, m, manifest, idem)
+}
+
+// WriteDecision implements registry.Tx.
+func (t writeTx) WriteDecision(ctx context.Context, d *registry.Decision) error {
+	leaf, err := leaves.Decision(d)
+	if err != nil {
+		return err
+	}
+	if d.LogIndex, err = t.log.add(ledger.KindDecision, d.ID, leaf); err != nil {
+		return err
+	}
+	violations, _ := json.Marshal(d.Violations)
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO decisions (id, policy_name, policy_version, policy_sha256, allowed,
+		violations, error, input, mix_id, evaluated_at, log_index) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
+		d.ID, d.Policy.Name, d.Policy.Version, d.Policy.SHA256, d.Allowed, string(violations), d.Error, string(d.Input),
+		nullString(d.MixID), millis(d.EvaluatedAt), d.LogIndex); err != nil {
+		return fmt.Errorf("insert decision: %w", err)
+	}
+	return nil
+}
+
+// WriteMix implements registry.Tx.
+func (t writeTx) WriteMix(ctx context.Context, m *registry.Mix, manifest []string) error {
+	return insertMix(ctx, t.tx, t.log, m, manifest)
 }
 
 func insertMix(ctx context.Context, tx *txn, log *logWriter, m *registry.Mix, manifest []string) error {

@@ -112,59 +112,39 @@ func (s *Store) ListModels(ctx context.Context, after string, limit int) ([]*reg
 	return out, modelTraining(ctx, s.r, out)
 }
 
-// CreateModel implements registry.Store.
+// CreateModel implements registry.Store with the domain's rule (registry.WriteModel).
 func (s *Store) CreateModel(ctx context.Context, m *registry.Model, idem *registry.Idempotency) error {
-	return s.write(ctx, func(tx *txn, log *logWriter) error {
-		if idem != nil {
-			prev, err := replayIdempotent(ctx, tx, idem)
-			if err != nil {
-				return err
-			}
-			if prev != nil && len(prev.IDs) == 1 {
-				got, err := getModel(ctx, tx, prev.IDs[0])
-				if err != nil {
-					return err
-				}
-				*m = *got
-				return nil
-			}
+	return registry.WriteModel(ctx, s, m, idem)
+}
+
+// GetModel implements registry.Tx.
+func (t writeTx) GetModel(ctx context.Context, ref string) (*registry.Model, error) {
+	return getModel(ctx, t.tx, ref)
+}
+
+// WriteModel implements registry.Tx.
+func (t writeTx) WriteModel(ctx context.Context, m *registry.Model) error {
+	leaf, err := leaves.Model(m)
+	if err != nil {
+		return fmt.Errorf("log leaf of model: %w", err)
+	}
+	if m.LogIndex, err = t.log.add(ledger.KindModel, m.ID, leaf); err != nil {
+		return err
+	}
+	var declared any
+	if m.DeclaredGeneration != nil {
+		declared = *m.DeclaredGeneration
+	}
+	if _, err := t.tx.ExecContext(ctx, "INSERT INTO models ("+modelColumns+") VALUES (?,?,?,?,?,?,?,?,?)",
+		m.ID, m.Name, m.Version, m.Provider, declared, m.Generation, m.GenerationBasis, millis(m.CreatedAt), m.LogIndex); err != nil {
+		return fmt.Errorf("insert model: %w", err)
+	}
+	for i, mix := range m.TrainedOn {
+		if _, err := t.tx.ExecContext(ctx, "INSERT INTO model_training (model_id, mix_id, ord) VALUES (?, ?, ?)", m.ID, mix, i); err != nil {
+			return fmt.Errorf("insert model training: %w", err)
 		}
-		var taken string
-		err := tx.QueryRowContext(ctx, "SELECT id FROM models WHERE name = ? AND version = ?", m.Name, m.Version).Scan(&taken)
-		if err == nil {
-			return &registry.Error{Code: registry.ECONFLICT, Message: "model " + m.Ref() + " is already registered", Existing: taken}
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		leaf, err := leaves.Model(m)
-		if err != nil {
-			return fmt.Errorf("log leaf of model: %w", err)
-		}
-		if m.LogIndex, err = log.add(ledger.KindModel, m.ID, leaf); err != nil {
-			return err
-		}
-		var declared any
-		if m.DeclaredGeneration != nil {
-			declared = *m.DeclaredGeneration
-		}
-		_, err = tx.ExecContext(ctx, "INSERT INTO models ("+modelColumns+") VALUES (?,?,?,?,?,?,?,?,?)",
-			m.ID, m.Name, m.Version, m.Provider, declared, m.Generation, m.GenerationBasis, millis(m.CreatedAt), m.LogIndex)
-		if err != nil {
-			return fmt.Errorf("insert model: %w", err)
-		}
-		for i, mix := range m.TrainedOn {
-			if _, err := tx.ExecContext(ctx, "INSERT INTO model_training (model_id, mix_id, ord) VALUES (?, ?, ?)", m.ID, mix, i); err != nil {
-				return fmt.Errorf("insert model training: %w", err)
-			}
-		}
-		if idem != nil {
-			if err := recordIdempotent(ctx, tx, log, idem, registry.IdempotentResult{IDs: []string{m.ID}}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // MixGenerations implements registry.Store.

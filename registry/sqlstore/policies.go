@@ -25,38 +25,37 @@ func scanPolicy(sc interface{ Scan(...any) error }) (*registry.PolicyVersion, er
 	return &p, nil
 }
 
-// CreatePolicyVersion implements registry.MixStore: the next version number, unless the latest
-// version already has this text, which is then returned with created false.
+// CreatePolicyVersion implements registry.MixStore with the domain's rule (registry.WritePolicyVersion).
 func (s *Store) CreatePolicyVersion(ctx context.Context, p *registry.PolicyVersion) (bool, error) {
-	created := false
-	err := s.write(ctx, func(tx *txn, log *logWriter) error {
-		latest, err := scanPolicy(tx.QueryRowContext(ctx, "SELECT "+policyColumns+" FROM policy_versions WHERE name = ? ORDER BY version DESC LIMIT 1", p.Name))
-		switch {
-		case err == nil && latest.SHA256 == p.SHA256:
-			*p = *latest
-			return nil
-		case err == nil:
-			p.Version = latest.Version + 1
-		case errors.Is(err, sql.ErrNoRows):
-			p.Version = 1
-		default:
-			return fmt.Errorf("read policy: %w", err)
-		}
-		leaf, err := leaves.PolicyVersion(p)
-		if err != nil {
-			return err
-		}
-		if p.LogIndex, err = log.add(ledger.KindPolicyVersion, p.Name+"@"+strconv.Itoa(p.Version), leaf); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO policy_versions ("+policyColumns+") VALUES (?,?,?,?,?,?,?)",
-			p.Name, p.Version, p.SHA256, p.Module, string(p.Limits), millis(p.CreatedAt), p.LogIndex); err != nil {
-			return fmt.Errorf("insert policy: %w", err)
-		}
-		created = true
-		return nil
-	})
-	return created, err
+	return registry.WritePolicyVersion(ctx, s, p)
+}
+
+// LatestPolicyVersion implements registry.Tx.
+func (t writeTx) LatestPolicyVersion(ctx context.Context, name string) (*registry.PolicyVersion, error) {
+	p, err := scanPolicy(t.tx.QueryRowContext(ctx, "SELECT "+policyColumns+" FROM policy_versions WHERE name = ? ORDER BY version DESC LIMIT 1", name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, registry.Errorf(registry.ENOTFOUND, "policy %q not found", name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read policy: %w", err)
+	}
+	return p, nil
+}
+
+// WritePolicyVersion implements registry.Tx.
+func (t writeTx) WritePolicyVersion(ctx context.Context, p *registry.PolicyVersion) error {
+	leaf, err := leaves.PolicyVersion(p)
+	if err != nil {
+		return err
+	}
+	if p.LogIndex, err = t.log.add(ledger.KindPolicyVersion, p.Name+"@"+strconv.Itoa(p.Version), leaf); err != nil {
+		return err
+	}
+	if _, err := t.tx.ExecContext(ctx, "INSERT INTO policy_versions ("+policyColumns+") VALUES (?,?,?,?,?,?,?)",
+		p.Name, p.Version, p.SHA256, p.Module, string(p.Limits), millis(p.CreatedAt), p.LogIndex); err != nil {
+		return fmt.Errorf("insert policy: %w", err)
+	}
+	return nil
 }
 
 // GetPolicyVersion implements registry.MixStore.

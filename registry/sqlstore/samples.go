@@ -145,73 +145,54 @@ func lookupModelText(ctx context.Context, q queryer, hashes []string, into map[s
 	})
 }
 
-// InsertSamples implements registry.Store.
+// InsertSamples implements registry.Store with the domain's rules (registry.WriteSamples).
 func (s *Store) InsertSamples(ctx context.Context, req registry.InsertSamples) (*registry.InsertedSamples, error) {
-	var out *registry.InsertedSamples
-	err := s.write(ctx, func(tx *txn, log *logWriter) error {
-		if req.Idempotency != nil {
-			replay, err := replayIdempotent(ctx, tx, req.Idempotency)
-			if err != nil {
-				return err
-			}
-			if replay != nil {
-				results, err := samplesByIDs(ctx, tx, replay.IDs)
-				if err != nil {
-					return err
-				}
-				out = registry.Replay(replay, results)
-				return nil
-			}
-			if len(req.Samples) == 0 {
-				return registry.Errorf(registry.EUNPROCESSABLE, "nothing to ingest")
-			}
-		}
-		var err error
-		out, err = registry.InsertBatch(ctx, batchTx{tx, log}, req.Samples)
-		if err != nil {
-			return err
-		}
-		if req.Idempotency != nil {
-			r := registry.IdempotentResult{}
-			for _, res := range out.Results {
-				r.IDs = append(r.IDs, res.Sample.ID)
-				r.Duplicate = append(r.Duplicate, res.Duplicate)
-			}
-			return recordIdempotent(ctx, tx, log, req.Idempotency, r)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return registry.WriteSamples(ctx, s, req)
 }
 
-// batchTx adapts a write transaction to registry.BatchTx.
-type batchTx struct {
+// Write implements registry.Writer: fn runs in one transaction that holds the log's sequencer, and
+// the leaves it appends are written, with their stored hashes and the new head, before it commits.
+func (s *Store) Write(ctx context.Context, fn func(registry.Tx) error) error {
+	return s.write(ctx, func(tx *txn, log *logWriter) error { return fn(writeTx{tx, log}) })
+}
+
+// writeTx is the store's registry.Tx: a transaction and the log it appends to.
+type writeTx struct {
 	tx  *txn
 	log *logWriter
 }
 
-func (b batchTx) LookupIdentities(ctx context.Context, ids []string) (map[string]string, error) {
+var _ registry.Tx = writeTx{}
+
+func (t writeTx) LookupIdentities(ctx context.Context, ids []string) (map[string]string, error) {
 	m := map[string]string{}
-	return m, lookupIdentities(ctx, b.tx, ids, m)
+	return m, lookupIdentities(ctx, t.tx, ids, m)
 }
 
-func (b batchTx) LookupModelText(ctx context.Context, hashes []string) (map[string]string, error) {
+func (t writeTx) LookupModelText(ctx context.Context, hashes []string) (map[string]string, error) {
 	m := map[string]string{}
-	return m, lookupModelText(ctx, b.tx, hashes, m)
+	return m, lookupModelText(ctx, t.tx, hashes, m)
 }
 
-func (b batchTx) WriteSamples(ctx context.Context, s []*registry.Sample) error {
-	return writeSamples(ctx, b.tx, b.log, s)
+func (t writeTx) WriteSamples(ctx context.Context, s []*registry.Sample) error {
+	return writeSamples(ctx, t.tx, t.log, s)
 }
 
-func (b batchTx) ReadSamples(ctx context.Context, ids []string) ([]*registry.Sample, error) {
-	return samplesByIDs(ctx, b.tx, ids)
+func (t writeTx) ReadSamples(ctx context.Context, ids []string) ([]*registry.Sample, error) {
+	return samplesByIDs(ctx, t.tx, ids)
 }
 
-func (b batchTx) Rank(ctx context.Context, s []*registry.Sample) error { return rank(ctx, b.tx, s) }
+func (t writeTx) Rank(ctx context.Context, s []*registry.Sample) error { return rank(ctx, t.tx, s) }
+
+// Idempotent implements registry.Tx.
+func (t writeTx) Idempotent(ctx context.Context, scope, key string) (*registry.IdempotentResult, error) {
+	return idempotent(ctx, t.tx, scope, key)
+}
+
+// WriteIdempotent implements registry.Tx.
+func (t writeTx) WriteIdempotent(ctx context.Context, idem *registry.Idempotency, r registry.IdempotentResult) error {
+	return recordIdempotent(ctx, t.tx, t.log, idem, r)
+}
 
 // writeSamples inserts rows, lineage edges and log leaves.
 func writeSamples(ctx context.Context, tx *txn, log *logWriter, samples []*registry.Sample) error {
@@ -507,17 +488,6 @@ func (s *Store) Candidates(ctx context.Context, promptID, objective, modelID str
 		out.Candidates = append(out.Candidates, c)
 	}
 	return out, rows.Err()
-}
-
-func replayIdempotent(ctx context.Context, q queryer, idem *registry.Idempotency) (*registry.IdempotentResult, error) {
-	prev, err := idempotent(ctx, q, idem.Scope, idem.Key)
-	if err != nil || prev == nil {
-		return nil, err
-	}
-	if prev.RequestSHA256 != idem.RequestSHA256 {
-		return nil, registry.Errorf(registry.EUNPROCESSABLE, "the Idempotency-Key %q was already used with a different request", idem.Key)
-	}
-	return prev, nil
 }
 
 func idempotent(ctx context.Context, q queryer, scope, key string) (*registry.IdempotentResult, error) {
