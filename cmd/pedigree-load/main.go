@@ -1,15 +1,24 @@
 // Command pedigree-load drives batch ingest over HTTP against a registry and, in the same run, against
-// a bare HTTP sink on loopback that reads the same requests and answers without doing anything, so
-// the figure it prints is a ratio that means something on any machine.
+// three baselines over the same texts: a bare HTTP sink on loopback that reads the requests and answers
+// without doing anything, the registry's service in process (no HTTP), and the minimal table a user
+// would write without Pedigree (a UUIDv7 id, the text and a unique SHA-256, batches inserted by one
+// prepared multi-row INSERT, with the registry's SQLite pragmas). The figures it prints are ratios
+// that mean something on any machine.
 //
 // Without --server it starts a registry itself (registryd serve on 127.0.0.1, a temporary data
-// directory). Requests are bounded in count (--batches) and time (--max-duration), and it stops by
+// directory). With --prefill N it first fills that registry, the in-process store and the minimal
+// table with N other samples (the registry through registry.Service.Ingest, the store's own batch path,
+// so its log is complete and verifies), to measure at registry size. With --server-profile it records
+// a CPU profile of the registry process (perf record) while the REST batches run. Requests are bounded
+// in count (--batches) and time (--max-duration), go only to loopback or to --server, and it stops by
 // itself.
 package main
 
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -25,8 +34,10 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/pedigreeml/pedigree/metrics"
 	"github.com/pedigreeml/pedigree/registry"
 	"github.com/pedigreeml/pedigree/registry/sqlite"
@@ -44,6 +55,9 @@ type options struct {
 	batches, size, conc int
 	maxDuration         time.Duration
 	registryd           string
+	serveArgs           string
+	prefill             int
+	profile             string
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -57,16 +71,46 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.conc, "concurrency", 4, "requests in flight")
 	fs.DurationVar(&o.maxDuration, "max-duration", 2*time.Minute, "stop each target after this long")
 	fs.StringVar(&o.registryd, "registryd", "", "registryd binary to start (default: go run ./cmd/registryd)")
+	fs.StringVar(&o.serveArgs, "serve-args", "", "extra arguments for registryd serve, space-separated (e.g. \"--audit-interval 0\")")
+	fs.IntVar(&o.prefill, "prefill", 0, "samples to store in the registry, the in-process store and the minimal table before measuring")
+	fs.StringVar(&o.profile, "server-profile", "", "write a perf CPU profile (perf record -g) of the started registry during the REST batches to this file; needs --registryd and perf")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	switch {
+	case o.batches < 1 || o.size < 1 || o.size > registry.MaxBatchSamples || o.conc < 1 || o.maxDuration <= 0:
+		return fmt.Errorf("--batches, --concurrency and --max-duration must be positive, --batch-size 1 to %d", registry.MaxBatchSamples)
+	case o.prefill < 0:
+		return errors.New("--prefill must be 0 or more")
+	case o.server != "" && (o.prefill > 0 || o.profile != ""):
+		return errors.New("--prefill and --server-profile need the registry this command starts (no --server)")
+	case o.profile != "" && o.registryd == "":
+		return errors.New("--server-profile needs --registryd (a built binary, so that its process is the server)")
+	}
+	work, err := os.MkdirTemp("", "pedigree-load-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	dataDir, localDB, minimalDB := filepath.Join(work, "registry"), filepath.Join(work, "local.db"), filepath.Join(work, "minimal.db")
+	if err := os.Mkdir(dataDir, 0o700); err != nil {
+		return err
+	}
+	if o.prefill > 0 {
+		if err := prefill(ctx, o.prefill, filepath.Join(dataDir, "registry.db"), localDB, minimalDB, stderr); err != nil {
+			return fmt.Errorf("prefill: %w", err)
+		}
+	}
+	pid := 0
 	if o.server == "" {
-		url, key, stop, err := startRegistry(ctx, o.registryd, stderr)
+		started := time.Now()
+		srv, err := startRegistry(ctx, o.registryd, dataDir, strings.Fields(o.serveArgs), stderr)
 		if err != nil {
 			return err
 		}
-		defer stop()
-		o.server, o.key = url, key
+		defer srv.stop()
+		fmt.Fprintf(stderr, "registry started in %s (pid %d)\n", time.Since(started).Round(time.Millisecond), srv.pid)
+		o.server, o.key, pid = srv.url, srv.key, srv.pid
 	}
 	bodies := makeBodies(o.batches, o.size)
 
@@ -80,29 +124,55 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("bare sink: %w", err)
 	}
+	var stopProfile func() error
+	if o.profile != "" {
+		if stopProfile, err = startProfile(pid, o.profile); err != nil {
+			return fmt.Errorf("server profile: %w", err)
+		}
+	}
 	reg, err := drive(ctx, o.server, o.key, bodies, o)
+	if stopProfile != nil {
+		if perr := stopProfile(); perr != nil && err == nil {
+			err = fmt.Errorf("server profile: %w", perr)
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("registry: %w", err)
 	}
-	local, err := inProcess(ctx, bodies, o)
+	local, err := inProcess(ctx, localDB, bodies, o)
 	if err != nil {
 		return fmt.Errorf("in-process: %w", err)
 	}
-	fmt.Fprintf(stdout, "batches of %d samples (~120 words each), %d in flight\n", o.size, o.conc)
+	minimal, err := minimalInserts(ctx, minimalDB, bodies, o)
+	if err != nil {
+		return fmt.Errorf("minimal table: %w", err)
+	}
+	fmt.Fprintf(stdout, "batches of %d samples (~120 words each), %d in flight, %d samples stored before\n", o.size, o.conc, o.prefill)
 	fmt.Fprintf(stdout, "%-22s %12s %12s %12s %8s\n", "target", "samples/s", "p50 batch", "p99 batch", "batches")
 	for _, r := range []struct {
 		name string
 		res  result
-	}{{"bare HTTP sink", bare}, {"in-process Service", local}, {"registry over HTTP", reg}} {
+	}{{"bare HTTP sink", bare}, {"minimal table", minimal}, {"in-process Service", local}, {"registry over HTTP", reg}} {
 		fmt.Fprintf(stdout, "%-22s %12.0f %12s %12s %8d\n", r.name, r.res.rate, r.res.p50.Round(time.Millisecond), r.res.p99.Round(time.Millisecond), r.res.n)
 	}
-	fmt.Fprintf(stdout, "ratio HTTP / in-process (the API's own cost): %.3f\n", reg.rate/local.rate)
-	fmt.Fprintf(stdout, "ratio HTTP / bare HTTP sink (transport is not the bottleneck): %.4f\n", reg.rate/bare.rate)
+	fmt.Fprintf(stdout, "ratio REST / minimal table (target >= 0.5): %.3f\n", reg.rate/minimal.rate)
+	fmt.Fprintf(stdout, "ratio in-process / minimal table (the registry's work and schema): %.3f\n", local.rate/minimal.rate)
+	fmt.Fprintf(stdout, "ratio REST / in-process (the API's own cost): %.3f\n", reg.rate/local.rate)
+	fmt.Fprintf(stdout, "ratio REST / bare HTTP sink (transport is not the bottleneck): %.4f\n", reg.rate/bare.rate)
+	if o.profile != "" {
+		fmt.Fprintf(stdout, "server CPU profile: %s (perf report -i %s --no-children --sort sym)\n", o.profile, o.profile)
+	}
 	return nil
 }
 
-// makeBodies builds distinct JSON batches of realistic texts, deterministically.
-func makeBodies(batches, size int) [][]byte {
+// textGen writes deterministic texts of about 120 words with a Zipf-drawn vocabulary, so that they
+// have the repetition of real prose.
+type textGen struct {
+	vocab []string
+	z     *rand.Zipf
+}
+
+func newTextGen(seed uint64) *textGen {
 	r := rand.New(rand.NewPCG(7, 9))
 	vocab := make([]string, 4000)
 	for i := range vocab {
@@ -112,26 +182,57 @@ func makeBodies(batches, size int) [][]byte {
 		}
 		vocab[i] = string(b)
 	}
-	z := rand.NewZipf(r, 1.1, 2, uint64(len(vocab)-1))
-	out := make([][]byte, batches)
-	type sample struct {
-		Text    string `json:"text"`
-		Origin  string `json:"origin"`
-		Dataset string `json:"dataset"`
+	if seed != 0 {
+		r = rand.New(rand.NewPCG(seed, 9))
 	}
+	return &textGen{vocab: vocab, z: rand.NewZipf(r, 1.1, 2, uint64(len(vocab)-1))}
+}
+
+// text returns one text, prefixed by label so that texts of different labels never coincide.
+func (g *textGen) text(sb *strings.Builder, label string) string {
+	sb.Reset()
+	sb.WriteString(label)
+	for w := 0; w < 120; w++ {
+		sb.WriteByte(' ')
+		sb.WriteString(g.vocab[g.z.Uint64()])
+	}
+	return sb.String()
+}
+
+type loadSample struct {
+	Text    string `json:"text"`
+	Origin  string `json:"origin"`
+	Dataset string `json:"dataset"`
+}
+
+// makeBodies builds distinct JSON batches of realistic texts, deterministically.
+func makeBodies(batches, size int) [][]byte {
+	g := newTextGen(0)
+	var sb strings.Builder
+	out := make([][]byte, batches)
 	for b := range out {
-		samples := make([]sample, size)
+		samples := make([]loadSample, size)
 		for i := range samples {
-			var sb strings.Builder
-			fmt.Fprintf(&sb, "Load sample %d of batch %d:", i, b)
-			for w := 0; w < 120; w++ {
-				sb.WriteString(" " + vocab[z.Uint64()])
-			}
-			samples[i] = sample{Text: sb.String(), Origin: "human", Dataset: "load"}
+			samples[i] = loadSample{Text: g.text(&sb, fmt.Sprintf("Load sample %d of batch %d:", i, b)), Origin: "human", Dataset: "load"}
 		}
 		out[b], _ = json.Marshal(map[string]any{"samples": samples})
 	}
 	return out
+}
+
+// bodyTexts returns the texts of a body made by makeBodies.
+func bodyTexts(body []byte) ([]string, error) {
+	var in struct {
+		Samples []loadSample `json:"samples"`
+	}
+	if err := json.Unmarshal(body, &in); err != nil {
+		return nil, err
+	}
+	out := make([]string, len(in.Samples))
+	for i, s := range in.Samples {
+		out[i] = s.Text
+	}
+	return out, nil
 }
 
 type result struct {
@@ -212,15 +313,10 @@ func post(ctx context.Context, c *http.Client, base, key string, body []byte) er
 	return nil
 }
 
-// inProcess ingests the same batches through registry.Service on a SQLite store in a temporary
-// directory, with the same concurrency: the registry's work without HTTP, JSON or authentication.
-func inProcess(ctx context.Context, bodies [][]byte, o options) (result, error) {
-	dir, err := os.MkdirTemp("", "pedigree-load-local-")
-	if err != nil {
-		return result{}, err
-	}
-	defer os.RemoveAll(dir)
-	store, err := sqlite.Open(ctx, filepath.Join(dir, "registry.db"))
+// inProcess ingests the same batches through registry.Service on a SQLite store at path (pre-filled or
+// new), with the same concurrency: the registry's work without HTTP, JSON or authentication.
+func inProcess(ctx context.Context, path string, bodies [][]byte, o options) (result, error) {
+	store, err := sqlite.Open(ctx, path)
 	if err != nil {
 		return result{}, err
 	}
@@ -242,6 +338,197 @@ func inProcess(ctx context.Context, bodies [][]byte, o options) (result, error) 
 	})
 }
 
+// minimalInserts inserts the same texts into the minimal table at path (pre-filled or new), a batch a
+// transaction, with the same concurrency (the single writer connection serializes the writes; ids
+// and hashes are computed in parallel).
+func minimalInserts(ctx context.Context, path string, bodies [][]byte, o options) (result, error) {
+	m, err := openMinimal(ctx, path, o.size)
+	if err != nil {
+		return result{}, err
+	}
+	defer m.close()
+	batches := make([][]string, len(bodies))
+	for i, b := range bodies {
+		if batches[i], err = bodyTexts(b); err != nil {
+			return result{}, err
+		}
+	}
+	return measure(ctx, len(batches), o, func(ctx context.Context, i int) error {
+		return m.insert(ctx, batches[i])
+	})
+}
+
+// minimalTable is the bare baseline that matters to a user: the table they would write without
+// Pedigree. A UUIDv7 id (the registry's id form) stored as 16 bytes, the text, and its SHA-256,
+// 32 bytes, unique so that a re-sent text is not stored twice; the registry's pragmas (sqlite.DSN:
+// WAL, synchronous=FULL, IMMEDIATE transactions) and one writer connection, as the registry has.
+type minimalTable struct {
+	db   *sql.DB
+	size int
+	full *sql.Stmt // the prepared INSERT of size rows
+}
+
+const minimalSchema = `CREATE TABLE IF NOT EXISTS samples (
+	id             BLOB PRIMARY KEY,
+	text           TEXT NOT NULL,
+	content_sha256 BLOB NOT NULL UNIQUE
+)`
+
+func minimalInsertSQL(rows int) string {
+	return "INSERT INTO samples (id, text, content_sha256) VALUES " +
+		strings.TrimSuffix(strings.Repeat("(?, ?, ?),", rows), ",") + " ON CONFLICT (content_sha256) DO NOTHING"
+}
+
+func openMinimal(ctx context.Context, path string, size int) (*minimalTable, error) {
+	db, err := sql.Open("sqlite", sqlite.DSN(path, false))
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	m := &minimalTable{db: db, size: size}
+	if _, err := db.ExecContext(ctx, minimalSchema); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if m.full, err = db.PrepareContext(ctx, minimalInsertSQL(size)); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return m, nil
+}
+
+func (m *minimalTable) close() error {
+	m.full.Close()
+	return m.db.Close()
+}
+
+// insert does what the user's code would: an id and a hash per text, then one multi-row INSERT
+// (prepared for full batches) in one transaction, skipping texts already stored.
+func (m *minimalTable) insert(ctx context.Context, texts []string) error {
+	args := make([]any, 0, 3*len(texts))
+	for _, t := range texts {
+		id := uuid.Must(uuid.NewV7())
+		sum := sha256.Sum256([]byte(t))
+		args = append(args, id[:], t, sum[:])
+	}
+	tx, err := m.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if len(texts) == m.size {
+		_, err = tx.StmtContext(ctx, m.full).ExecContext(ctx, args...)
+	} else {
+		_, err = tx.ExecContext(ctx, minimalInsertSQL(len(texts)), args...)
+	}
+	if err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// prefillBatch is the batch size of the pre-fill: the largest batch the registry takes.
+const prefillBatch = registry.MaxBatchSamples
+
+// prefill stores n samples of ~120 words, other than the measured ones, in the registry's database at
+// regPath (through registry.Service.Ingest, the store's own batch path: rows, edges, log leaves and
+// hashes, so the log verifies when registryd starts), copies that database to localPath for the
+// in-process target, and inserts the same texts into the minimal table at minimalPath.
+func prefill(ctx context.Context, n int, regPath, localPath, minimalPath string, stderr io.Writer) error {
+	started := time.Now()
+	store, err := sqlite.Open(ctx, regPath)
+	if err != nil {
+		return err
+	}
+	m, err := openMinimal(ctx, minimalPath, prefillBatch)
+	if err != nil {
+		store.Close()
+		return err
+	}
+	svc := &registry.Service{Store: store, Scorer: registry.MetricsScorer{Scorer: &metrics.Scorer{}}}
+	g := newTextGen(1)
+	var sb strings.Builder
+	var tIngest, tMinimal time.Duration
+	for done := 0; done < n && err == nil; done += prefillBatch {
+		k := min(prefillBatch, n-done)
+		texts := make([]string, k)
+		batch := make([]registry.NewSample, k)
+		for i := range texts {
+			texts[i] = g.text(&sb, fmt.Sprintf("Prefill sample %d:", done+i))
+			batch[i] = registry.NewSample{Text: &texts[i], Origin: registry.OriginHuman, Dataset: "prefill"}
+		}
+		t0 := time.Now()
+		if _, err = svc.Ingest(ctx, batch, nil); err != nil {
+			break
+		}
+		t1 := time.Now()
+		for i := 0; i < k && err == nil; i += 1000 {
+			err = m.insert(ctx, texts[i:min(k, i+1000)])
+		}
+		tIngest, tMinimal = tIngest+t1.Sub(t0), tMinimal+time.Since(t1)
+		if (done/prefillBatch)%10 == 9 || done+k >= n {
+			fmt.Fprintf(stderr, "prefill: %d of %d samples (ingest %.0f/s, minimal table %.0f/s)\n", done+k, n,
+				float64(done+k)/tIngest.Seconds(), float64(done+k)/tMinimal.Seconds())
+		}
+	}
+	// Closing the last connection checkpoints the WAL into the database file, which is then whole.
+	if cerr := errors.Join(m.close(), store.Close()); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	for _, suffix := range []string{"", "-wal"} {
+		if err := copyFile(regPath+suffix, localPath+suffix); err != nil && !(suffix != "" && errors.Is(err, os.ErrNotExist)) {
+			return err
+		}
+	}
+	fmt.Fprintf(stderr, "prefill: %d samples in %s\n", n, time.Since(started).Round(time.Second))
+	return nil
+}
+
+func copyFile(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// startProfile runs perf record on the process pid until the returned function is called.
+func startProfile(pid int, path string) (func() error, error) {
+	cmd := exec.Command("perf", "record", "-F", "499", "-g", "-p", fmt.Sprint(pid), "-o", path)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	time.Sleep(500 * time.Millisecond) // perf attaches
+	return func() error {
+		cmd.Process.Signal(syscall.SIGINT)
+		err := cmd.Wait()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGINT {
+				err = nil // perf writes its file and ends on the interrupt it was sent
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("%w: %s", err, out.Bytes())
+		}
+		return nil
+	}, nil
+}
+
 // startSink serves a bare handler on loopback: it reads the whole body and answers 201 with a
 // response of about the registry's size, so the baseline pays for HTTP and transfer and nothing else.
 func startSink() (string, func(), error) {
@@ -259,14 +546,17 @@ func startSink() (string, func(), error) {
 	return "http://" + ln.Addr().String(), func() { srv.Close() }, nil
 }
 
-// startRegistry runs registryd serve on 127.0.0.1:0 with a temporary data directory and returns its
-// URL, an ingest key and a stop function.
-func startRegistry(ctx context.Context, bin string, stderr io.Writer) (string, string, func(), error) {
-	dir, err := os.MkdirTemp("", "pedigree-load-")
-	if err != nil {
-		return "", "", nil, err
-	}
-	args := []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir}
+// server is a registryd process this command started.
+type server struct {
+	url, key string
+	pid      int
+	stop     func()
+}
+
+// startRegistry runs registryd serve on 127.0.0.1:0 with the data directory dir (which it leaves in
+// place: the caller removes it) and returns its URL, its admin key and its process.
+func startRegistry(ctx context.Context, bin, dir string, extra []string, stderr io.Writer) (*server, error) {
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir}, extra...)
 	var cmd *exec.Cmd
 	if bin == "" {
 		cmd = exec.CommandContext(ctx, "go", append([]string{"run", "./cmd/registryd"}, args...)...)
@@ -274,15 +564,19 @@ func startRegistry(ctx context.Context, bin string, stderr io.Writer) (string, s
 		cmd = exec.CommandContext(ctx, bin, args...)
 	}
 	pr, pw := io.Pipe()
-	cmd.Stdout, cmd.Stderr = pw, io.Discard
+	var logs syncBuffer
+	cmd.Stdout, cmd.Stderr = pw, &logs
 	if err := cmd.Start(); err != nil {
-		return "", "", nil, err
+		return nil, err
 	}
+	waited := make(chan error, 1)
+	go func() {
+		waited <- cmd.Wait()
+		pw.Close()
+	}()
 	stop := func() {
 		cmd.Process.Signal(os.Interrupt)
-		cmd.Wait()
-		pw.Close()
-		os.RemoveAll(dir)
+		<-waited
 	}
 	found := make(chan string, 1)
 	go func() {
@@ -308,11 +602,35 @@ func startRegistry(ctx context.Context, bin string, stderr io.Writer) (string, s
 		keyBytes, err := os.ReadFile(filepath.Join(dir, "admin.key"))
 		if err != nil {
 			stop()
-			return "", "", nil, err
+			return nil, err
 		}
-		return url, strings.TrimSpace(string(keyBytes)), stop, nil
-	case <-time.After(5 * time.Minute):
+		return &server{url: url, key: strings.TrimSpace(string(keyBytes)), pid: cmd.Process.Pid, stop: stop}, nil
+	case err := <-waited:
+		return nil, fmt.Errorf("registryd exited (%v): %s", err, logs.tail())
+	case <-time.After(10 * time.Minute):
 		stop()
-		return "", "", nil, errors.New("registryd did not start")
+		return nil, fmt.Errorf("registryd did not start: %s", logs.tail())
 	}
+}
+
+// syncBuffer keeps the last few KiB of what a process writes, for an error message.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(b.buf, p...)
+	if len(b.buf) > 8<<10 {
+		b.buf = append([]byte(nil), b.buf[len(b.buf)-4<<10:]...)
+	}
+	return len(p), nil
+}
+
+func (b *syncBuffer) tail() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return string(b.buf[max(0, len(b.buf)-2<<10):])
 }
