@@ -104,13 +104,13 @@ func refused(d *registry.Decision) error {
 func (s *Server) replayMix(c echo.Context, ids []string) error {
 	ctx := c.Request().Context()
 	if len(ids) == 2 {
-		m, err := s.mixes.GetMix(ctx, ids[1])
+		m, err := s.store.GetMix(ctx, ids[1])
 		if err != nil {
 			return err
 		}
 		return c.JSON(http.StatusCreated, m)
 	}
-	d, err := s.mixes.GetDecision(ctx, ids[0])
+	d, err := s.store.GetDecision(ctx, ids[0])
 	if err != nil {
 		return err
 	}
@@ -121,7 +121,7 @@ func (s *Server) getMix(c echo.Context) error {
 	if err := noQuery(c); err != nil {
 		return err
 	}
-	m, err := s.mixes.GetMix(c.Request().Context(), c.Param("id"))
+	m, err := s.store.GetMix(c.Request().Context(), c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -129,14 +129,14 @@ func (s *Server) getMix(c echo.Context) error {
 }
 
 func (s *Server) listMixes(c echo.Context) error {
-	return listByCursor(c, "mixes", s.mixes.ListMixes, func(m *registry.Mix) string { return m.ID })
+	return listByCursor(c, "mixes", s.store.ListMixes, func(m *registry.Mix) string { return m.ID })
 }
 
 func (s *Server) getDecision(c echo.Context) error {
 	if err := noQuery(c); err != nil {
 		return err
 	}
-	d, err := s.mixes.GetDecision(c.Request().Context(), c.Param("id"))
+	d, err := s.store.GetDecision(c.Request().Context(), c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -161,7 +161,7 @@ func (s *Server) exportMix(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	if _, err := s.mixes.GetMix(ctx, c.Param("id")); err != nil {
+	if _, err := s.store.GetMix(ctx, c.Param("id")); err != nil {
 		return err
 	}
 	w := c.Response()
@@ -170,7 +170,7 @@ func (s *Server) exportMix(c echo.Context) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
-	err := s.mixes.ExportMix(ctx, c.Param("id"), func(smp *registry.Sample) error {
+	err := s.store.ExportMix(ctx, c.Param("id"), func(smp *registry.Sample) error {
 		line := exportLine{ID: smp.ID, Text: smp.Text, Origin: smp.Origin, Generation: smp.Generation, Metrics: smp.Metrics}
 		if smp.Model != "" {
 			line.Model = &smp.Model
@@ -211,7 +211,7 @@ func (s *Server) mixLineage(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	m, err := s.mixes.GetMix(ctx, c.Param("id"))
+	m, err := s.store.GetMix(ctx, c.Param("id"))
 	if err != nil {
 		return err
 	}

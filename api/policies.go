@@ -43,7 +43,7 @@ func (s *Server) listPolicies(c echo.Context) error {
 	if err := noQuery(c); err != nil {
 		return err
 	}
-	list, err := s.mixes.ListPolicyVersions(c.Request().Context(), "", 0, maxLimit)
+	list, err := s.store.ListPolicyVersions(c.Request().Context(), "", 0, maxLimit)
 	if err != nil {
 		return err
 	}
@@ -60,11 +60,11 @@ func (s *Server) getPolicy(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	latest, err := s.mixes.GetPolicyVersion(ctx, c.Param("name"), 0)
+	latest, err := s.store.GetPolicyVersion(ctx, c.Param("name"), 0)
 	if err != nil {
 		return err
 	}
-	versions, err := s.mixes.ListPolicyVersions(ctx, latest.Name, 0, maxLimit)
+	versions, err := s.store.ListPolicyVersions(ctx, latest.Name, 0, maxLimit)
 	if err != nil {
 		return err
 	}
@@ -86,7 +86,7 @@ func (s *Server) getPolicyVersion(c echo.Context) error {
 	if n < 1 || n > math.MaxInt32 {
 		return registry.Errorf(registry.ENOTFOUND, "policy version %s not found: versions are 1, 2, …", c.Param("version"))
 	}
-	pv, err := s.mixes.GetPolicyVersion(c.Request().Context(), c.Param("name"), int(n))
+	pv, err := s.store.GetPolicyVersion(c.Request().Context(), c.Param("name"), int(n))
 	if err != nil {
 		return err
 	}

@@ -62,20 +62,20 @@ func (s *Server) reportSubject(ctx context.Context, modelRef, mixID string) (*re
 	policies := map[registry.PolicyRef]bool{}
 	generators := map[string]bool{}
 	for _, id := range ids {
-		m, err := s.mixes.GetMix(ctx, id)
+		m, err := s.store.GetMix(ctx, id)
 		if err != nil {
 			return nil, err
 		}
 		subj.Mixes = append(subj.Mixes, m)
 		if !policies[m.Policy] {
 			policies[m.Policy] = true
-			pv, err := s.mixes.GetPolicyVersion(ctx, m.Policy.Name, m.Policy.Version)
+			pv, err := s.store.GetPolicyVersion(ctx, m.Policy.Name, m.Policy.Version)
 			if err != nil {
 				return nil, err
 			}
 			subj.Policies = append(subj.Policies, pv)
 		}
-		d, err := s.mixes.GetDecision(ctx, m.DecisionID)
+		d, err := s.store.GetDecision(ctx, m.DecisionID)
 		if err != nil {
 			return nil, err
 		}

@@ -28,7 +28,6 @@ type Config struct {
 // Deps are what the API serves from.
 type Deps struct {
 	Store    registry.Store
-	Mixes    registry.MixStore
 	Builder  *mixer.Builder
 	Policies *mixer.Policies
 	Log      *ledger.Log
@@ -42,7 +41,6 @@ type Deps struct {
 type Server struct {
 	cfg      Config
 	store    registry.Store
-	mixes    registry.MixStore
 	builder  *mixer.Builder
 	policies *mixer.Policies
 	ledger   *ledger.Log
@@ -73,7 +71,7 @@ func New(cfg Config, d Deps) *Server {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(d.Logger)
-	s := &Server{cfg: cfg, store: d.Store, mixes: d.Mixes, builder: d.Builder, policies: d.Policies, ledger: d.Log, svc: d.Service, log: d.Logger, spec: d.Spec, echo: e,
+	s := &Server{cfg: cfg, store: d.Store, builder: d.Builder, policies: d.Policies, ledger: d.Log, svc: d.Service, log: d.Logger, spec: d.Spec, echo: e,
 		metrics: newHTTPMetrics(d.Registry)}
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{}))
 	e.Use(s.observe)

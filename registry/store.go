@@ -190,6 +190,7 @@ type Candidates struct {
 //     CreateModel for an unknown mix.
 type Store interface {
 	Writer
+	MixStore
 	// Resolve looks up the referenced samples and models; unknown ones are absent from the maps.
 	Resolve(ctx context.Context, sampleIDs, modelRefs []string) (*Resolution, error)
 	InsertSamples(ctx context.Context, req InsertSamples) (*InsertedSamples, error)

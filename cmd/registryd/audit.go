@@ -58,16 +58,12 @@ Flags:
 		return err
 	}
 	defer store.Close()
-	full, ok := store.(fullStore)
-	if !ok {
-		return fmt.Errorf("the %T store lacks mixes or the log", store)
-	}
-	l := ledger.NewLog(full, signer, vkey, ledger.WithWitnesses(witnesses...),
+	l := ledger.NewLog(store, signer, vkey, ledger.WithWitnesses(witnesses...),
 		ledger.WithWatermark(&ledger.NoteFile{Path: filepath.Join(cfg.DataDir, ledger.WatermarkFile)}))
 
 	fmt.Fprintf(stderr, "auditing %s\n", redactDSN(cfg.dbPath()))
 	p := &progressPrinter{w: stderr, every: 2 * time.Second}
-	res, err := l.FullCheck(ctx, tamperAware(full.RecordLeaves), ledger.FullCheckOptions{Progress: p.report})
+	res, err := l.FullCheck(ctx, tamperAware(store.RecordLeaves), ledger.FullCheckOptions{Progress: p.report})
 	var ae *ledger.AuditError
 	switch {
 	case errors.As(err, &ae):

@@ -119,7 +119,7 @@ func isPostgres(db string) bool {
 }
 
 // openStore opens the configured database, creating the data directory for SQLite.
-func openStore(ctx context.Context, c *config) (registry.Store, error) {
+func openStore(ctx context.Context, c *config) (fullStore, error) {
 	if isPostgres(c.DB) {
 		return postgres.Open(ctx, c.DB)
 	}
@@ -179,19 +179,15 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer store.Close()
-	full, ok := store.(fullStore)
-	if !ok {
-		return fmt.Errorf("the %T store lacks mixes or the log", store)
-	}
 	// Check the log before anything is written: a registry whose records or log were altered
 	// refuses to start.
-	auditLog, err := openLog(ctx, cfg, full, logger)
+	auditLog, err := openLog(ctx, cfg, store, logger)
 	if err != nil {
 		return err
 	}
 	// From here on every record read for a response, an authorization, a policy evaluation or a
 	// replay is proven in the log first.
-	checked := leaves.NewChecked(full, auditLog)
+	checked := leaves.NewChecked(store, auditLog)
 	svc := &registry.Service{Store: checked, Scorer: registry.MetricsScorer{Scorer: &metrics.Scorer{
 		Toxicity: tox, NullOnUnavailable: cfg.ToxicityOnError == "null"}}}
 	if err := ensureAdminKey(ctx, cfg, svc, stdout); err != nil {
@@ -206,7 +202,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	handler := api.New(api.Config{MaxBatchBytes: cfg.MaxBatchBytes}, api.Deps{
-		Store: checked, Mixes: checked, Builder: builder, Policies: policies, Log: auditLog, Service: svc, Logger: logger, Registry: reg, Spec: pedigree.OpenAPI,
+		Store: checked, Builder: builder, Policies: policies, Log: auditLog, Service: svc, Logger: logger, Registry: reg, Spec: pedigree.OpenAPI,
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -229,7 +225,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	auditDone := make(chan struct{})
 	go func() {
 		defer close(auditDone)
-		newAuditLoop(cfg, auditLog, tamperAware(full.RecordLeaves), logger, reg).run(auditCtx)
+		newAuditLoop(cfg, auditLog, tamperAware(store.RecordLeaves), logger, reg).run(auditCtx)
 	}()
 	defer func() { stopAudit(); <-auditDone }()
 	ticker := time.NewTicker(checkpointEvery)
