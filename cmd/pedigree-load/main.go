@@ -102,13 +102,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	pid := 0
+	var stopServer func()
 	if o.server == "" {
 		started := time.Now()
 		srv, err := startRegistry(ctx, o.registryd, dataDir, strings.Fields(o.serveArgs), stderr)
 		if err != nil {
 			return err
 		}
-		defer srv.stop()
+		stopServer = srv.stop
+		defer func() {
+			if stopServer != nil {
+				stopServer()
+			}
+		}()
 		fmt.Fprintf(stderr, "registry started in %s (pid %d)\n", time.Since(started).Round(time.Millisecond), srv.pid)
 		o.server, o.key, pid = srv.url, srv.key, srv.pid
 	}
@@ -138,6 +144,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if err != nil {
 		return fmt.Errorf("registry: %w", err)
+	}
+	if stopServer != nil {
+		// The registry's background work (its audit pass, checkpoints) must not run during the
+		// baselines.
+		stopServer()
+		stopServer = nil
 	}
 	local, err := inProcess(ctx, localDB, bodies, o)
 	if err != nil {
