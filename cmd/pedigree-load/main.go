@@ -172,7 +172,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "ratio REST / in-process (the API's own cost): %.3f\n", reg.rate/local.rate)
 	fmt.Fprintf(stdout, "ratio REST / bare HTTP sink (transport is not the bottleneck): %.4f\n", reg.rate/bare.rate)
 	if o.profile != "" {
-		fmt.Fprintf(stdout, "server CPU profile: %s (perf report -i %s --no-children --sort sym)\n", o.profile, o.profile)
+		ingested := reg.n * o.size
+		if err := printBreakdown(stdout, o.profile, ingested, float64(ingested)/reg.rate); err != nil {
+			return fmt.Errorf("server profile: %w", err)
+		}
+		fmt.Fprintf(stdout, "whole profile: perf report -i %s --children --sort sym\n", o.profile)
 	}
 	return nil
 }
