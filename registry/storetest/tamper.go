@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -16,7 +17,6 @@ import (
 
 	"github.com/pedigreeml/pedigree/ledger"
 	"github.com/pedigreeml/pedigree/metrics"
-	"github.com/pedigreeml/pedigree/mixer"
 	"github.com/pedigreeml/pedigree/registry"
 	"github.com/pedigreeml/pedigree/registry/leaves"
 )
@@ -78,8 +78,11 @@ const OpenPolicy = "package pedigree.mix\n\nlimits := {}\n"
 // refusingPolicy refuses every mix, with a message.
 const refusingPolicy = "package pedigree.mix\n\nlimits := {}\n\ndeny contains \"no mixes today\" if { input.mix.size >= 0 }\n"
 
-// Fill writes one of every kind of record, with every optional field set, through the registry's own
-// services, and signs a checkpoint of the log.
+// Fill writes one of every kind of record, with every optional field set, and signs a checkpoint of
+// the log. Samples, models and keys go through the registry's service; policy versions, decisions and
+// the mix through the domain's write functions over the store (registry.WritePolicyVersion and
+// registry.WriteMix, as the mixer writes them), with real module texts and their SHA-256, and a
+// manifest hash computed over the samples' ids and content hashes.
 func Fill(t *testing.T, b Backend) *Filled {
 	t.Helper()
 	ctx := context.Background()
@@ -136,28 +139,65 @@ func Fill(t *testing.T, b Backend) *Filled {
 	if f.RevokedKey, revoked, err = svc.CreateKey(ctx, registry.RoleIngest); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.RevokeKey(ctx, revoked.ID, time.Now()); err != nil {
+	if _, err := registry.RevokeKey(ctx, st, revoked.ID, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 
-	pol := mixer.NewPolicies(st)
+	// Policy versions, decisions and the mix are written as the mixer writes them, without it: the
+	// mixer's own contract runs over real stores in mixer/mixertest.
+	at := time.Now().UTC().Truncate(time.Millisecond)
+	var versions []*registry.PolicyVersion
 	for _, m := range []struct{ name, module string }{{"open", OpenPolicy}, {"refusing", refusingPolicy}, {"open", OpenPolicy + "# v2\n"}} {
-		if _, _, err := pol.Put(ctx, m.name, m.module); err != nil {
-			t.Fatalf("policy %s: %v", m.name, err)
+		pv := &registry.PolicyVersion{Name: m.name, SHA256: digest(m.module), Module: m.module, Limits: json.RawMessage(`{}`), CreatedAt: at}
+		if created, err := registry.WritePolicyVersion(ctx, st, pv); err != nil || !created {
+			t.Fatalf("policy %s: created %v, %v", m.name, created, err)
+		}
+		versions = append(versions, pv)
+	}
+	open, refusing := versions[0], versions[1]
+
+	// The mix holds every sample, in an order of its own (a seed's draw), with the stats, request
+	// and decision input a build under open@1 makes.
+	req := registry.MixRequest{Policy: "open@1", Size: 10, Seed: 7}
+	if err := req.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	drawn := []*registry.Sample{f.Answer, f.Prompt, f.Edited, f.Seed, f.Unscored}
+	stats := statsOf(drawn)
+	manifest := make([]string, len(drawn))
+	hash := registry.NewManifestHash()
+	for i, s := range drawn {
+		manifest[i] = s.ID
+		if err := hash.Add(s.ID, s.ContentSHA256); err != nil {
+			t.Fatal(err)
 		}
 	}
-	builder := &mixer.Builder{Store: builderStore{st}, Policies: pol}
-	built, err := builder.Build(ctx, registry.MixRequest{Policy: "open@1", Size: 10, Seed: 7},
-		false, &registry.Idempotency{Scope: "fill", Key: "mix-1", RequestSHA256: digest("mix-1")})
-	if err != nil || built.Mix == nil {
-		t.Fatalf("mix: %v (%+v)", err, built)
+	input, err := json.Marshal(mixSummary{Size: len(drawn), Strategy: req.Strategy, Stats: stats, Request: req})
+	if err != nil {
+		t.Fatal(err)
 	}
-	f.Mix = built.Mix
-	refused, err := builder.Build(ctx, registry.MixRequest{Policy: "refusing", Size: 10}, false, nil)
-	if err != nil || refused.Mix != nil || len(refused.Decision.Violations) == 0 {
-		t.Fatalf("refused mix: %v (%+v)", err, refused)
+	allowed := &registry.Decision{ID: newID(), Policy: open.Ref(), Allowed: true, Violations: []string{}, Input: input, EvaluatedAt: at}
+	f.Mix = &registry.Mix{ID: newID(), Policy: open.Ref(), DecisionID: allowed.ID, Size: len(drawn), Seed: req.Seed,
+		Strategy: req.Strategy, Request: req, Stats: stats, ManifestSHA256: hash.Sum(), CreatedAt: at}
+	if err := registry.WriteMix(ctx, st, allowed, f.Mix, manifest,
+		&registry.Idempotency{Scope: "fill", Key: "mix-1", RequestSHA256: digest("mix-1")}); err != nil {
+		t.Fatalf("mix: %v", err)
 	}
-	f.Refused = refused.Decision
+	if f.Mix.MaxGeneration != 2 || f.Mix.GenerationBasis != registry.BasisDeclared || allowed.MixID != f.Mix.ID {
+		t.Fatalf("saved mix: deepest generation %d, basis %q, decision's mix %q", f.Mix.MaxGeneration, f.Mix.GenerationBasis, allowed.MixID)
+	}
+	refusedReq := registry.MixRequest{Policy: "refusing", Size: 10}
+	if err := refusedReq.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if input, err = json.Marshal(mixSummary{Size: len(drawn), Strategy: refusedReq.Strategy, Stats: stats, Request: refusedReq}); err != nil {
+		t.Fatal(err)
+	}
+	f.Refused = &registry.Decision{ID: newID(), Policy: refusing.Ref(), Allowed: false, Violations: []string{"no mixes today"},
+		Input: input, EvaluatedAt: at}
+	if err := registry.WriteMix(ctx, st, f.Refused, nil, nil, nil); err != nil {
+		t.Fatalf("refused mix: %v", err)
+	}
 	if f.Tuned, err = svc.CreateModel(ctx, &registry.NewModel{Name: "student", Version: "1", Provider: "Example Labs",
 		TrainedOn: []string{f.Mix.ID}}, nil); err != nil {
 		t.Fatalf("trained model: %v", err)
@@ -325,10 +365,10 @@ var (
 		_, err := c.GetDecision(ctx, f.Refused.ID)
 		return err
 	}
-	// useRefusingPolicy evaluates a mix under the refusing policy, as a mix request would.
+	// useRefusingPolicy reads the refusing policy as a mix request would before evaluating it: the
+	// checked store proves the version, and its module against its logged SHA-256.
 	useRefusingPolicy = func(ctx context.Context, f *Filled, c *leaves.Checked) error {
-		pol := mixer.NewPolicies(c)
-		_, err := (&mixer.Builder{Store: builderStore{c}, Policies: pol}).Build(ctx, registry.MixRequest{Policy: "refusing", Size: 10}, true, nil)
+		_, err := c.GetPolicyVersion(ctx, "refusing", 0)
 		return err
 	}
 	useReplay = func(ctx context.Context, f *Filled, c *leaves.Checked) error {
