@@ -46,7 +46,7 @@ func filledLog(t *testing.T) (dsn, keyDir string, s *postgres.Store, l *ledger.L
 	if _, _, err := pol.Put(h.Ctx, "open", openPolicy); err != nil {
 		t.Fatal(err)
 	}
-	b := &mixer.Builder{Store: struct{ storetest.FullStore }{s}, Policies: pol}
+	b := &mixer.Builder{Store: s, Policies: pol}
 	res, err := b.Build(h.Ctx, registry.MixRequest{Policy: "open", Size: 3}, false, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -167,7 +167,7 @@ func TestConcurrentWritersKeepTheLogComplete(t *testing.T) {
 	}
 	indexes := []int64{pv.LogIndex}
 	indexes = append(indexes, h.Ingest(storetest.Human(storetest.Text("seed")))[0].Sample.LogIndex)
-	b := &mixer.Builder{Store: struct{ storetest.FullStore }{builder}, Policies: pol}
+	b := &mixer.Builder{Store: builder, Policies: pol}
 
 	const mixes, minBatches, perBatch = 25, 20, 50
 	var mixesDone atomic.Bool

@@ -23,11 +23,6 @@ import (
 	"github.com/pedigreeml/pedigree/registry/storetest"
 )
 
-func TestMixContract(t *testing.T) {
-	testDSN(t)
-	storetest.RunMixes(t, func(tb testing.TB) storetest.FullStore { return MustOpenStore(tb) })
-}
-
 func wantCode(t *testing.T, err error, code string) {
 	t.Helper()
 	if got := registry.ErrorCode(err); got != code {

@@ -30,7 +30,7 @@ func TestConcurrentWritersKeepTheLogComplete(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.Ingest(storetest.Human(storetest.Text("seed")))
-	b := &mixer.Builder{Store: struct{ storetest.FullStore }{s}, Policies: pol}
+	b := &mixer.Builder{Store: s, Policies: pol}
 	errc := make(chan error, 2)
 	go func() {
 		for i := range 20 {

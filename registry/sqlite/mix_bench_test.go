@@ -117,7 +117,7 @@ func BenchmarkMixVsBareQuery(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	builder := &mixer.Builder{Store: struct{ storetest.FullStore }{s}, Policies: pol}
+	builder := &mixer.Builder{Store: s, Policies: pol}
 	gen := 3
 	bare, args := sqlite.PoolSQL(registry.PoolQuery{Where: compiled.Where(policy.SQLite), MaxGeneration: &gen})
 	var tBuild, tBare time.Duration

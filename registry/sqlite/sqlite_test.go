@@ -44,7 +44,3 @@ func TestReopenKeepsDataAndMigrationsRunOnce(t *testing.T) {
 		t.Fatalf("sample lost on reopen: %v", err)
 	}
 }
-
-func TestMixContract(t *testing.T) {
-	storetest.RunMixes(t, func(tb testing.TB) storetest.FullStore { return MustOpenStore(tb) })
-}

@@ -1,4 +1,8 @@
-package storetest
+// Package mixertest is the mixer's contract over real stores: every limit binding, best-of-k,
+// determinism, refusals, policy uploads and export, built by mixer.Builder on a store that an Opener
+// returns. The mixer's own tests run it on SQLite and PostgreSQL; the stores' tests do not import the
+// mixer, so that the registry's packages depend on nothing above them.
+package mixertest
 
 import (
 	"fmt"
@@ -8,20 +12,15 @@ import (
 
 	"github.com/pedigreeml/pedigree/mixer"
 	"github.com/pedigreeml/pedigree/registry"
+	"github.com/pedigreeml/pedigree/registry/storetest"
 )
 
-// FullStore is a store that also builds mixes; both stores are.
-type FullStore interface {
-	registry.Store
-	registry.MixStore
-}
-
-// MixOpener returns a new, empty FullStore.
-type MixOpener func(tb testing.TB) FullStore
+// Opener returns a new, empty store; it registers its own cleanup with tb.
+type Opener func(tb testing.TB) registry.Store
 
 // RunMixes runs the mixer's contract: every limit binding, best-of-k, determinism, refusals and
-// policy uploads, over a real store.
-func RunMixes(t *testing.T, open MixOpener) {
+// policy uploads, over stores from open.
+func RunMixes(t *testing.T, open Opener) {
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, m *MixHarness)
@@ -43,24 +42,25 @@ func RunMixes(t *testing.T, open MixOpener) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := open(t)
-			h := NewHarness(t, s)
-			pol := mixer.NewPolicies(s)
-			m := &MixHarness{Harness: h, Store: s, Policies: pol, Builder: &mixer.Builder{Store: builderStore{s}, Policies: pol}}
-			tt.fn(t, m)
+			tt.fn(t, NewMixHarness(t, open(t)))
 		})
 	}
 }
 
-type builderStore struct{ FullStore }
-
-// MixHarness adds mix building to a Harness.
+// MixHarness adds mix building to a storetest.Harness.
 type MixHarness struct {
-	*Harness
-	Store    FullStore
+	*storetest.Harness
+	tb       testing.TB
 	Policies *mixer.Policies
 	Builder  *mixer.Builder
 	n        int
+}
+
+// NewMixHarness returns a harness that builds mixes on s with a fresh policy cache.
+func NewMixHarness(tb testing.TB, s registry.Store) *MixHarness {
+	pol := mixer.NewPolicies(s)
+	return &MixHarness{Harness: storetest.NewHarness(tb, s), tb: tb, Policies: pol,
+		Builder: &mixer.Builder{Store: s, Policies: pol}}
 }
 
 // Policy uploads a policy and fails the test on error.
@@ -98,9 +98,9 @@ func (m *MixHarness) samples(n int, dataset, model, prompt string) []string {
 		m.n++
 		text := fmt.Sprintf("Sample %d in %s: plain words about weather, rivers and %d small boats.", m.n, dataset, m.n)
 		if model == "" {
-			batch[i] = Human(text)
+			batch[i] = storetest.Human(text)
 		} else {
-			batch[i] = ModelOutput(text, model, prompt)
+			batch[i] = storetest.ModelOutput(text, model, prompt)
 		}
 		batch[i].Dataset = dataset
 	}
@@ -237,19 +237,19 @@ func testModelShare(t *testing.T, m *MixHarness) {
 
 func testInclude(t *testing.T, m *MixHarness) {
 	long := "A much longer human sentence with many more distinct words than the short samples carry along."
-	keep := m.One(Human(long))
-	m.Ingest(Human("Too short."), Human("Short, too."))
+	keep := m.One(storetest.Human(long))
+	m.Ingest(storetest.Human("Too short."), storetest.Human("Short, too."))
 	m.Policy("long", Limits(`{}`, "input.sample.tokens >= 10"))
 	mix := m.Allowed(registry.MixRequest{Policy: "long", Size: 10})
 	if mix.Size != 1 || m.Export(mix.ID)[0].ID != keep.ID {
 		t.Fatalf("include on tokens: %d samples", mix.Size)
 	}
-	licensed := Human("Licensed text under a permissive licence for the include test.")
+	licensed := storetest.Human("Licensed text under a permissive licence for the include test.")
 	licensed.Source = &registry.Source{Kind: "licensed", License: "MIT"}
 	lic := m.One(licensed)
-	english := Human("A sample whose metadata says it is written in English, for the include test.")
+	english := storetest.Human("A sample whose metadata says it is written in English, for the include test.")
 	english.Metadata = []byte(`{"lang":"en","score":9}`)
-	french := Human("Un échantillon dont les métadonnées disent qu'il est écrit en français.")
+	french := storetest.Human("Un échantillon dont les métadonnées disent qu'il est écrit en français.")
 	french.Metadata = []byte(`{"lang":"fr","score":10}`)
 	en := m.One(english)
 	m.One(french)
@@ -267,9 +267,9 @@ func testInclude(t *testing.T, m *MixHarness) {
 
 func testBestOfK(t *testing.T, m *MixHarness) {
 	a, b := m.Model("bok-a", 0), m.Model("bok-b", 0)
-	p1 := m.One(Human("First prompt: describe a river in a sentence."))
-	p2 := m.One(Human("Second prompt: describe a mountain in a sentence."))
-	cand := func(text, model, prompt string) string { return m.One(ModelOutput(text, model, prompt)).ID }
+	p1 := m.One(storetest.Human("First prompt: describe a river in a sentence."))
+	p2 := m.One(storetest.Human("Second prompt: describe a mountain in a sentence."))
+	cand := func(text, model, prompt string) string { return m.One(storetest.ModelOutput(text, model, prompt)).ID }
 	a1 := cand("Rivers wind, glitter, roar and carve patient valleys toward distant seas.", a, p1.ID) // longest for p1
 	cand("A river flows.", a, p1.ID)
 	b1 := cand("The river is wide and the river is long.", b, p1.ID) // b's best length for p1
@@ -300,12 +300,12 @@ func testBestOfK(t *testing.T, m *MixHarness) {
 
 func testBestOfKHumans(t *testing.T, m *MixHarness) {
 	a, b := m.Model("keep-a", 0), m.Model("keep-b", 0)
-	p := m.One(Human("A prompt that a person and two models answer."))
-	personAnswer := Human("A person answered the prompt with a long, careful and entirely human reply to it, at length.")
+	p := m.One(storetest.Human("A prompt that a person and two models answer."))
+	personAnswer := storetest.Human("A person answered the prompt with a long, careful and entirely human reply to it, at length.")
 	personAnswer.PromptID = p.ID
 	person := m.One(personAnswer).ID
-	short := m.One(ModelOutput("Model a says little.", a, p.ID)).ID
-	m.One(ModelOutput("Model b says rather more than model a, but less than the person does.", b, p.ID))
+	short := m.One(storetest.ModelOutput("Model a says little.", a, p.ID)).ID
+	m.One(storetest.ModelOutput("Model b says rather more than model a, but less than the person does.", b, p.ID))
 	m.Policy("open", Limits(`{}`, ""))
 	mix := m.Allowed(registry.MixRequest{Policy: "open", Size: 100,
 		Strategy: registry.MixStrategy{Name: "best_of_k", Objective: "length"},
@@ -390,7 +390,7 @@ func testTrainedOn(t *testing.T, m *MixHarness) {
 	if student.Generation != 2 || student.GenerationBasis != registry.BasisDeclared {
 		t.Fatalf("student: generation %d basis %s; want 2 declared (its teacher's generation rests on a declaration)", student.Generation, student.GenerationBasis)
 	}
-	out := m.One(ModelOutput("Written by the student model after training.", student.Ref(), ""))
+	out := m.One(storetest.ModelOutput("Written by the student model after training.", student.Ref(), ""))
 	if out.Generation != 3 {
 		t.Fatalf("student's output: generation %d, want 3", out.Generation)
 	}
