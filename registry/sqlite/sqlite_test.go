@@ -25,22 +25,10 @@ func TestContract(t *testing.T) {
 	storetest.Run(t, func(tb testing.TB) registry.Store { return MustOpenStore(tb) })
 }
 
-func TestReopenKeepsDataAndMigrationsRunOnce(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "registry.db")
-	ctx := context.Background()
-	s, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := storetest.NewHarness(t, s)
-	id := h.One(storetest.Human(storetest.Text("kept"))).ID
-	s.Close()
-	s, err = sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatalf("reopen: %v", err)
-	}
-	defer s.Close()
-	if _, err := s.GetSample(ctx, id); err != nil {
-		t.Fatalf("sample lost on reopen: %v", err)
-	}
+func TestMixStoreContract(t *testing.T) {
+	storetest.RunMixStore(t, backend)
+}
+
+func TestInstancesContract(t *testing.T) {
+	storetest.RunInstances(t, backend)
 }

@@ -10,7 +10,9 @@ import (
 	"github.com/pedigreeml/pedigree/registry/storetest"
 )
 
-// backend opens SQLite stores for the log contract; a location is the database file's path.
+// backend opens SQLite stores for the log, mix store and instances contracts; a location is the
+// database file's path. A second instance on one file is a second Store, as a second process (a
+// registryd command beside the server) would open.
 var backend = storetest.Backend{
 	Dialect: "sqlite",
 	New: func(tb testing.TB) (storetest.LoggedStore, string) {
@@ -38,6 +40,19 @@ var backend = storetest.Backend{
 			tb.Fatalf("%s: %v", statements, err)
 		}
 	},
+	Query: query,
+}
+
+func query(tb testing.TB, path, query string, dest ...any) {
+	tb.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.QueryRowContext(context.Background(), query).Scan(dest...); err != nil {
+		tb.Fatalf("%s: %v", query, err)
+	}
 }
 
 func reopen(tb testing.TB, path string) *sqlite.Store {

@@ -32,6 +32,7 @@ func Run(t *testing.T, open Opener) {
 		{"HumanTextAsModelIsAllowed", testHumanTextAsModel},
 		{"UnknownReferences", testUnknownReferences},
 		{"BatchIsAllOrNothing", testBatchAllOrNothing},
+		{"LargeBatch", testLargeBatch},
 		{"Idempotency", testIdempotency},
 		{"ListAndPaginate", testListAndPaginate},
 		{"Lineage", testLineage},
@@ -255,6 +256,40 @@ func testBatchAllOrNothing(t *testing.T, h *Harness) {
 	res := h.Ingest(batch[:2]...)
 	if len(res) != 2 || res[0].Sample.Text != Text("a") || res[1].Sample.Text != Text("b") {
 		t.Fatal("batch results not in request order")
+	}
+}
+
+// testLargeBatch writes the largest batch the API accepts in one transaction.
+func testLargeBatch(t *testing.T, h *Harness) {
+	prompt := h.One(Human(Text("big prompt")))
+	model := h.Model("bulk", 0)
+	in := make([]registry.NewSample, registry.MaxBatchSamples)
+	for i := range in {
+		if i%2 == 0 {
+			in[i] = Human(Text(fmt.Sprint("bulk ", i)), prompt.ID)
+		} else {
+			in[i] = ModelOutput(Text(fmt.Sprint("bulk ", i)), model, prompt.ID)
+		}
+	}
+	start := time.Now()
+	res, err := h.Svc.Ingest(h.Ctx, in, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d samples in one batch: %v", len(in), time.Since(start))
+	if len(res.Results) != len(in) {
+		t.Fatalf("%d results", len(res.Results))
+	}
+	for i, r := range res.Results {
+		if r.Sample.LogIndex != int64(i+2) || r.Sample.Text != *in[i].Text {
+			t.Fatalf("result %d: log index %d, text %q", i, r.Sample.LogIndex, r.Sample.Text)
+		}
+	}
+	if last := res.Results[len(in)-1].Sample; last.BestOfK == nil || last.BestOfK.K != len(in)/2 {
+		t.Fatalf("best_of_k of the last candidate = %+v, want k = %d", last.BestOfK, len(in)/2)
+	}
+	if n := h.Count(); n != len(in)+1 {
+		t.Fatalf("%d samples stored, want %d", n, len(in)+1)
 	}
 }
 
@@ -508,7 +543,7 @@ func testKeys(t *testing.T, h *Harness) {
 	if n, err := h.Store.CountKeys(h.Ctx); err != nil || n != 1 {
 		t.Fatalf("count = %d, %v", n, err)
 	}
-	if _, err := h.Store.RevokeKey(h.Ctx, rec.ID, time.Now()); err != nil {
+	if _, err := registry.RevokeKey(h.Ctx, h.Store, rec.ID, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	_, err = registry.Authenticate(h.Ctx, h.Store, key)
@@ -520,7 +555,7 @@ func testKeys(t *testing.T, h *Harness) {
 	if err != nil || len(list) != 1 || list[0].RevokedAt == nil {
 		t.Fatalf("list keys: %+v %v", list, err)
 	}
-	_, err = h.Store.RevokeKey(h.Ctx, "01900000-0000-7000-8000-00000000000c", time.Now())
+	_, err = registry.RevokeKey(h.Ctx, h.Store, "01900000-0000-7000-8000-00000000000c", time.Now())
 	wantCode(t, err, registry.ENOTFOUND)
 }
 
