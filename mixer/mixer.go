@@ -21,10 +21,14 @@ import (
 	"github.com/pedigreeml/pedigree/registry"
 )
 
-// Store is what the mixer needs: mixes, policies and model look-ups.
+// Store is what Build needs from a store: the dialect the policy's include is translated to, the
+// candidate pool, the models a request names, and the write transaction that registry.WriteMix saves
+// the decision and the mix in. GetModel answers ENOTFOUND for an unknown model (Build answers
+// EUNPROCESSABLE).
 type Store interface {
 	registry.Writer
-	registry.MixStore
+	Dialect() string
+	MixPool(ctx context.Context, q registry.PoolQuery, fn func(*registry.PoolRow) error) error
 	GetModel(ctx context.Context, ref string) (*registry.Model, error)
 }
 

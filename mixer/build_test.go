@@ -1,0 +1,415 @@
+package mixer_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/pedigreeml/pedigree/mixer"
+	"github.com/pedigreeml/pedigree/registry"
+)
+
+// fakeRow is a sample the fake store holds: the row a pool query returns, and its rank in its
+// prompt's best-of-k group (0 for a sample that answers no prompt).
+type fakeRow struct {
+	registry.PoolRow
+	rank int
+}
+
+// saved is what one write transaction of a build stored.
+type saved struct {
+	d        *registry.Decision
+	m        *registry.Mix
+	manifest []string
+	idem     *registry.Idempotency
+}
+
+// fakeStore is the store Build runs on in these tests: it admits every row, or with a best-of-k
+// query the rows of rank 1 and those that answer no prompt, records the queries and what each write
+// transaction stored, and fails where told to.
+type fakeStore struct {
+	rows     []fakeRow
+	models   map[string]*registry.Model // by name@version
+	policies map[string][]*registry.PolicyVersion
+
+	poolErr, writeErr, modelErr, policyErr error
+
+	queries []registry.PoolQuery
+	saves   []saved
+}
+
+var _ mixer.Store = (*fakeStore)(nil)
+var _ mixer.PolicyStore = (*fakeStore)(nil)
+
+func (f *fakeStore) Dialect() string { return "sqlite" }
+
+func (f *fakeStore) MixPool(ctx context.Context, q registry.PoolQuery, fn func(*registry.PoolRow) error) error {
+	f.queries = append(f.queries, q)
+	if f.poolErr != nil {
+		return f.poolErr
+	}
+	for _, r := range f.rows {
+		if q.BestOfK != nil && r.rank > 1 {
+			continue
+		}
+		if err := fn(&r.PoolRow); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (f *fakeStore) GetModel(ctx context.Context, ref string) (*registry.Model, error) {
+	if f.modelErr != nil {
+		return nil, f.modelErr
+	}
+	if m, ok := f.models[ref]; ok {
+		return m, nil
+	}
+	return nil, registry.Errorf(registry.ENOTFOUND, "model %s not found", ref)
+}
+
+func (f *fakeStore) GetPolicyVersion(ctx context.Context, name string, version int) (*registry.PolicyVersion, error) {
+	if f.policyErr != nil {
+		return nil, f.policyErr
+	}
+	vs := f.policies[name]
+	if version == 0 {
+		version = len(vs)
+	}
+	if version < 1 || version > len(vs) {
+		return nil, registry.Errorf(registry.ENOTFOUND, "policy %s@%d not found", name, version)
+	}
+	return vs[version-1], nil
+}
+
+// Write runs fn on a fakeTx and keeps what it stored if fn succeeds.
+func (f *fakeStore) Write(ctx context.Context, fn func(tx registry.Tx) error) error {
+	if f.writeErr != nil {
+		return f.writeErr
+	}
+	tx := &fakeTx{f: f}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if tx.saved.d != nil {
+		f.saves = append(f.saves, tx.saved)
+	}
+	return nil
+}
+
+// fakeTx offers the primitives that registry.WriteMix and registry.WritePolicyVersion use; any
+// other panics on the nil embedded Tx.
+type fakeTx struct {
+	registry.Tx
+	f     *fakeStore
+	saved saved
+}
+
+func (tx *fakeTx) Idempotent(ctx context.Context, scope, key string) (*registry.IdempotentResult, error) {
+	return nil, nil
+}
+
+func (tx *fakeTx) WriteIdempotent(ctx context.Context, idem *registry.Idempotency, r registry.IdempotentResult) error {
+	tx.saved.idem = idem
+	return nil
+}
+
+func (tx *fakeTx) WriteDecision(ctx context.Context, d *registry.Decision) error {
+	tx.saved.d = d
+	return nil
+}
+
+func (tx *fakeTx) WriteMix(ctx context.Context, m *registry.Mix, manifest []string) error {
+	tx.saved.m, tx.saved.manifest = m, manifest
+	return nil
+}
+
+func (tx *fakeTx) LatestPolicyVersion(ctx context.Context, name string) (*registry.PolicyVersion, error) {
+	return tx.f.GetPolicyVersion(ctx, name, 0)
+}
+
+func (tx *fakeTx) WritePolicyVersion(ctx context.Context, p *registry.PolicyVersion) error {
+	if tx.f.policies == nil {
+		tx.f.policies = map[string][]*registry.PolicyVersion{}
+	}
+	tx.f.policies[p.Name] = append(tx.f.policies[p.Name], p)
+	return nil
+}
+
+// pool builds a fake pool: humans human samples, then n samples of each model given as
+// "name@version=n".
+func pool(humans int, models ...string) []fakeRow {
+	var rows []fakeRow
+	add := func(origin, model string) {
+		id := uuid.Must(uuid.NewV7()).String()
+		sum := sha256.Sum256([]byte(id))
+		r := registry.PoolRow{ID: id, ContentSHA256: hex.EncodeToString(sum[:]), Origin: origin, Model: model,
+			Basis: registry.BasisHuman, SourceKind: "other", CreatedAt: time.UnixMilli(1_700_000_000_000).UTC(), Tokens: 12, MTLD: 40}
+		if origin == registry.OriginModel {
+			r.Generation, r.Basis = 1, registry.BasisDeclared
+		}
+		rows = append(rows, fakeRow{PoolRow: r})
+	}
+	for range humans {
+		add(registry.OriginHuman, "")
+	}
+	for _, m := range models {
+		ref, n, _ := strings.Cut(m, "=")
+		var count int
+		fmt.Sscan(n, &count)
+		for range count {
+			add(registry.OriginModel, ref)
+		}
+	}
+	return rows
+}
+
+// candidates returns one prompt's answers from model ref, ranked 1, 2, …
+func candidates(ref string, n int) []fakeRow {
+	rows := pool(0, fmt.Sprintf("%s=%d", ref, n))
+	for i := range rows {
+		rows[i].rank = i + 1
+	}
+	return rows
+}
+
+func limits(l string) string { return "package pedigree.mix\n\nlimits := " + l + "\n" }
+
+func TestBuild(t *testing.T) {
+	errPool, errWrite, errModel, errPolicy := errors.New("pool: connection reset"), errors.New("write: disk full"),
+		errors.New("models: timeout"), errors.New("policies: timeout")
+	ratio := func(r float64) *float64 { return &r }
+	modelA := &registry.Model{ID: "01900000-0000-7000-8000-00000000000a", Name: "a", Version: "1"}
+	modelB := &registry.Model{ID: "01900000-0000-7000-8000-00000000000b", Name: "b", Version: "1"}
+	prompted := slices.Concat(pool(3), candidates("a@1", 3), candidates("b@1", 2)) // 3 humans, then a's and b's answers
+	rank1 := []string{prompted[0].ID, prompted[1].ID, prompted[2].ID, prompted[3].ID, prompted[6].ID}
+
+	for _, tc := range []struct {
+		name   string
+		rows   []fakeRow
+		module string
+		req    registry.MixRequest
+		dryRun bool
+		fail   func(f *fakeStore)
+		// wantErr is the error Build returns, matched with errors.Is, or a registry error code.
+		wantErr     error
+		wantErrCode string
+		// Otherwise the decision: allowed, or refused with a violation containing wantViolation.
+		wantAllowed   bool
+		wantViolation string
+		check         func(t *testing.T, f *fakeStore, res *mixer.Result)
+	}{
+		{
+			name: "PolicyRefuses", rows: pool(10), req: registry.MixRequest{Size: 5},
+			module:        limits("{}") + "\ndeny contains \"no mixes on a fake store\" if input.mix.size > 0\n",
+			wantViolation: "no mixes on a fake store",
+			check: func(t *testing.T, f *fakeStore, res *mixer.Result) {
+				if !slices.Equal(res.Decision.Violations, []string{"no mixes on a fake store"}) {
+					t.Fatalf("violations %q: the deny message alone", res.Decision.Violations)
+				}
+			},
+		},
+		{
+			name: "PoolSmallerThanMinSize", rows: pool(5), module: limits("{}"),
+			req: registry.MixRequest{Size: 10, MinSize: 8}, wantViolation: "the mix holds 5 samples, fewer than min_size 8",
+		},
+		{
+			name: "SyntheticCapBinds", rows: pool(20, "a@1=40", "b@1=40"), module: limits(`{"max_synthetic_ratio": 0.5}`),
+			req: registry.MixRequest{Size: 100, Seed: 1}, wantAllowed: true,
+			check: func(t *testing.T, f *fakeStore, res *mixer.Result) {
+				s := res.Mix.Stats
+				if res.Mix.Size != 40 || s.Human != 20 || s.Synthetic != 20 || s.SyntheticRatio != 0.5 || s.Pool != 100 {
+					t.Fatalf("size %d: %d human, %d synthetic (ratio %v) of a pool of %d; want 40 at the cap 0.5",
+						res.Mix.Size, s.Human, s.Synthetic, s.SyntheticRatio, s.Pool)
+				}
+				wantManifest(t, f, res)
+			},
+		},
+		{
+			name: "RequestedSyntheticRatioAboveCapRefused", rows: pool(60, "a@1=60"), module: limits(`{"max_synthetic_ratio": 0.5}`),
+			req:           registry.MixRequest{Size: 40, SyntheticRatio: ratio(0.75)},
+			wantViolation: "requested synthetic_ratio 0.75 exceeds the policy's max_synthetic_ratio 0.5",
+		},
+		{
+			name: "RequestedSyntheticRatioHonoured", rows: pool(60, "a@1=60"), module: limits(`{"max_synthetic_ratio": 0.5}`),
+			req: registry.MixRequest{Size: 40, SyntheticRatio: ratio(0.25)}, wantAllowed: true,
+			check: func(t *testing.T, f *fakeStore, res *mixer.Result) {
+				if res.Mix.Size != 40 || res.Mix.Stats.Synthetic != 10 {
+					t.Fatalf("requested 0.25 of 40: %d synthetic of %d", res.Mix.Stats.Synthetic, res.Mix.Size)
+				}
+			},
+		},
+		{
+			name: "BestOfKChoosesRank1", rows: prompted, module: limits("{}"), wantAllowed: true,
+			req: registry.MixRequest{Size: 100, Strategy: registry.MixStrategy{Name: registry.StrategyBestOfK, Objective: registry.ObjectiveLength}},
+			check: func(t *testing.T, f *fakeStore, res *mixer.Result) {
+				wantQuery(t, f, registry.BestOfKPool{Objective: registry.ObjectiveLength, KeepHumans: true})
+				wantSet(t, res.Manifest, rank1)
+			},
+		},
+		{
+			name: "BestOfKSingleSourceAmongModels", rows: prompted, module: limits("{}"), wantAllowed: true,
+			req: registry.MixRequest{Size: 100, Strategy: registry.MixStrategy{Name: registry.StrategyBestOfK, Objective: registry.ObjectiveMTLD,
+				Source: registry.SourceSingle, Models: []string{"b@1", "a@1"}}},
+			check: func(t *testing.T, f *fakeStore, res *mixer.Result) {
+				wantQuery(t, f, registry.BestOfKPool{Objective: registry.ObjectiveMTLD, PerModel: true, ModelIDs: []string{modelB.ID, modelA.ID}})
+				wantSet(t, res.Manifest, rank1)
+			},
+		},
+		{
+			name: "BestOfKUnderAModelsFilter", rows: prompted, module: limits("{}"), wantAllowed: true,
+			req: registry.MixRequest{Size: 100, Strategy: registry.MixStrategy{Name: registry.StrategyBestOfK, Objective: registry.ObjectiveToxicity},
+				Filter: registry.MixFilter{Models: []string{"a@1"}}},
+			check: func(t *testing.T, f *fakeStore, res *mixer.Result) {
+				// The filter's models compete, and human answers with them.
+				wantQuery(t, f, registry.BestOfKPool{Objective: registry.ObjectiveToxicity, ModelIDs: []string{modelA.ID}, KeepHumans: true})
+				if q := f.queries[0]; !slices.Equal(q.ModelIDs, []string{modelA.ID}) {
+					t.Fatalf("pool restricted to models %v, want a's id", q.ModelIDs)
+				}
+			},
+		},
+		{
+			name: "UnknownModelRefused", rows: pool(5), module: limits("{}"), wantErrCode: registry.EUNPROCESSABLE,
+			req: registry.MixRequest{Size: 5, Filter: registry.MixFilter{Models: []string{"nobody@1"}}},
+		},
+		{
+			name: "UnknownPolicyRefused", rows: pool(5), module: limits("{}"), wantErrCode: registry.EUNPROCESSABLE,
+			req: registry.MixRequest{Policy: "missing", Size: 5},
+		},
+		{
+			name: "ErrPool", rows: pool(5), module: limits("{}"), req: registry.MixRequest{Size: 5},
+			fail: func(f *fakeStore) { f.poolErr = errPool }, wantErr: errPool,
+		},
+		{
+			name: "ErrWrite", rows: pool(5), module: limits("{}"), req: registry.MixRequest{Size: 5},
+			fail: func(f *fakeStore) { f.writeErr = errWrite }, wantErr: errWrite,
+		},
+		{
+			name: "ErrModel", rows: pool(5), module: limits("{}"),
+			req:  registry.MixRequest{Size: 5, Filter: registry.MixFilter{Models: []string{"a@1"}}},
+			fail: func(f *fakeStore) { f.modelErr = errModel }, wantErr: errModel,
+		},
+		{
+			name: "ErrPolicy", rows: pool(5), module: limits("{}"), req: registry.MixRequest{Size: 5},
+			fail: func(f *fakeStore) { f.policyErr = errPolicy }, wantErr: errPolicy,
+		},
+		{
+			name: "DryRunSavesNothing", rows: pool(10), module: limits("{}"), req: registry.MixRequest{Size: 5, Seed: 3},
+			dryRun: true, wantAllowed: true,
+			check: func(t *testing.T, f *fakeStore, res *mixer.Result) {
+				if res.Mix.ID != "" || res.Decision.ID != "" || res.Mix.DecisionID != "" || res.Mix.Size != 5 {
+					t.Fatalf("dry run: mix %q of %d, decision %q; want no ids", res.Mix.ID, res.Mix.Size, res.Decision.ID)
+				}
+				wantManifest(t, f, res)
+			},
+		},
+		{
+			name: "DryRunOfARefusalSavesNothing", rows: pool(5), module: limits("{}"), req: registry.MixRequest{Size: 10, MinSize: 10},
+			dryRun: true, wantViolation: "fewer than min_size 10",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			f := &fakeStore{rows: tc.rows, models: map[string]*registry.Model{"a@1": modelA, "b@1": modelB}}
+			at := time.UnixMilli(1_700_000_000_789).UTC()
+			pol := mixer.NewPolicies(f)
+			pol.Now = func() time.Time { return at }
+			if _, _, err := pol.Put(ctx, "default", tc.module); err != nil {
+				t.Fatal(err)
+			}
+			if tc.fail != nil {
+				tc.fail(f)
+			}
+			b := &mixer.Builder{Store: f, Policies: pol, Now: func() time.Time { return at }}
+			idem := &registry.Idempotency{Scope: "k", Key: tc.name, RequestSHA256: "aa"}
+			res, err := b.Build(ctx, tc.req, tc.dryRun, idem)
+			switch {
+			case tc.wantErr != nil || tc.wantErrCode != "":
+				if tc.wantErr != nil && !errors.Is(err, tc.wantErr) || tc.wantErrCode != "" && registry.ErrorCode(err) != tc.wantErrCode {
+					t.Fatalf("err %v, want %v%s", err, tc.wantErr, tc.wantErrCode)
+				}
+				if res != nil || len(f.saves) != 0 {
+					t.Fatalf("a failed build answered %+v and saved %d times", res, len(f.saves))
+				}
+				return
+			case err != nil:
+				t.Fatal(err)
+			}
+			d := res.Decision
+			if d.Allowed != tc.wantAllowed || (res.Mix != nil) != tc.wantAllowed || !d.EvaluatedAt.Equal(at) ||
+				d.Policy.Name != "default" || d.Policy.Version != 1 {
+				t.Fatalf("decision %+v, mix %+v; want allowed %v", d, res.Mix, tc.wantAllowed)
+			}
+			if tc.wantViolation != "" && !slices.ContainsFunc(d.Violations, func(v string) bool { return strings.Contains(v, tc.wantViolation) }) {
+				t.Fatalf("violations %q, want one containing %q", d.Violations, tc.wantViolation)
+			}
+			if tc.dryRun {
+				if len(f.saves) != 0 {
+					t.Fatalf("a dry run saved %d times", len(f.saves))
+				}
+			} else {
+				if len(f.saves) != 1 {
+					t.Fatalf("%d saves, want 1", len(f.saves))
+				}
+				s := f.saves[0]
+				if s.d != d || s.m != res.Mix || !slices.Equal(s.manifest, res.Manifest) || s.idem != idem || d.ID == "" {
+					t.Fatalf("saved %+v; want the decision, mix and manifest answered, with the idempotency key", s)
+				}
+				if res.Mix != nil && (res.Mix.ID == "" || res.Mix.DecisionID != d.ID) {
+					t.Fatalf("mix %q names decision %q, want %q", res.Mix.ID, res.Mix.DecisionID, d.ID)
+				}
+			}
+			if tc.check != nil {
+				tc.check(t, f, res)
+			}
+		})
+	}
+}
+
+// wantManifest fails unless the mix's manifest hash is that of its manifest's samples, in order.
+func wantManifest(t *testing.T, f *fakeStore, res *mixer.Result) {
+	t.Helper()
+	content := map[string]string{}
+	for _, r := range f.rows {
+		content[r.ID] = r.ContentSHA256
+	}
+	h := registry.NewManifestHash()
+	for _, id := range res.Manifest {
+		if err := h.Add(id, content[id]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(res.Manifest) != res.Mix.Size || h.Sum() != res.Mix.ManifestSHA256 {
+		t.Fatalf("manifest of %d ids for a mix of %d; hash %s, want %s", len(res.Manifest), res.Mix.Size, res.Mix.ManifestSHA256, h.Sum())
+	}
+}
+
+// wantQuery fails unless the one pool query asked for this best-of-k pool.
+func wantQuery(t *testing.T, f *fakeStore, want registry.BestOfKPool) {
+	t.Helper()
+	if len(f.queries) != 1 || f.queries[0].BestOfK == nil {
+		t.Fatalf("pool queries %+v, want one of best-of-k", f.queries)
+	}
+	got := *f.queries[0].BestOfK
+	if got.Objective != want.Objective || got.PerModel != want.PerModel || got.KeepHumans != want.KeepHumans ||
+		!slices.Equal(got.ModelIDs, want.ModelIDs) {
+		t.Fatalf("best-of-k pool %+v, want %+v", got, want)
+	}
+}
+
+func wantSet(t *testing.T, got, want []string) {
+	t.Helper()
+	got, want = slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values(want))
+	if !slices.Equal(got, want) {
+		t.Fatalf("mix holds %d samples %v, want %d %v", len(got), got, len(want), want)
+	}
+}
