@@ -259,21 +259,17 @@ type PoolRow struct {
 	Toxicity      *float64
 }
 
-// MixStore is what building, storing and exporting mixes needs from a store. Errors: ENOTFOUND from
-// the Get methods; EUNPROCESSABLE from SaveMix for an idempotency key reused with another request.
+// MixStore is what reading and exporting mixes, decisions and policy versions needs from a store.
+// Errors: ENOTFOUND from the Get methods.
 type MixStore interface {
 	Dialect() string
 	MixPool(ctx context.Context, q PoolQuery, fn func(*PoolRow) error) error
-	// SaveMix writes the decision and, when m is not nil, the mix and its manifest (sample ids in
-	// order), in one transaction with their log leaves.
-	SaveMix(ctx context.Context, d *Decision, m *Mix, manifest []string, idem *Idempotency) error
 	GetMix(ctx context.Context, id string) (*Mix, error)
 	ListMixes(ctx context.Context, after string, limit int) ([]*Mix, error)
 	GetDecision(ctx context.Context, id string) (*Decision, error)
 	// ExportMix calls fn with the mix's samples in manifest order, reading them in small chunks.
 	ExportMix(ctx context.Context, id string, fn func(*Sample) error) error
 
-	CreatePolicyVersion(ctx context.Context, p *PolicyVersion) (created bool, err error)
 	GetPolicyVersion(ctx context.Context, name string, version int) (*PolicyVersion, error) // version 0: the latest
 	ListPolicyVersions(ctx context.Context, name string, after, limit int) ([]*PolicyVersion, error)
 }

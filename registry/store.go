@@ -184,16 +184,14 @@ type Candidates struct {
 // of each record it creates. Errors carry codes:
 //
 //   - ENOTFOUND from the Get methods and Lineage/Candidates for an unknown id;
-//   - ECONFLICT from CreateModel for a taken name@version;
-//   - EPROVENANCECONFLICT from InsertSamples for human text already registered as model output;
-//   - EUNPROCESSABLE from InsertSamples for an idempotency key reused with another request, and from
-//     CreateModel for an unknown mix.
+//   - EUNPROCESSABLE from MixGenerations naming a mix that does not exist.
+//
+// Writes go through Write and the domain's functions over it (write.go), which state the rules.
 type Store interface {
 	Writer
 	MixStore
 	// Resolve looks up the referenced samples and models; unknown ones are absent from the maps.
 	Resolve(ctx context.Context, sampleIDs, modelRefs []string) (*Resolution, error)
-	InsertSamples(ctx context.Context, req InsertSamples) (*InsertedSamples, error)
 	GetSample(ctx context.Context, id string) (*Sample, error)
 	ListSamples(ctx context.Context, f SampleFilter) ([]*Sample, error)
 	Lineage(ctx context.Context, id, direction string, maxDepth, maxNodes int) (*Lineage, error)
@@ -202,15 +200,11 @@ type Store interface {
 	// MixGenerations returns the deepest generation and weakest basis among the samples of the given
 	// mixes, or EUNPROCESSABLE naming a mix that does not exist.
 	MixGenerations(ctx context.Context, mixIDs []string) (GenerationFact, error)
-	// CreateModel writes m; with idem it also records the idempotent result in the same transaction.
-	CreateModel(ctx context.Context, m *Model, idem *Idempotency) error
 	GetModel(ctx context.Context, ref string) (*Model, error) // by id or name@version
 	ListModels(ctx context.Context, after string, limit int) ([]*Model, error)
 
-	CreateKey(ctx context.Context, k *APIKey) error
 	GetKey(ctx context.Context, id string) (*APIKey, error)
 	ListKeys(ctx context.Context, after string, limit int) ([]*APIKey, error)
-	RevokeKey(ctx context.Context, id string, at time.Time) (*APIKey, error)
 	CountKeys(ctx context.Context) (int, error)
 
 	// Idempotent returns the completed result of an idempotent write, or nil.

@@ -102,7 +102,7 @@ func TestNUL(t *testing.T) {
 	t.Run("ErrPolicyModule", func(t *testing.T) {
 		module := "bad\x00"
 		sum := sha256.Sum256([]byte(module))
-		_, err := s.CreatePolicyVersion(h.Ctx, &registry.PolicyVersion{Name: "r", SHA256: hex.EncodeToString(sum[:]), Module: module,
+		_, err := registry.WritePolicyVersion(h.Ctx, s, &registry.PolicyVersion{Name: "r", SHA256: hex.EncodeToString(sum[:]), Module: module,
 			Limits: json.RawMessage(`{}`), CreatedAt: time.Now()})
 		wantCode(t, err, registry.EINVALID)
 		if n, err := s.LogSize(h.Ctx); err != nil || n != 1 {

@@ -32,11 +32,6 @@ func scanKey(sc interface{ Scan(...any) error }) (*registry.APIKey, error) {
 	return &k, nil
 }
 
-// CreateKey implements registry.Store (registry.WriteKey).
-func (s *Store) CreateKey(ctx context.Context, k *registry.APIKey) error {
-	return registry.WriteKey(ctx, s, k)
-}
-
 // WriteKey implements registry.Tx.
 func (t writeTx) WriteKey(ctx context.Context, k *registry.APIKey) error {
 	k.LeafFields = leaves.CurrentFields
@@ -97,11 +92,6 @@ func (s *Store) ListKeys(ctx context.Context, after string, limit int) ([]*regis
 		out = append(out, k)
 	}
 	return out, rows.Err()
-}
-
-// RevokeKey implements registry.Store with the domain's rule (registry.RevokeKey).
-func (s *Store) RevokeKey(ctx context.Context, id string, at time.Time) (*registry.APIKey, error) {
-	return registry.RevokeKey(ctx, s, id, at)
 }
 
 // WriteRevocation implements registry.Tx.

@@ -138,11 +138,6 @@ func UnpackIDs(b []byte) ([]string, error) {
 	return out, nil
 }
 
-// SaveMix implements registry.MixStore with the domain's rule (registry.WriteMix).
-func (s *Store) SaveMix(ctx context.Context, d *registry.Decision, m *registry.Mix, manifest []string, idem *registry.Idempotency) error {
-	return registry.WriteMix(ctx, s, d, m, manifest, idem)
-}
-
 // WriteDecision implements registry.Tx.
 func (t writeTx) WriteDecision(ctx context.Context, d *registry.Decision) error {
 	leaf, err := leaves.Decision(d)

@@ -112,11 +112,6 @@ func (s *Store) ListModels(ctx context.Context, after string, limit int) ([]*reg
 	return out, modelTraining(ctx, s.r, out)
 }
 
-// CreateModel implements registry.Store with the domain's rule (registry.WriteModel).
-func (s *Store) CreateModel(ctx context.Context, m *registry.Model, idem *registry.Idempotency) error {
-	return registry.WriteModel(ctx, s, m, idem)
-}
-
 // GetModel implements registry.Tx.
 func (t writeTx) GetModel(ctx context.Context, ref string) (*registry.Model, error) {
 	return getModel(ctx, t.tx, ref)

@@ -25,11 +25,6 @@ func scanPolicy(sc interface{ Scan(...any) error }) (*registry.PolicyVersion, er
 	return &p, nil
 }
 
-// CreatePolicyVersion implements registry.MixStore with the domain's rule (registry.WritePolicyVersion).
-func (s *Store) CreatePolicyVersion(ctx context.Context, p *registry.PolicyVersion) (bool, error) {
-	return registry.WritePolicyVersion(ctx, s, p)
-}
-
 // LatestPolicyVersion implements registry.Tx.
 func (t writeTx) LatestPolicyVersion(ctx context.Context, name string) (*registry.PolicyVersion, error) {
 	p, err := scanPolicy(t.tx.QueryRowContext(ctx, "SELECT "+policyColumns+" FROM policy_versions WHERE name = ? ORDER BY version DESC LIMIT 1", name))

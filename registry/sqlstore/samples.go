@@ -145,11 +145,6 @@ func lookupModelText(ctx context.Context, q queryer, hashes []string, into map[s
 	})
 }
 
-// InsertSamples implements registry.Store with the domain's rules (registry.WriteSamples).
-func (s *Store) InsertSamples(ctx context.Context, req registry.InsertSamples) (*registry.InsertedSamples, error) {
-	return registry.WriteSamples(ctx, s, req)
-}
-
 // Write implements registry.Writer: fn runs in one transaction that holds the log's sequencer, and
 // the leaves it appends are written, with their stored hashes and the new head, before it commits.
 func (s *Store) Write(ctx context.Context, fn func(registry.Tx) error) error {
