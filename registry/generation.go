@@ -1,5 +1,10 @@
 package registry
 
+import (
+	"context"
+	"strings"
+)
+
 // Lineage facts the generation rule needs about a parent sample or a model.
 type GenerationFact struct {
 	Generation int
@@ -61,4 +66,30 @@ func ModelGeneration(declared *int, trainedOn bool, mixSamples GenerationFact) G
 		g = *declared
 	}
 	return GenerationFact{Generation: g, Basis: BasisDeclared}
+}
+
+// TrainedGeneration returns what a model trained on the given mixes inherits: the deepest generation
+// and the weakest basis among their samples. A mix that does not exist is EUNPROCESSABLE, naming
+// the field trained_on.
+func TrainedGeneration(ctx context.Context, st Store, mixIDs []string) (GenerationFact, error) {
+	facts, err := st.MixGenerations(ctx, mixIDs)
+	if err != nil {
+		return GenerationFact{}, err
+	}
+	out := GenerationFact{Basis: BasisHuman}
+	var missing []string
+	for _, id := range mixIDs {
+		f, ok := facts[id]
+		if !ok {
+			missing = append(missing, id)
+			continue
+		}
+		out.Generation = max(out.Generation, f.Generation)
+		out.Basis = WeakerBasis(out.Basis, f.Basis)
+	}
+	if len(missing) > 0 {
+		return GenerationFact{}, &Error{Code: EUNPROCESSABLE, Message: "mix " + strings.Join(missing, ", ") + " does not exist",
+			Fields: []FieldError{{Field: "trained_on", Message: "unknown mix " + missing[0]}}}
+	}
+	return out, nil
 }

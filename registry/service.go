@@ -275,7 +275,7 @@ func (s *Service) CreateModel(ctx context.Context, n *NewModel, idem *Idempotenc
 	var mixes GenerationFact
 	if len(n.TrainedOn) > 0 {
 		var err error
-		if mixes, err = s.Store.MixGenerations(ctx, n.TrainedOn); err != nil {
+		if mixes, err = TrainedGeneration(ctx, s.Store, n.TrainedOn); err != nil {
 			return nil, err
 		}
 	}

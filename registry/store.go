@@ -184,7 +184,6 @@ type Candidates struct {
 // of each record it creates. Errors carry codes:
 //
 //   - ENOTFOUND from the Get methods and Lineage/Candidates for an unknown id;
-//   - EUNPROCESSABLE from MixGenerations naming a mix that does not exist.
 //
 // Writes go through Write and the domain's functions over it (write.go), which state the rules.
 type Store interface {
@@ -197,9 +196,9 @@ type Store interface {
 	Lineage(ctx context.Context, id, direction string, maxDepth, maxNodes int) (*Lineage, error)
 	Candidates(ctx context.Context, promptID, objective, modelID string) (*Candidates, error)
 
-	// MixGenerations returns the deepest generation and weakest basis among the samples of the given
-	// mixes, or EUNPROCESSABLE naming a mix that does not exist.
-	MixGenerations(ctx context.Context, mixIDs []string) (GenerationFact, error)
+	// MixGenerations returns, for each of the given mixes that exists, the deepest generation and
+	// weakest basis among its samples.
+	MixGenerations(ctx context.Context, mixIDs []string) (map[string]GenerationFact, error)
 	GetModel(ctx context.Context, ref string) (*Model, error) // by id or name@version
 	ListModels(ctx context.Context, after string, limit int) ([]*Model, error)
 

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/pedigreeml/pedigree/ledger"
 	"github.com/pedigreeml/pedigree/registry"
@@ -142,52 +141,23 @@ func (t writeTx) WriteModel(ctx context.Context, m *registry.Model) error {
 	return nil
 }
 
-// MixGenerations implements registry.Store.
-func (s *Store) MixGenerations(ctx context.Context, mixIDs []string) (registry.GenerationFact, error) {
-	fact := registry.GenerationFact{Basis: registry.BasisHuman}
-	found := map[string]bool{}
-	// An id the database cannot hold names no mix: it is reported missing below.
-	known := storableOnly(mixIDs)
-	cond, args := in(s.d, "id", known)
-	rows, err := s.r.QueryContext(ctx, "SELECT id FROM mixes WHERE "+cond, args...)
+// MixGenerations implements registry.Store: one query for the mixes that exist.
+func (s *Store) MixGenerations(ctx context.Context, mixIDs []string) (map[string]registry.GenerationFact, error) {
+	out := make(map[string]registry.GenerationFact, len(mixIDs))
+	// An id the database cannot hold names no mix: it is absent from the answer.
+	cond, args := in(s.d, "id", storableOnly(mixIDs))
+	rows, err := s.r.QueryContext(ctx, "SELECT id, max_generation, generation_basis FROM mixes WHERE "+cond, args...)
 	if err != nil {
-		return fact, fmt.Errorf("read mixes: %w", err)
-	}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return fact, err
-		}
-		found[id] = true
-	}
-	rows.Close()
-	var missing []string
-	for _, id := range mixIDs {
-		if !found[id] {
-			missing = append(missing, id)
-		}
-	}
-	if len(missing) > 0 {
-		return fact, &registry.Error{Code: registry.EUNPROCESSABLE, Message: "mix " + strings.Join(missing, ", ") + " does not exist",
-			Fields: []registry.FieldError{{Field: "trained_on", Message: "unknown mix " + missing[0]}}}
-	}
-	cond, args = in(s.d, "id", mixIDs) // all storable: all found
-	rows, err = s.r.QueryContext(ctx, "SELECT max_generation, generation_basis FROM mixes WHERE "+cond, args...)
-	if err != nil {
-		return fact, fmt.Errorf("mix generations: %w", err)
+		return nil, fmt.Errorf("mix generations: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
+		var id string
 		var f registry.GenerationFact
-		if err := rows.Scan(&f.Generation, &f.Basis); err != nil {
-			return fact, err
+		if err := rows.Scan(&id, &f.Generation, &f.Basis); err != nil {
+			return nil, fmt.Errorf("mix generations: %w", err)
 		}
-		fact.Generation = max(fact.Generation, f.Generation)
-		fact.Basis = registry.WeakerBasis(fact.Basis, f.Basis)
+		out[id] = f
 	}
-	if err := rows.Err(); err != nil {
-		return fact, err
-	}
-	return fact, nil
+	return out, rows.Err()
 }

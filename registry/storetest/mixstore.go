@@ -316,14 +316,14 @@ func testSaveMixAndExport(t *testing.T, b Backend) {
 			{[]string{big.ID}, registry.GenerationFact{Generation: 2, Basis: registry.BasisDeclared}},
 			{[]string{small.ID, big.ID}, registry.GenerationFact{Generation: 2, Basis: registry.BasisDeclared}},
 		} {
-			got, err := s.MixGenerations(ctx, tc.mixes)
+			got, err := registry.TrainedGeneration(ctx, s, tc.mixes)
 			if err != nil || got != tc.want {
 				t.Fatalf("%v: %+v (%v), want %+v", tc.mixes, got, err, tc.want)
 			}
 		}
-		_, err := s.MixGenerations(ctx, []string{small.ID, refused.ID})
+		_, err := registry.TrainedGeneration(ctx, s, []string{small.ID, refused.ID})
 		wantCode(t, err, registry.EUNPROCESSABLE)
-		_, err = s.MixGenerations(ctx, []string{"nul\x00"})
+		_, err = registry.TrainedGeneration(ctx, s, []string{"nul\x00"})
 		wantCode(t, err, registry.EUNPROCESSABLE)
 	})
 	t.Run("Idempotency", func(t *testing.T) {
