@@ -147,29 +147,42 @@ func matches(frame string, patterns []string) bool {
 	return false
 }
 
-// printBreakdown runs perf script on the recorded profile and prints each stage's share of the
+// printBreakdown runs perf script on the recorded profiles and prints each stage's share of the
 // server's CPU and its CPU time per 1,000 samples ingested.
-func printBreakdown(w io.Writer, path string, ingested int, wall float64) error {
-	cmd := exec.Command("perf", "script", "-i", path)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return err
-	}
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	shares, total, err := breakdown(out)
-	if werr := cmd.Wait(); err == nil {
-		err = werr
-	}
-	if err != nil {
-		return err
+func printBreakdown(w io.Writer, paths []string, ingested int, wall float64) error {
+	var shares []share
+	var total int64
+	for _, path := range paths {
+		cmd := exec.Command("perf", "script", "-i", path)
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			return err
+		}
+		if err := cmd.Start(); err != nil {
+			return err
+		}
+		sh, t, err := breakdown(out)
+		if werr := cmd.Wait(); err == nil {
+			err = werr
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		if shares == nil {
+			shares = sh
+		} else {
+			for i := range sh {
+				shares[i].cpuNs += sh[i].cpuNs
+				shares[i].samples += sh[i].samples
+			}
+		}
+		total += t
 	}
 	if total == 0 {
-		return fmt.Errorf("no samples in %s", path)
+		return fmt.Errorf("no samples in %s", strings.Join(paths, ", "))
 	}
-	fmt.Fprintf(w, "server CPU during the REST batches: %.2f s in %.2f s of wall time on %d cores (%.0f%% busy), %d samples (perf script -i %s)\n",
-		float64(total)/1e9, wall, runtime.NumCPU(), 100*float64(total)/1e9/wall/float64(runtime.NumCPU()), ingested, path)
+	fmt.Fprintf(w, "server CPU during the REST batches: %.2f s in %.2f s of wall time on %d cores (%.0f%% busy), %d samples (perf script -i %s…)\n",
+		float64(total)/1e9, wall, runtime.NumCPU(), 100*float64(total)/1e9/wall/float64(runtime.NumCPU()), ingested, paths[0])
 	fmt.Fprintf(w, "%-48s %7s %16s\n", "stage", "CPU %", "CPU ms / 1,000")
 	for _, s := range shares {
 		if s.samples == 0 {

@@ -58,6 +58,7 @@ type options struct {
 	serveArgs           string
 	prefill             int
 	profile             string
+	rounds              int
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -72,14 +73,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&o.maxDuration, "max-duration", 2*time.Minute, "stop each target after this long")
 	fs.StringVar(&o.registryd, "registryd", "", "registryd binary to start (default: go run ./cmd/registryd)")
 	fs.StringVar(&o.serveArgs, "serve-args", "", "extra arguments for registryd serve, space-separated (e.g. \"--audit-interval 0\")")
+	fs.IntVar(&o.rounds, "rounds", 4, "rounds the batches are cut into; each round goes to every target in turn")
 	fs.IntVar(&o.prefill, "prefill", 0, "samples to store in the registry, the in-process store and the minimal table before measuring")
 	fs.StringVar(&o.profile, "server-profile", "", "write a perf CPU profile (perf record -g) of the started registry during the REST batches to this file; needs --registryd and perf")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	switch {
-	case o.batches < 1 || o.size < 1 || o.size > registry.MaxBatchSamples || o.conc < 1 || o.maxDuration <= 0:
-		return fmt.Errorf("--batches, --concurrency and --max-duration must be positive, --batch-size 1 to %d", registry.MaxBatchSamples)
+	case o.batches < 1 || o.size < 1 || o.size > registry.MaxBatchSamples || o.conc < 1 || o.maxDuration <= 0 || o.rounds < 1:
+		return fmt.Errorf("--batches, --rounds, --concurrency and --max-duration must be positive, --batch-size 1 to %d", registry.MaxBatchSamples)
 	case o.prefill < 0:
 		return errors.New("--prefill must be 0 or more")
 	case o.server != "" && (o.prefill > 0 || o.profile != ""):
@@ -102,19 +104,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	pid := 0
-	var stopServer func()
 	if o.server == "" {
 		started := time.Now()
 		srv, err := startRegistry(ctx, o.registryd, dataDir, strings.Fields(o.serveArgs), stderr)
 		if err != nil {
 			return err
 		}
-		stopServer = srv.stop
-		defer func() {
-			if stopServer != nil {
-				stopServer()
-			}
-		}()
+		defer srv.stop()
 		fmt.Fprintf(stderr, "registry started in %s (pid %d)\n", time.Since(started).Round(time.Millisecond), srv.pid)
 		o.server, o.key, pid = srv.url, srv.key, srv.pid
 	}
@@ -125,58 +121,58 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer stopSink()
-
-	bare, err := drive(ctx, sink, "", bodies, o)
-	if err != nil {
-		return fmt.Errorf("bare sink: %w", err)
-	}
-	var stopProfile func() error
-	if o.profile != "" {
-		if stopProfile, err = startProfile(pid, o.profile); err != nil {
-			return fmt.Errorf("server profile: %w", err)
-		}
-	}
-	reg, err := drive(ctx, o.server, o.key, bodies, o)
-	if stopProfile != nil {
-		if perr := stopProfile(); perr != nil && err == nil {
-			err = fmt.Errorf("server profile: %w", perr)
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("registry: %w", err)
-	}
-	if stopServer != nil {
-		// The registry's background work (its audit pass, checkpoints) must not run during the
-		// baselines.
-		stopServer()
-		stopServer = nil
-	}
-	local, err := inProcess(ctx, localDB, bodies, o)
+	local, closeLocal, err := inProcess(ctx, localDB, bodies)
 	if err != nil {
 		return fmt.Errorf("in-process: %w", err)
 	}
-	minimal, err := minimalInserts(ctx, minimalDB, bodies, o)
+	defer closeLocal()
+	minimal, closeMinimal, err := minimalInserts(ctx, minimalDB, bodies, o.size)
 	if err != nil {
 		return fmt.Errorf("minimal table: %w", err)
 	}
-	fmt.Fprintf(stdout, "batches of %d samples (~120 words each), %d in flight, %d samples stored before\n", o.size, o.conc, o.prefill)
-	fmt.Fprintf(stdout, "%-22s %12s %12s %12s %8s\n", "target", "samples/s", "p50 batch", "p99 batch", "batches")
-	for _, r := range []struct {
-		name string
-		res  result
-	}{{"bare HTTP sink", bare}, {"minimal table", minimal}, {"in-process Service", local}, {"registry over HTTP", reg}} {
-		fmt.Fprintf(stdout, "%-22s %12.0f %12s %12s %8d\n", r.name, r.res.rate, r.res.p50.Round(time.Millisecond), r.res.p99.Round(time.Millisecond), r.res.n)
-	}
-	fmt.Fprintf(stdout, "ratio REST / minimal table (target >= 0.5): %.3f\n", reg.rate/minimal.rate)
-	fmt.Fprintf(stdout, "ratio in-process / minimal table (the registry's work and schema): %.3f\n", local.rate/minimal.rate)
-	fmt.Fprintf(stdout, "ratio REST / in-process (the API's own cost): %.3f\n", reg.rate/local.rate)
-	fmt.Fprintf(stdout, "ratio REST / bare HTTP sink (transport is not the bottleneck): %.4f\n", reg.rate/bare.rate)
+	defer closeMinimal()
+	bare, reg := httpTarget("bare HTTP sink", sink, "", bodies), httpTarget("registry over HTTP", o.server, o.key, bodies)
+	var profiles []string
 	if o.profile != "" {
-		ingested := reg.n * o.size
-		if err := printBreakdown(stdout, o.profile, ingested, float64(ingested)/reg.rate); err != nil {
+		// Only the registry's rounds are profiled, each into a file of its own.
+		send := reg.send
+		reg.round = func(ctx context.Context, lo, hi int) error {
+			path := fmt.Sprintf("%s.%d", o.profile, len(profiles))
+			stop, err := startProfile(pid, path)
+			if err != nil {
+				return fmt.Errorf("server profile: %w", err)
+			}
+			profiles = append(profiles, path)
+			err = reg.measure(ctx, lo, hi, o, send)
+			if perr := stop(); perr != nil && err == nil {
+				err = fmt.Errorf("server profile: %w", perr)
+			}
+			return err
+		}
+	}
+	targets := []*target{bare, reg, local, minimal}
+	if err := alternate(ctx, targets, o); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "batches of %d samples (~120 words each), %d in flight, %d samples stored before, %d rounds alternating the targets\n",
+		o.size, o.conc, o.prefill, o.rounds)
+	fmt.Fprintf(stdout, "%-22s %12s %12s %12s %8s\n", "target", "samples/s", "p50 batch", "p99 batch", "batches")
+	res := map[*target]result{}
+	for _, t := range []*target{bare, minimal, local, reg} {
+		r := t.result(o.size)
+		res[t] = r
+		fmt.Fprintf(stdout, "%-22s %12.0f %12s %12s %8d\n", t.name, r.rate, r.p50.Round(time.Millisecond), r.p99.Round(time.Millisecond), r.n)
+	}
+	fmt.Fprintf(stdout, "ratio REST / minimal table (target >= 0.5): %.3f\n", res[reg].rate/res[minimal].rate)
+	fmt.Fprintf(stdout, "ratio in-process / minimal table (the registry's work and schema): %.3f\n", res[local].rate/res[minimal].rate)
+	fmt.Fprintf(stdout, "ratio REST / in-process (the API's own cost): %.3f\n", res[reg].rate/res[local].rate)
+	fmt.Fprintf(stdout, "ratio REST / bare HTTP sink (transport is not the bottleneck): %.4f\n", res[reg].rate/res[bare].rate)
+	if len(profiles) > 0 {
+		ingested := res[reg].n * o.size
+		if err := printBreakdown(stdout, profiles, ingested, reg.elapsed.Seconds()); err != nil {
 			return fmt.Errorf("server profile: %w", err)
 		}
-		fmt.Fprintf(stdout, "whole profile: perf report -i %s --children --sort sym\n", o.profile)
+		fmt.Fprintf(stdout, "whole profile of a round: perf report -i %s --children --sort sym\n", profiles[0])
 	}
 	return nil
 }
@@ -257,21 +253,48 @@ type result struct {
 	n        int
 }
 
-// drive posts every body once with o.conc requests in flight, and measures.
-func drive(ctx context.Context, base, key string, bodies [][]byte, o options) (result, error) {
-	client := &http.Client{Timeout: 5 * time.Minute}
-	return measure(ctx, len(bodies), o, func(ctx context.Context, i int) error {
-		return post(ctx, client, base, key, bodies[i])
-	})
+// A target receives every batch once, in rounds that alternate with the other targets', and
+// accumulates its batch latencies and its elapsed time.
+type target struct {
+	name    string
+	send    func(ctx context.Context, i int) error
+	round   func(ctx context.Context, lo, hi int) error // runs batches lo..hi-1; defaults to measure with send
+	lat     []time.Duration
+	elapsed time.Duration
 }
 
-// measure runs send(0..n-1) with o.conc in flight and returns the rate and batch latencies.
-func measure(ctx context.Context, n int, o options, send func(context.Context, int) error) (result, error) {
-	ctx, cancel := context.WithTimeout(ctx, o.maxDuration)
+// alternate sends every batch to every target: the batches are cut into o.rounds rounds, and in each
+// round every target takes the round's batches in turn (the order rotating from round to round), so
+// that a slow spell of the machine falls on all of them. A target stops after o.maxDuration in all.
+func alternate(ctx context.Context, targets []*target, o options) error {
+	rounds := max(1, min(o.rounds, o.batches))
+	for r := 0; r < rounds; r++ {
+		lo, hi := r*o.batches/rounds, (r+1)*o.batches/rounds
+		for k := range targets {
+			t := targets[(k+r)%len(targets)]
+			if t.elapsed >= o.maxDuration {
+				continue
+			}
+			run := t.round
+			if run == nil {
+				run = func(ctx context.Context, lo, hi int) error { return t.measure(ctx, lo, hi, o, t.send) }
+			}
+			if err := run(ctx, lo, hi); err != nil {
+				return fmt.Errorf("%s: %w", t.name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// measure runs send(lo..hi-1) with o.conc in flight, within what is left of o.maxDuration, and adds
+// the latencies and the elapsed time to t.
+func (t *target) measure(ctx context.Context, lo, hi int, o options, send func(context.Context, int) error) error {
+	ctx, cancel := context.WithTimeout(ctx, o.maxDuration-t.elapsed)
 	defer cancel()
 	var next atomic.Int64
+	next.Store(int64(lo))
 	var mu sync.Mutex
-	var lat []time.Duration
 	var firstErr error
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -281,7 +304,7 @@ func measure(ctx context.Context, n int, o options, send func(context.Context, i
 			defer wg.Done()
 			for {
 				i := int(next.Add(1)) - 1
-				if i >= n || ctx.Err() != nil {
+				if i >= hi || ctx.Err() != nil {
 					return
 				}
 				t0 := time.Now()
@@ -290,22 +313,36 @@ func measure(ctx context.Context, n int, o options, send func(context.Context, i
 				if err != nil && firstErr == nil {
 					firstErr = err
 				}
-				lat = append(lat, time.Since(t0))
+				t.lat = append(t.lat, time.Since(t0))
 				mu.Unlock()
 			}
 		}()
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
-	if firstErr != nil {
-		return result{}, firstErr
-	}
+	t.elapsed += time.Since(start)
+	return firstErr
+}
+
+// result is a target's rate and batch latencies over all its rounds.
+func (t *target) result(size int) result {
+	lat := slices.Clone(t.lat)
 	slices.Sort(lat)
-	res := result{n: len(lat), rate: float64(len(lat)*o.size) / elapsed.Seconds()}
+	res := result{n: len(lat)}
+	if t.elapsed > 0 {
+		res.rate = float64(len(lat)*size) / t.elapsed.Seconds()
+	}
 	if len(lat) > 0 {
 		res.p50, res.p99 = lat[len(lat)/2], lat[min(len(lat)-1, len(lat)*99/100)]
 	}
-	return res, nil
+	return res
+}
+
+// httpTarget posts the bodies to base's batch endpoint.
+func httpTarget(name, base, key string, bodies [][]byte) *target {
+	client := &http.Client{Timeout: 5 * time.Minute}
+	return &target{name: name, send: func(ctx context.Context, i int) error {
+		return post(ctx, client, base, key, bodies[i])
+	}}
 }
 
 func post(ctx context.Context, c *http.Client, base, key string, body []byte) error {
@@ -329,14 +366,13 @@ func post(ctx context.Context, c *http.Client, base, key string, body []byte) er
 	return nil
 }
 
-// inProcess ingests the same batches through registry.Service on a SQLite store at path (pre-filled or
-// new), with the same concurrency: the registry's work without HTTP, JSON or authentication.
-func inProcess(ctx context.Context, path string, bodies [][]byte, o options) (result, error) {
+// inProcess ingests the batches through registry.Service on a SQLite store at path (pre-filled or
+// new): the registry's work without HTTP, JSON or authentication.
+func inProcess(ctx context.Context, path string, bodies [][]byte) (*target, func(), error) {
 	store, err := sqlite.Open(ctx, path)
 	if err != nil {
-		return result{}, err
+		return nil, nil, err
 	}
-	defer store.Close()
 	svc := &registry.Service{Store: store, Scorer: registry.MetricsScorer{Scorer: &metrics.Scorer{}}}
 	batches := make([][]registry.NewSample, len(bodies))
 	for i, b := range bodies {
@@ -344,34 +380,35 @@ func inProcess(ctx context.Context, path string, bodies [][]byte, o options) (re
 			Samples []registry.NewSample `json:"samples"`
 		}
 		if err := json.Unmarshal(b, &in); err != nil {
-			return result{}, err
+			store.Close()
+			return nil, nil, err
 		}
 		batches[i] = in.Samples
 	}
-	return measure(ctx, len(batches), o, func(ctx context.Context, i int) error {
+	return &target{name: "in-process Service", send: func(ctx context.Context, i int) error {
 		_, err := svc.Ingest(ctx, batches[i], nil)
 		return err
-	})
+	}}, func() { store.Close() }, nil
 }
 
-// minimalInserts inserts the same texts into the minimal table at path (pre-filled or new), a batch a
-// transaction, with the same concurrency (the single writer connection serializes the writes; ids
-// and hashes are computed in parallel).
-func minimalInserts(ctx context.Context, path string, bodies [][]byte, o options) (result, error) {
-	m, err := openMinimal(ctx, path, o.size)
+// minimalInserts inserts the texts of the batches into the minimal table at path (pre-filled or new),
+// a batch a transaction (the single writer connection serializes the writes; ids and hashes are
+// computed in parallel).
+func minimalInserts(ctx context.Context, path string, bodies [][]byte, size int) (*target, func(), error) {
+	m, err := openMinimal(ctx, path, size)
 	if err != nil {
-		return result{}, err
+		return nil, nil, err
 	}
-	defer m.close()
 	batches := make([][]string, len(bodies))
 	for i, b := range bodies {
 		if batches[i], err = bodyTexts(b); err != nil {
-			return result{}, err
+			m.close()
+			return nil, nil, err
 		}
 	}
-	return measure(ctx, len(batches), o, func(ctx context.Context, i int) error {
+	return &target{name: "minimal table", send: func(ctx context.Context, i int) error {
 		return m.insert(ctx, batches[i])
-	})
+	}}, func() { m.close() }, nil
 }
 
 // minimalTable is the bare baseline that matters to a user: the table they would write without

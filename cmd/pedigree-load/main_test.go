@@ -70,6 +70,7 @@ func TestRunRefusesUnboundedOrContradictoryOptions(t *testing.T) {
 		{"--max-duration", "0s"},
 		{"--batch-size", "10001"},
 		{"--prefill", "-1"},
+		{"--rounds", "0"},
 		{"--server", "http://127.0.0.1:1", "--prefill", "10"},
 		{"--server-profile", "/tmp/x.perf"},
 	} {
@@ -84,22 +85,39 @@ func TestRunRefusesUnboundedOrContradictoryOptions(t *testing.T) {
 func TestPrefillAndBaselines(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	reg, local, minimal := filepath.Join(dir, "registry.db"), filepath.Join(dir, "local.db"), filepath.Join(dir, "minimal.db")
-	if err := prefill(ctx, 150, reg, local, minimal, io.Discard); err != nil {
+	reg, localPath, minimal := filepath.Join(dir, "registry.db"), filepath.Join(dir, "local.db"), filepath.Join(dir, "minimal.db")
+	if err := prefill(ctx, 150, reg, localPath, minimal, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	o := options{batches: 2, size: 20, conc: 2, maxDuration: time.Minute}
+	o := options{batches: 2, size: 20, conc: 2, maxDuration: time.Minute, rounds: 2}
 	bodies := makeBodies(o.batches, o.size)
-	if res, err := inProcess(ctx, local, bodies, o); err != nil || res.n != 2 {
-		t.Fatalf("in-process: %+v, %v", res, err)
-	}
-	if res, err := minimalInserts(ctx, minimal, bodies, o); err != nil || res.n != 2 {
-		t.Fatalf("minimal table: %+v, %v", res, err)
-	}
-	// The same texts again are skipped by the unique hash, not stored twice.
-	if _, err := minimalInserts(ctx, minimal, bodies, o); err != nil {
+	local, closeLocal, err := inProcess(ctx, localPath, bodies)
+	if err != nil {
 		t.Fatal(err)
 	}
+	min1, closeMin1, err := minimalInserts(ctx, minimal, bodies, o.size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := alternate(ctx, []*target{local, min1}, o); err != nil {
+		t.Fatal(err)
+	}
+	for _, tg := range []*target{local, min1} {
+		if r := tg.result(o.size); r.n != 2 || r.rate <= 0 {
+			t.Errorf("%s: %+v, want 2 batches", tg.name, r)
+		}
+	}
+	closeMin1()
+	// The same texts again are skipped by the unique hash, not stored twice.
+	min2, closeMin2, err := minimalInserts(ctx, minimal, bodies, o.size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := alternate(ctx, []*target{min2}, o); err != nil {
+		t.Fatal(err)
+	}
+	closeMin2()
+	closeLocal()
 	db, err := sql.Open("sqlite", sqlite.DSN(minimal, true))
 	if err != nil {
 		t.Fatal(err)
@@ -109,7 +127,7 @@ func TestPrefillAndBaselines(t *testing.T) {
 	if err := db.QueryRow("SELECT count(*) FROM samples").Scan(&n); err != nil || n != 190 {
 		t.Errorf("minimal table holds %d rows (%v), want 150 + 40", n, err)
 	}
-	for path, want := range map[string]int{reg: 150, local: 190} {
+	for path, want := range map[string]int{reg: 150, localPath: 190} {
 		s, err := sqlite.Open(ctx, path)
 		if err != nil {
 			t.Fatal(err)
