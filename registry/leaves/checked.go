@@ -21,10 +21,7 @@ type Prover interface {
 }
 
 // Store is the whole store a registry serves from.
-type Store interface {
-	registry.Store
-	registry.MixStore
-}
+type Store = registry.Store
 
 // Checked is a Store that checks each record at the point of use: every sample, model, key, policy
 // version, mix, decision and idempotency record it returns has had its leaf re-derived from the
