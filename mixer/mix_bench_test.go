@@ -1,4 +1,4 @@
-package sqlite_test
+package mixer_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"sync/atomic"
@@ -106,7 +107,11 @@ func peakHeap(fn func()) uint64 {
 func BenchmarkMixVsBareQuery(b *testing.B) {
 	ctx := context.Background()
 	n := benchPool()
-	s := MustOpenStore(b)
+	s, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "registry.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
 	fillRegistry(b, s, n)
 	pol := mixer.NewPolicies(s)
 	const module = "package pedigree.mix\n\nlimits := {\"max_synthetic_ratio\": 0.5, \"max_model_share\": 0.3, \"max_generation\": 3}\n\ninclude if {\n\tinput.sample.toxicity <= 0.5\n\tinput.sample.tokens >= 10\n}\n"
@@ -171,4 +176,25 @@ func BenchmarkMixVsBareQuery(b *testing.B) {
 	b.ReportMetric(tBuild.Seconds()/tBare.Seconds(), "ratio")
 	b.ReportMetric(float64(heap)/(1<<20), "build_peak_MiB")
 	b.ReportMetric(float64(exportHeap)/(1<<20), "export_peak_MiB")
+}
+
+// rawInsert writes sample rows straight into the store's samples table, in one transaction, with the
+// store's own statement: a registry of a million samples in seconds, without their log leaves (the
+// benchmark builds mixes; it never checks the log).
+func rawInsert(ctx context.Context, s *sqlite.Store, rows []*registry.Sample) error {
+	tx, err := s.DB().BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, sqlite.InsertSQL)
+	if err != nil {
+		return err
+	}
+	for _, r := range rows {
+		if _, err := stmt.ExecContext(ctx, sqlite.SampleArgs(r)...); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }
