@@ -49,6 +49,11 @@ func TestUpgradeFromSchema2(t *testing.T) {
 
 	// New records are written with the new leaves, next to the old ones, and everything verifies.
 	svc := &registry.Service{Store: s, Scorer: registry.MetricsScorer{Scorer: &metrics.Scorer{}}}
+	// A sample stored before the upgrade is still found by its identity: re-sent, it is a duplicate.
+	again, err := svc.Ingest(ctx, []registry.NewSample{storetest.Human(storetest.Text("idem"))}, nil)
+	if err != nil || !again.Results[0].Duplicate {
+		t.Fatalf("a sample stored before the upgrade, sent again: %+v, %v; want a duplicate", again, err)
+	}
 	if _, err := svc.Ingest(ctx, []registry.NewSample{storetest.Human(storetest.Text("after the upgrade"))},
 		&registry.Idempotency{Scope: "s", Key: "new", RequestSHA256: "r"}); err != nil {
 		t.Fatal(err)

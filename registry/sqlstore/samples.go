@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"encoding/hex"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -33,7 +34,7 @@ func SampleArgs(s *registry.Sample) []any {
 	if len(s.Metadata) > 0 {
 		meta = string(s.Metadata)
 	}
-	return []any{s.ID, s.Text, s.ContentSHA256, s.IdentitySHA256, s.Origin, nullString(s.ModelID), nullString(s.Model),
+	return []any{s.ID, s.Text, s.ContentSHA256, hexBytes(s.IdentitySHA256), s.Origin, nullString(s.ModelID), nullString(s.Model),
 		nullString(s.PromptID), s.Dataset, s.Source.Kind, s.Source.Name, s.Source.URI, s.Source.License, meta,
 		s.Generation, s.GenerationBasis, s.Metrics.Tokens, s.Metrics.MTLD, tox, s.Metrics.Version,
 		s.Metrics.ToxicityScorer, millis(s.CreatedAt), s.LogIndex}
@@ -45,17 +46,19 @@ const InsertSQL = insertSample
 func scanSample(sc interface{ Scan(...any) error }) (*registry.Sample, error) {
 	var (
 		s                            registry.Sample
+		identity                     []byte
 		modelID, model, prompt, meta sql.NullString
 		tox                          sql.NullFloat64
 		created                      int64
 	)
-	err := sc.Scan(&s.ID, &s.Text, &s.ContentSHA256, &s.IdentitySHA256, &s.Origin, &modelID, &model, &prompt, &s.Dataset,
+	err := sc.Scan(&s.ID, &s.Text, &s.ContentSHA256, &identity, &s.Origin, &modelID, &model, &prompt, &s.Dataset,
 		&s.Source.Kind, &s.Source.Name, &s.Source.URI, &s.Source.License, &meta, &s.Generation, &s.GenerationBasis,
 		&s.Metrics.Tokens, &s.Metrics.MTLD, &tox, &s.Metrics.Version, &s.Metrics.ToxicityScorer, &created, &s.LogIndex)
 	if err != nil {
 		return nil, err
 	}
 	s.ModelID, s.Model, s.PromptID = modelID.String, model.String, prompt.String
+	s.IdentitySHA256 = hex.EncodeToString(identity)
 	if meta.Valid {
 		s.Metadata = json.RawMessage(meta.String)
 	}
@@ -109,18 +112,23 @@ func (s *Store) Resolve(ctx context.Context, sampleIDs, modelRefs []string) (*re
 
 func lookupIdentities(ctx context.Context, q queryer, identities []string, into map[string]string) error {
 	return batches(q.dialect(), identities, 500, func(ids []string) error {
-		cond, args := in(q.dialect(), "identity_sha256", ids)
+		keys := make([][]byte, len(ids))
+		for i, id := range ids {
+			keys[i] = hexBytes(id)
+		}
+		cond, args := in(q.dialect(), "identity_sha256", keys)
 		rows, err := q.QueryContext(ctx, "SELECT identity_sha256, id FROM samples WHERE "+cond, args...)
 		if err != nil {
 			return fmt.Errorf("lookup identities: %w", err)
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var ident, id string
+			var ident []byte
+			var id string
 			if err := rows.Scan(&ident, &id); err != nil {
 				return err
 			}
-			into[ident] = id
+			into[hex.EncodeToString(ident)] = id
 		}
 		return rows.Err()
 	})
@@ -209,7 +217,7 @@ func writeSamples(ctx context.Context, tx *txn, log *logWriter, samples []*regis
 // samplesTable and edgesTable are the targets of a batch's bulk inserts.
 var (
 	samplesTable = &table{name: "samples", cols: strings.Split(strings.Join(strings.Fields(sampleColumns), ""), ","),
-		types: []string{"text", "text", "text", "text", "text", "text", "text", "text", "text", "text", "text", "text", "text", "text",
+		types: []string{"text", "text", "text", "bytea", "text", "text", "text", "text", "text", "text", "text", "text", "text", "text",
 			"bigint", "text", "bigint", "float8", "float8", "text", "text", "bigint", "bigint"}}
 	edgesTable = &table{name: "edges", cols: []string{"child_id", "parent_id", "kind"}, types: []string{"text", "text", "text"}}
 )
@@ -532,4 +540,15 @@ func recordIdempotent(ctx context.Context, tx *txn, log *logWriter, idem *regist
 // Idempotent implements registry.Store.
 func (s *Store) Idempotent(ctx context.Context, scope, key string) (*registry.IdempotentResult, error) {
 	return idempotent(ctx, s.r, scope, key)
+}
+
+// hexBytes is the 32 bytes of a SHA-256 the registry writes in hex: stored hashes that only the
+// registry reads are kept binary, half the bytes in the row and in its index. A string that is not
+// hex (no registry hash) is kept as its own bytes, so that it matches nothing.
+func hexBytes(h string) []byte {
+	b, err := hex.DecodeString(h)
+	if err != nil {
+		return []byte(h)
+	}
+	return b
 }
