@@ -2,8 +2,8 @@ package sqlstore
 
 import (
 	"context"
-	"encoding/hex"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
