@@ -96,6 +96,24 @@ type Sample struct {
 	// detection (text, origin, model, prompt, parents). Neither is part of the wire format.
 	ModelID        string `json:"-"`
 	IdentitySHA256 string `json:"-"`
+
+	leaf []byte // the log leaf, built before the write transaction (prepareLeaf)
+}
+
+// prepareLeaf builds the sample's log leaf now, once its fields are final, for Leaf to return.
+func (s *Sample) prepareLeaf() error {
+	leaf, err := SampleLeaf(s)
+	s.leaf = leaf
+	return err
+}
+
+// Leaf returns the sample's log leaf: the one built at ingest, before the write transaction, or
+// else built now. The checks always re-derive a stored sample's leaf with SampleLeaf instead.
+func (s *Sample) Leaf() ([]byte, error) {
+	if s.leaf != nil {
+		return s.leaf, nil
+	}
+	return SampleLeaf(s)
 }
 
 // NewSample is what a client sends to register a sample.

@@ -250,6 +250,12 @@ func (s *Service) score(ctx context.Context, samples []*Sample) error {
 					return
 				}
 				smp.Metrics = m
+				// The leaf is built here, on every core, not in the write transaction, which holds
+				// the log's sequencer and so runs one at a time.
+				if err := smp.prepareLeaf(); err != nil {
+					errOnce.Do(func() { firstErr = err; cancel() })
+					return
+				}
 			}
 		}()
 	}

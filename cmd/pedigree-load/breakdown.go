@@ -31,7 +31,7 @@ var stages = []stage{
 	{"SQL: commit (WAL writes, checkpoints)", []string{"database/sql.(*Tx).Commit"}},
 	{"SQL: insert sample rows", []string{"sqlstore.insertRows"}},
 	{"SQL: insert edges", []string{"sqlstore.writeEdges"}},
-	{"log: build leaves (leaves.Sample)", []string{"registry/leaves.Sample"}},
+	{"log: build leaves (leaves.Sample)", []string{"registry.SampleLeaf"}},
 	{"log: leaf rows and stored hashes", []string{"sqlstore.(*logWriter)"}},
 	{"SQL: duplicate and provenance probes", []string{"LookupIdentities", "LookupModelText"}},
 	{"SQL: best-of-k ranks, read-back", []string{"sqlstore.rank", "ReadSamples", "sqlstore.(*batchTx).Rank"}},

@@ -103,7 +103,7 @@ func (c *Checked) GetSample(ctx context.Context, id string) (*registry.Sample, e
 		c.prover.Fail(err)
 		return nil, err
 	}
-	leaf, err := Sample(s)
+	leaf, err := registry.SampleLeaf(s)
 	return s, c.prove(ctx, "sample "+s.ID, s.LogIndex, leaf, err)
 }
 
@@ -113,7 +113,7 @@ func (c *Checked) GetModel(ctx context.Context, ref string) (*registry.Model, er
 	if err != nil {
 		return nil, err
 	}
-	leaf, err := Model(m)
+	leaf, err := registry.ModelLeaf(m)
 	return m, c.prove(ctx, "model "+m.ID, m.LogIndex, leaf, err)
 }
 
@@ -124,7 +124,7 @@ func (c *Checked) GetKey(ctx context.Context, id string) (*registry.APIKey, erro
 	if err != nil || k.RevokedAt != nil {
 		return k, err
 	}
-	leaf, err := KeyCreated(k)
+	leaf, err := registry.KeyCreatedLeaf(k)
 	return k, c.prove(ctx, "key "+k.ID, k.LogIndex, leaf, err)
 }
 
@@ -134,7 +134,7 @@ func (c *Checked) GetPolicyVersion(ctx context.Context, name string, version int
 	if err != nil {
 		return nil, err
 	}
-	leaf, err := PolicyVersion(p)
+	leaf, err := registry.PolicyVersionLeaf(p)
 	return p, c.prove(ctx, fmt.Sprintf("policy %s@%d", p.Name, p.Version), p.LogIndex, leaf, err)
 }
 
@@ -144,7 +144,7 @@ func (c *Checked) GetDecision(ctx context.Context, id string) (*registry.Decisio
 	if err != nil {
 		return nil, err
 	}
-	leaf, err := Decision(d)
+	leaf, err := registry.DecisionLeaf(d)
 	return d, c.prove(ctx, "decision "+d.ID, d.LogIndex, leaf, err)
 }
 
@@ -162,7 +162,7 @@ func (c *Checked) checkMix(ctx context.Context, m *registry.Mix) error {
 	if err != nil {
 		return err
 	}
-	leaf, err := Mix(m, request)
+	leaf, err := registry.MixLeaf(m, request)
 	return c.prove(ctx, "mix "+m.ID, m.LogIndex, leaf, err)
 }
 
@@ -172,7 +172,7 @@ func (c *Checked) Idempotent(ctx context.Context, scope, key string) (*registry.
 	if err != nil || r == nil {
 		return r, err
 	}
-	leaf, err := Idempotency(&registry.Idempotency{Scope: scope, Key: key, RequestSHA256: r.RequestSHA256}, r, r.CreatedAt)
+	leaf, err := registry.IdempotencyLeaf(&registry.Idempotency{Scope: scope, Key: key, RequestSHA256: r.RequestSHA256}, r, r.CreatedAt)
 	return r, c.prove(ctx, "an idempotency record", r.LogIndex, leaf, err)
 }
 

@@ -51,7 +51,7 @@ func recordLeaves(ctx context.Context, st RecordStore, kind, id string) (map[int
 		if err := checkText(s); err != nil {
 			return nil, &ledger.AuditError{Leaf: s.LogIndex, StoredIndex: -1, Reason: err.Error(), Err: err}
 		}
-		leaf, err := Sample(s)
+		leaf, err := registry.SampleLeaf(s)
 		return one(s.LogIndex, leaf, err)
 	case ledger.KindModel:
 		m, err := st.GetModel(ctx, id)
@@ -61,7 +61,7 @@ func recordLeaves(ctx context.Context, st RecordStore, kind, id string) (map[int
 		if m.ID != id { // GetModel also takes name@version; a leaf names the id
 			return nil, registry.Errorf(registry.ENOTFOUND, "model %s not found", id)
 		}
-		leaf, err := Model(m)
+		leaf, err := registry.ModelLeaf(m)
 		return one(m.LogIndex, leaf, err)
 	case ledger.KindKeyCreated, ledger.KindKeyRevoked:
 		k, err := st.GetKey(ctx, id)
@@ -69,13 +69,13 @@ func recordLeaves(ctx context.Context, st RecordStore, kind, id string) (map[int
 			return nil, err
 		}
 		out := map[int64][]byte{}
-		leaf, err := KeyCreated(k)
+		leaf, err := registry.KeyCreatedLeaf(k)
 		if err != nil {
 			return nil, err
 		}
 		out[k.LogIndex] = leaf
 		if k.RevokedAt != nil && k.RevokedLogIndex != nil {
-			if leaf, err = KeyRevoked(k, *k.RevokedAt); err != nil {
+			if leaf, err = registry.KeyRevokedLeaf(k, *k.RevokedAt); err != nil {
 				return nil, err
 			}
 			out[*k.RevokedLogIndex] = leaf
@@ -91,14 +91,14 @@ func recordLeaves(ctx context.Context, st RecordStore, kind, id string) (map[int
 		if err != nil {
 			return nil, err
 		}
-		leaf, err := PolicyVersion(p)
+		leaf, err := registry.PolicyVersionLeaf(p)
 		return one(p.LogIndex, leaf, err)
 	case ledger.KindDecision:
 		d, err := st.GetDecision(ctx, id)
 		if err != nil {
 			return nil, err
 		}
-		leaf, err := Decision(d)
+		leaf, err := registry.DecisionLeaf(d)
 		return one(d.LogIndex, leaf, err)
 	case ledger.KindMix:
 		m, err := st.GetMix(ctx, id)
@@ -112,14 +112,14 @@ func recordLeaves(ctx context.Context, st RecordStore, kind, id string) (map[int
 		if err := ExportManifest(ctx, st, m, func(*registry.Sample) error { return nil }); err != nil {
 			return nil, err
 		}
-		leaf, err := Mix(m, request)
+		leaf, err := registry.MixLeaf(m, request)
 		return one(m.LogIndex, leaf, err)
 	case ledger.KindIdempotency:
 		r, err := st.IdempotencyRecord(ctx, id)
 		if err != nil {
 			return nil, err
 		}
-		leaf, err := IdempotencyRecord(r)
+		leaf, err := registry.IdempotencyRecordLeaf(r)
 		return one(r.Result.LogIndex, leaf, err)
 	}
 	return nil, fmt.Errorf("%s %s: %w (a kind this registry does not write)", kind, id, ledger.ErrNoRecord)

@@ -33,7 +33,7 @@ func walk[T any](ctx context.Context, list func(context.Context, string, int) ([
 // WalkModels emits the leaf of every model a store lists, the same for every store.
 func WalkModels(ctx context.Context, list func(context.Context, string, int) ([]*registry.Model, error), fn Emit) error {
 	return walk(ctx, list, func(m *registry.Model) string { return m.ID }, func(m *registry.Model) error {
-		leaf, err := Model(m)
+		leaf, err := registry.ModelLeaf(m)
 		if err != nil {
 			return err
 		}
@@ -45,14 +45,14 @@ func WalkModels(ctx context.Context, list func(context.Context, string, int) ([]
 // revoked one.
 func WalkKeys(ctx context.Context, list func(context.Context, string, int) ([]*registry.APIKey, error), fn Emit) error {
 	return walk(ctx, list, func(k *registry.APIKey) string { return k.ID }, func(k *registry.APIKey) error {
-		leaf, err := KeyCreated(k)
+		leaf, err := registry.KeyCreatedLeaf(k)
 		if err == nil {
 			err = fn(k.LogIndex, leaf)
 		}
 		if err != nil || k.RevokedAt == nil || k.RevokedLogIndex == nil {
 			return err
 		}
-		if leaf, err = KeyRevoked(k, *k.RevokedAt); err != nil {
+		if leaf, err = registry.KeyRevokedLeaf(k, *k.RevokedAt); err != nil {
 			return err
 		}
 		return fn(*k.RevokedLogIndex, leaf)
@@ -71,7 +71,7 @@ func CheckManifests(ctx context.Context, st registry.MixStore) error {
 // WalkIdempotency emits the leaf of every idempotency record a store lists.
 func WalkIdempotency(ctx context.Context, list func(context.Context, string, int) ([]*registry.IdempotencyRecord, error), fn Emit) error {
 	return walk(ctx, list, func(r *registry.IdempotencyRecord) string { return r.RecordID }, func(r *registry.IdempotencyRecord) error {
-		leaf, err := IdempotencyRecord(r)
+		leaf, err := registry.IdempotencyRecordLeaf(r)
 		if err != nil {
 			return err
 		}

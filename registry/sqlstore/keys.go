@@ -9,7 +9,6 @@ import (
 
 	"github.com/pedigreeml/pedigree/ledger"
 	"github.com/pedigreeml/pedigree/registry"
-	"github.com/pedigreeml/pedigree/registry/leaves"
 )
 
 const keyColumns = "id, role, hash, created_at, revoked_at, log_index, revoked_log_index, leaf_fields"
@@ -34,8 +33,8 @@ func scanKey(sc interface{ Scan(...any) error }) (*registry.APIKey, error) {
 
 // WriteKey implements registry.Tx.
 func (t writeTx) WriteKey(ctx context.Context, k *registry.APIKey) error {
-	k.LeafFields = leaves.CurrentFields
-	leaf, err := leaves.KeyCreated(k)
+	k.LeafFields = registry.CurrentLeafFields
+	leaf, err := registry.KeyCreatedLeaf(k)
 	if err != nil {
 		return err
 	}
@@ -96,7 +95,7 @@ func (s *Store) ListKeys(ctx context.Context, after string, limit int) ([]*regis
 
 // WriteRevocation implements registry.Tx.
 func (t writeTx) WriteRevocation(ctx context.Context, k *registry.APIKey, at time.Time) error {
-	leaf, err := leaves.KeyRevoked(k, at)
+	leaf, err := registry.KeyRevokedLeaf(k, at)
 	if err != nil {
 		return err
 	}

@@ -148,7 +148,7 @@ func (s *Store) sampleLeaves(ctx context.Context, fn func(int64, []byte) error) 
 			return err
 		}
 		for _, smp := range page {
-			leaf, err := leaves.Sample(smp)
+			leaf, err := registry.SampleLeaf(smp)
 			if err := emit(fn, smp.LogIndex, leaf, err); err != nil {
 				return err
 			}
@@ -231,7 +231,7 @@ func (s *Store) policyLeaves(ctx context.Context, fn func(int64, []byte) error) 
 	}
 	rows.Close()
 	for _, p := range list {
-		leaf, err := leaves.PolicyVersion(p)
+		leaf, err := registry.PolicyVersionLeaf(p)
 		if err := emit(fn, p.LogIndex, leaf, err); err != nil {
 			return err
 		}
@@ -260,7 +260,7 @@ func (s *Store) decisionLeaves(ctx context.Context, fn func(int64, []byte) error
 			if err != nil {
 				return err
 			}
-			leaf, err := leaves.Decision(d)
+			leaf, err := registry.DecisionLeaf(d)
 			if err := emit(fn, d.LogIndex, leaf, err); err != nil {
 				return err
 			}
@@ -283,7 +283,7 @@ func (s *Store) mixLeaves(ctx context.Context, fn func(int64, []byte) error) err
 			if err := s.r.QueryRowContext(ctx, "SELECT request FROM mixes WHERE id = ?", m.ID).Scan(&request); err != nil {
 				return err
 			}
-			leaf, err := leaves.Mix(m, []byte(request))
+			leaf, err := registry.MixLeaf(m, []byte(request))
 			if err := emit(fn, m.LogIndex, leaf, err); err != nil {
 				return err
 			}

@@ -11,7 +11,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/pedigreeml/pedigree/ledger"
 	"github.com/pedigreeml/pedigree/registry"
-	"github.com/pedigreeml/pedigree/registry/leaves"
 )
 
 var _ registry.MixStore = (*Store)(nil)
@@ -140,7 +139,7 @@ func UnpackIDs(b []byte) ([]string, error) {
 
 // WriteDecision implements registry.Tx.
 func (t writeTx) WriteDecision(ctx context.Context, d *registry.Decision) error {
-	leaf, err := leaves.Decision(d)
+	leaf, err := registry.DecisionLeaf(d)
 	if err != nil {
 		return err
 	}
@@ -166,9 +165,9 @@ func insertMix(ctx context.Context, tx *txn, log *logWriter, m *registry.Mix, ma
 	strategy, _ := json.Marshal(m.Strategy)
 	request, _ := json.Marshal(m.Request)
 	stats, _ := json.Marshal(m.Stats)
-	leaves.MixLineage(m)
-	m.LeafFields = leaves.CurrentFields
-	leaf, err := leaves.Mix(m, request)
+	registry.SetMixLineage(m)
+	m.LeafFields = registry.CurrentLeafFields
+	leaf, err := registry.MixLeaf(m, request)
 	if err != nil {
 		return err
 	}

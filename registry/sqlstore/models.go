@@ -8,7 +8,6 @@ import (
 
 	"github.com/pedigreeml/pedigree/ledger"
 	"github.com/pedigreeml/pedigree/registry"
-	"github.com/pedigreeml/pedigree/registry/leaves"
 )
 
 const modelColumns = "id, name, version, provider, declared_generation, generation, generation_basis, created_at, log_index"
@@ -118,7 +117,7 @@ func (t writeTx) GetModel(ctx context.Context, ref string) (*registry.Model, err
 
 // WriteModel implements registry.Tx.
 func (t writeTx) WriteModel(ctx context.Context, m *registry.Model) error {
-	leaf, err := leaves.Model(m)
+	leaf, err := registry.ModelLeaf(m)
 	if err != nil {
 		return fmt.Errorf("log leaf of model: %w", err)
 	}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/pedigreeml/pedigree/ledger"
 	"github.com/pedigreeml/pedigree/registry"
-	"github.com/pedigreeml/pedigree/registry/leaves"
 )
 
 const policyColumns = "name, version, sha256, module, limits, created_at, log_index"
@@ -39,7 +38,7 @@ func (t writeTx) LatestPolicyVersion(ctx context.Context, name string) (*registr
 
 // WritePolicyVersion implements registry.Tx.
 func (t writeTx) WritePolicyVersion(ctx context.Context, p *registry.PolicyVersion) error {
-	leaf, err := leaves.PolicyVersion(p)
+	leaf, err := registry.PolicyVersionLeaf(p)
 	if err != nil {
 		return err
 	}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/pedigreeml/pedigree/ledger"
 	"github.com/pedigreeml/pedigree/registry"
-	"github.com/pedigreeml/pedigree/registry/leaves"
 )
 
 // sampleColumns is the column list every sample read selects, in scanSample's order.
@@ -200,7 +199,7 @@ func (t writeTx) WriteIdempotent(ctx context.Context, idem *registry.Idempotency
 // writeSamples inserts rows, lineage edges and log leaves.
 func writeSamples(ctx context.Context, tx *txn, log *logWriter, samples []*registry.Sample) error {
 	for _, smp := range samples {
-		leaf, err := leaves.Sample(smp)
+		leaf, err := smp.Leaf()
 		if err != nil {
 			return fmt.Errorf("log leaf of sample %s: %w", smp.ID, err)
 		}
@@ -520,11 +519,11 @@ func recordIdempotent(ctx context.Context, tx *txn, log *logWriter, idem *regist
 		return err
 	}
 	now := time.Now()
-	leaf, err := leaves.Idempotency(idem, &r, now)
+	leaf, err := registry.IdempotencyLeaf(idem, &r, now)
 	if err != nil {
 		return err
 	}
-	id := leaves.IdempotencyID(idem.Scope, idem.Key)
+	id := registry.IdempotencyID(idem.Scope, idem.Key)
 	idx, err := log.add(ledger.KindIdempotency, id, leaf)
 	if err != nil {
 		return err

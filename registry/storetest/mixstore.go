@@ -14,7 +14,6 @@ import (
 
 	"github.com/pedigreeml/pedigree/ledger"
 	"github.com/pedigreeml/pedigree/registry"
-	"github.com/pedigreeml/pedigree/registry/leaves"
 )
 
 // RunMixStore runs the contract of the store's side of mixes: policy versions, decisions, mixes and
@@ -113,7 +112,7 @@ func testPolicyVersions(t *testing.T, b Backend) {
 				string(got.Limits) != string(tc.want.Limits) || !got.CreatedAt.Equal(at) || got.LogIndex != tc.want.LogIndex {
 				t.Fatalf("%s@%d: got %+v, want %+v", tc.name, tc.version, got, tc.want)
 			}
-			leaf, err := leaves.PolicyVersion(got)
+			leaf, err := registry.PolicyVersionLeaf(got)
 			if err != nil || !bytes.Equal(leaf, storedLeaf(t, s, got.LogIndex)) {
 				t.Fatalf("%s@%d: the stored record does not reproduce its leaf (%v)", tc.name, tc.version, err)
 			}
@@ -230,7 +229,7 @@ func testSaveMixAndExport(t *testing.T, b Backend) {
 				got.Policy != pv.Ref() || got.LogIndex != want.LogIndex {
 				t.Fatalf("decision: got %+v, want %+v", got, want)
 			}
-			leaf, err := leaves.Decision(got)
+			leaf, err := registry.DecisionLeaf(got)
 			if err != nil || !bytes.Equal(leaf, storedLeaf(t, s, got.LogIndex)) {
 				t.Fatalf("decision %s does not reproduce its leaf (%v)", got.ID, err)
 			}
@@ -251,7 +250,7 @@ func testSaveMixAndExport(t *testing.T, b Backend) {
 			t.Fatalf("mix:\n got %s\nwant %s", gotJSON, wantJSON)
 		}
 		request, _ := json.Marshal(got.Request)
-		leaf, err := leaves.Mix(got, request)
+		leaf, err := registry.MixLeaf(got, request)
 		if err != nil || !bytes.Equal(leaf, storedLeaf(t, s, got.LogIndex)) {
 			t.Fatalf("mix does not reproduce its leaf (%v)", err)
 		}
