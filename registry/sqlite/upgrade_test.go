@@ -6,10 +6,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/pedigreeml/pedigree/ledger"
-	"github.com/pedigreeml/pedigree/metrics"
-	"github.com/pedigreeml/pedigree/registry"
-	"github.com/pedigreeml/pedigree/registry/leaves"
 	"github.com/pedigreeml/pedigree/registry/sqlite"
 	"github.com/pedigreeml/pedigree/registry/storetest"
 )
@@ -34,41 +30,5 @@ func TestUpgradeFromSchema2(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	signer, _, vkey, err := ledger.LoadOrCreateKey(dir, "pedigree-registry")
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := ledger.NewLog(s, signer, vkey)
-	res, err := log.StartupCheck(ctx, s.RecordLeaves, leaves.RecordLeaf(s))
-	if err != nil {
-		t.Fatalf("the upgraded registry does not verify: %v", err)
-	}
-	if res.Tree.N < 10 {
-		t.Fatalf("the upgraded log holds %d leaves", res.Tree.N)
-	}
-
-	// New records are written with the new leaves, next to the old ones, and everything verifies.
-	svc := &registry.Service{Store: s, Scorer: registry.MetricsScorer{Scorer: &metrics.Scorer{}}}
-	// A sample stored before the upgrade is still found by its identity: re-sent, it is a duplicate.
-	again, err := svc.Ingest(ctx, []registry.NewSample{storetest.Human(storetest.Text("idem"))}, nil)
-	if err != nil || !again.Results[0].Duplicate {
-		t.Fatalf("a sample stored before the upgrade, sent again: %+v, %v; want a duplicate", again, err)
-	}
-	if _, err := svc.Ingest(ctx, []registry.NewSample{storetest.Human(storetest.Text("after the upgrade"))},
-		&registry.Idempotency{Scope: "s", Key: "new", RequestSHA256: "r"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := svc.CreateKey(ctx, registry.RoleAuditor); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := log.Checkpoint(ctx); err != nil {
-		t.Fatal(err)
-	}
-	tree, err := log.SelfCheck(ctx, s.RecordLeaves)
-	if err != nil {
-		t.Fatalf("after writing under the new schema: %v", err)
-	}
-	if tree.N != res.Tree.N+3 { // a sample, its idempotency record, a key
-		t.Fatalf("log of %d leaves after three records; it held %d", tree.N, res.Tree.N)
-	}
+	storetest.CheckUpgrade(t, s, dir)
 }
