@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/pedigreeml/pedigree/internal/baseline"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -67,7 +68,7 @@ func fillRegistry(b *testing.B, s *sqlite.Store, n int) {
 			}
 			rows = append(rows, smp)
 		}
-		if err := rawInsert(ctx, s, rows); err != nil {
+		if err := baseline.InsertSampleRows(ctx, s, rows); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -176,25 +177,4 @@ func BenchmarkMixVsBareQuery(b *testing.B) {
 	b.ReportMetric(tBuild.Seconds()/tBare.Seconds(), "ratio")
 	b.ReportMetric(float64(heap)/(1<<20), "build_peak_MiB")
 	b.ReportMetric(float64(exportHeap)/(1<<20), "export_peak_MiB")
-}
-
-// rawInsert writes sample rows straight into the store's samples table, in one transaction, with the
-// store's own statement: a registry of a million samples in seconds, without their log leaves (the
-// benchmark builds mixes; it never checks the log).
-func rawInsert(ctx context.Context, s *sqlite.Store, rows []*registry.Sample) error {
-	tx, err := s.DB().BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, sqlite.InsertSQL)
-	if err != nil {
-		return err
-	}
-	for _, r := range rows {
-		if _, err := stmt.ExecContext(ctx, sqlite.SampleArgs(r)...); err != nil {
-			return err
-		}
-	}
-	return tx.Commit()
 }

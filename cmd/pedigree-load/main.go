@@ -17,14 +17,12 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/pedigreeml/pedigree/internal/baseline"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -37,7 +35,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/pedigreeml/pedigree/metrics"
 	"github.com/pedigreeml/pedigree/registry"
 	"github.com/pedigreeml/pedigree/registry/sqlite"
@@ -177,40 +174,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// textGen writes deterministic texts of about 120 words with a Zipf-drawn vocabulary, so that they
-// have the repetition of real prose.
-type textGen struct {
-	vocab []string
-	z     *rand.Zipf
-}
-
-func newTextGen(seed uint64) *textGen {
-	r := rand.New(rand.NewPCG(7, 9))
-	vocab := make([]string, 4000)
-	for i := range vocab {
-		b := make([]byte, 2+r.IntN(8))
-		for j := range b {
-			b[j] = byte('a' + r.IntN(26))
-		}
-		vocab[i] = string(b)
-	}
-	if seed != 0 {
-		r = rand.New(rand.NewPCG(seed, 9))
-	}
-	return &textGen{vocab: vocab, z: rand.NewZipf(r, 1.1, 2, uint64(len(vocab)-1))}
-}
-
-// text returns one text, prefixed by label so that texts of different labels never coincide.
-func (g *textGen) text(sb *strings.Builder, label string) string {
-	sb.Reset()
-	sb.WriteString(label)
-	for w := 0; w < 120; w++ {
-		sb.WriteByte(' ')
-		sb.WriteString(g.vocab[g.z.Uint64()])
-	}
-	return sb.String()
-}
-
 type loadSample struct {
 	Text    string `json:"text"`
 	Origin  string `json:"origin"`
@@ -219,13 +182,12 @@ type loadSample struct {
 
 // makeBodies builds distinct JSON batches of realistic texts, deterministically.
 func makeBodies(batches, size int) [][]byte {
-	g := newTextGen(0)
-	var sb strings.Builder
+	vocab := baseline.Vocabulary(4000)
 	out := make([][]byte, batches)
 	for b := range out {
 		samples := make([]loadSample, size)
-		for i := range samples {
-			samples[i] = loadSample{Text: g.text(&sb, fmt.Sprintf("Load sample %d of batch %d:", i, b)), Origin: "human", Dataset: "load"}
+		for i, t := range baseline.Texts(vocab, "Load sample", b, size, 120) {
+			samples[i] = loadSample{Text: t, Origin: "human", Dataset: "load"}
 		}
 		out[b], _ = json.Marshal(map[string]any{"samples": samples})
 	}
@@ -395,89 +357,20 @@ func inProcess(ctx context.Context, path string, bodies [][]byte) (*target, func
 // a batch a transaction (the single writer connection serializes the writes; ids and hashes are
 // computed in parallel).
 func minimalInserts(ctx context.Context, path string, bodies [][]byte, size int) (*target, func(), error) {
-	m, err := openMinimal(ctx, path, size)
+	m, err := baseline.OpenMinimal(ctx, path)
 	if err != nil {
 		return nil, nil, err
 	}
 	batches := make([][]string, len(bodies))
 	for i, b := range bodies {
 		if batches[i], err = bodyTexts(b); err != nil {
-			m.close()
+			m.Close()
 			return nil, nil, err
 		}
 	}
 	return &target{name: "minimal table", send: func(ctx context.Context, i int) error {
-		return m.insert(ctx, batches[i])
-	}}, func() { m.close() }, nil
-}
-
-// minimalTable is the bare baseline that matters to a user: the table they would write without
-// Pedigree. A UUIDv7 id (the registry's id form) stored as 16 bytes, the text, and its SHA-256,
-// 32 bytes, unique so that a re-sent text is not stored twice; the registry's pragmas (sqlite.DSN:
-// WAL, synchronous=FULL, IMMEDIATE transactions) and one writer connection, as the registry has.
-type minimalTable struct {
-	db   *sql.DB
-	size int
-	full *sql.Stmt // the prepared INSERT of size rows
-}
-
-const minimalSchema = `CREATE TABLE IF NOT EXISTS samples (
-	id             BLOB PRIMARY KEY,
-	text           TEXT NOT NULL,
-	content_sha256 BLOB NOT NULL UNIQUE
-)`
-
-func minimalInsertSQL(rows int) string {
-	return "INSERT INTO samples (id, text, content_sha256) VALUES " +
-		strings.TrimSuffix(strings.Repeat("(?, ?, ?),", rows), ",") + " ON CONFLICT (content_sha256) DO NOTHING"
-}
-
-func openMinimal(ctx context.Context, path string, size int) (*minimalTable, error) {
-	db, err := sql.Open("sqlite", sqlite.DSN(path, false))
-	if err != nil {
-		return nil, err
-	}
-	db.SetMaxOpenConns(1)
-	m := &minimalTable{db: db, size: size}
-	if _, err := db.ExecContext(ctx, minimalSchema); err != nil {
-		db.Close()
-		return nil, err
-	}
-	if m.full, err = db.PrepareContext(ctx, minimalInsertSQL(size)); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return m, nil
-}
-
-func (m *minimalTable) close() error {
-	m.full.Close()
-	return m.db.Close()
-}
-
-// insert does what the user's code would: an id and a hash per text, then one multi-row INSERT
-// (prepared for full batches) in one transaction, skipping texts already stored.
-func (m *minimalTable) insert(ctx context.Context, texts []string) error {
-	args := make([]any, 0, 3*len(texts))
-	for _, t := range texts {
-		id := uuid.Must(uuid.NewV7())
-		sum := sha256.Sum256([]byte(t))
-		args = append(args, id[:], t, sum[:])
-	}
-	tx, err := m.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if len(texts) == m.size {
-		_, err = tx.StmtContext(ctx, m.full).ExecContext(ctx, args...)
-	} else {
-		_, err = tx.ExecContext(ctx, minimalInsertSQL(len(texts)), args...)
-	}
-	if err != nil {
-		return err
-	}
-	return tx.Commit()
+		return m.Insert(ctx, batches[i])
+	}}, func() { m.Close() }, nil
 }
 
 // prefillBatch is the batch size of the pre-fill: the largest batch the registry takes.
@@ -493,21 +386,19 @@ func prefill(ctx context.Context, n int, regPath, localPath, minimalPath string,
 	if err != nil {
 		return err
 	}
-	m, err := openMinimal(ctx, minimalPath, prefillBatch)
+	m, err := baseline.OpenMinimal(ctx, minimalPath)
 	if err != nil {
 		store.Close()
 		return err
 	}
 	svc := &registry.Service{Store: store, Scorer: registry.MetricsScorer{Scorer: &metrics.Scorer{}}}
-	g := newTextGen(1)
-	var sb strings.Builder
+	vocab := baseline.Vocabulary(4000)
 	var tIngest, tMinimal time.Duration
 	for done := 0; done < n && err == nil; done += prefillBatch {
 		k := min(prefillBatch, n-done)
-		texts := make([]string, k)
+		texts := baseline.Texts(vocab, "Prefill sample", done/prefillBatch, k, 120)
 		batch := make([]registry.NewSample, k)
 		for i := range texts {
-			texts[i] = g.text(&sb, fmt.Sprintf("Prefill sample %d:", done+i))
 			batch[i] = registry.NewSample{Text: &texts[i], Origin: registry.OriginHuman, Dataset: "prefill"}
 		}
 		t0 := time.Now()
@@ -516,7 +407,7 @@ func prefill(ctx context.Context, n int, regPath, localPath, minimalPath string,
 		}
 		t1 := time.Now()
 		for i := 0; i < k && err == nil; i += 1000 {
-			err = m.insert(ctx, texts[i:min(k, i+1000)])
+			err = m.Insert(ctx, texts[i:min(k, i+1000)])
 		}
 		tIngest, tMinimal = tIngest+t1.Sub(t0), tMinimal+time.Since(t1)
 		if (done/prefillBatch)%10 == 9 || done+k >= n {
@@ -525,7 +416,7 @@ func prefill(ctx context.Context, n int, regPath, localPath, minimalPath string,
 		}
 	}
 	// Closing the last connection checkpoints the WAL into the database file, which is then whole.
-	if cerr := errors.Join(m.close(), store.Close()); err == nil {
+	if cerr := errors.Join(m.Close(), store.Close()); err == nil {
 		err = cerr
 	}
 	if err != nil {

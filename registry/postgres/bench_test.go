@@ -3,8 +3,7 @@ package postgres_test
 import (
 	"context"
 	"crypto/sha256"
-	"fmt"
-	"math/rand/v2"
+	"github.com/pedigreeml/pedigree/internal/baseline"
 	"strings"
 	"testing"
 	"time"
@@ -45,13 +44,13 @@ func BenchmarkInsertBatch(b *testing.B) {
 	}
 	svc := &registry.Service{Store: s, Scorer: registry.MetricsScorer{Scorer: &metrics.Scorer{}}}
 	cols := strings.Split(strings.Join(strings.Fields(sampleColumnList), ""), ",")
-	vocab := benchVocabulary(5000)
+	vocab := baseline.Vocabulary(5000)
 	var tSvc, tRaw, tMin time.Duration
 	i := 0
 	b.ResetTimer()
 	for b.Loop() {
 		b.StopTimer()
-		ts := benchTexts(vocab, i, size, 120)
+		ts := baseline.Texts(vocab, "Sample", i, size, 120)
 		batch := make([]registry.NewSample, len(ts))
 		for j := range ts {
 			batch[j] = registry.NewSample{Text: &ts[j], Origin: registry.OriginHuman, Dataset: "bench",
@@ -121,39 +120,3 @@ func BenchmarkInsertBatch(b *testing.B) {
 const sampleColumnList = `id, text, content_sha256, identity_sha256, origin, model_id, model, prompt_id, dataset,
 	source_kind, source_name, source_uri, license, metadata, generation, generation_basis,
 	tokens, mtld, toxicity, metrics_version, toxicity_scorer, created_at, log_index`
-
-// benchVocabulary is a deterministic set of word-like strings, drawn Zipf-like by benchTexts so that
-// texts have the repetition of real prose (the same generator as the SQLite benchmark's).
-func benchVocabulary(n int) []string {
-	r := rand.New(rand.NewPCG(1, 2))
-	words := make([]string, n)
-	for i := range words {
-		w := make([]byte, 2+r.IntN(8))
-		for j := range w {
-			w[j] = byte('a' + r.IntN(26))
-		}
-		words[i] = string(w)
-	}
-	return words
-}
-
-// benchTexts returns n texts of about `words` words, unique per (batch, i).
-func benchTexts(vocab []string, batch, n, words int) []string {
-	r := rand.New(rand.NewPCG(uint64(batch), 7))
-	z := rand.NewZipf(r, 1.1, 2, uint64(len(vocab)-1))
-	out := make([]string, n)
-	var sb strings.Builder
-	for i := range out {
-		sb.Reset()
-		fmt.Fprintf(&sb, "Sample %d of batch %d:", i, batch)
-		for w := 0; w < words; w++ {
-			sb.WriteByte(' ')
-			sb.WriteString(vocab[z.Uint64()])
-			if w%15 == 14 {
-				sb.WriteByte('.')
-			}
-		}
-		out[i] = sb.String()
-	}
-	return out
-}

@@ -2,57 +2,17 @@ package sqlite_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"database/sql"
 	"fmt"
-	"math/rand/v2"
+	"github.com/pedigreeml/pedigree/internal/baseline"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/pedigreeml/pedigree/metrics"
 	"github.com/pedigreeml/pedigree/registry"
 	"github.com/pedigreeml/pedigree/registry/sqlite"
 )
-
-// vocabulary is a deterministic set of word-like strings with a Zipf-like draw, so texts have the
-// repetition of real prose.
-func vocabulary(n int) []string {
-	r := rand.New(rand.NewPCG(1, 2))
-	words := make([]string, n)
-	for i := range words {
-		l := 2 + r.IntN(8)
-		b := make([]byte, l)
-		for j := range b {
-			b[j] = byte('a' + r.IntN(26))
-		}
-		words[i] = string(b)
-	}
-	return words
-}
-
-// texts returns n texts of about `words` words, unique per (batch, i).
-func texts(vocab []string, batch, n, words int) []string {
-	r := rand.New(rand.NewPCG(uint64(batch), 7))
-	z := rand.NewZipf(r, 1.1, 2, uint64(len(vocab)-1))
-	out := make([]string, n)
-	var sb strings.Builder
-	for i := range out {
-		sb.Reset()
-		fmt.Fprintf(&sb, "Sample %d of batch %d:", i, batch)
-		for w := 0; w < words; w++ {
-			sb.WriteByte(' ')
-			sb.WriteString(vocab[z.Uint64()])
-			if w%15 == 14 {
-				sb.WriteByte('.')
-			}
-		}
-		out[i] = sb.String()
-	}
-	return out
-}
 
 func newBatch(ts []string) []registry.NewSample {
 	out := make([]registry.NewSample, len(ts))
@@ -82,14 +42,18 @@ func BenchmarkIngestVsRaw(b *testing.B) {
 			ctx := context.Background()
 			svcStore := MustOpenStore(b)
 			rawStore := MustOpenStore(b)
-			minimal := openMinimalTable(b, filepath.Join(b.TempDir(), "minimal.db"))
+			minimal, err := baseline.OpenMinimal(ctx, filepath.Join(b.TempDir(), "minimal.db"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer minimal.Close()
 			svc := &registry.Service{Store: svcStore, Scorer: registry.MetricsScorer{Scorer: &metrics.Scorer{}}}
-			vocab := vocabulary(5000)
+			vocab := baseline.Vocabulary(5000)
 			var tSvc, tRaw, tMin time.Duration
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
-				ts := texts(vocab, i, size, 120)
+				ts := baseline.Texts(vocab, "Sample", i, size, 120)
 				batch := newBatch(ts)
 				var res *registry.InsertedSamples
 				steps := []func() error{
@@ -113,7 +77,7 @@ func BenchmarkIngestVsRaw(b *testing.B) {
 					},
 					func() error {
 						start := time.Now()
-						err := minimal.insert(ctx, ts)
+						err := minimal.Insert(ctx, ts)
 						tMin += time.Since(start)
 						return err
 					},
@@ -143,32 +107,13 @@ func BenchmarkIngestVsRaw(b *testing.B) {
 	}
 }
 
-// rawInsert is a baseline: one transaction, one prepared INSERT per row, nothing else.
-func rawInsert(ctx context.Context, s *sqlite.Store, rows []*registry.Sample) error {
-	tx, err := s.DB().BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, sqlite.InsertSQL)
-	if err != nil {
-		return err
-	}
-	for _, r := range rows {
-		if _, err := stmt.ExecContext(ctx, sqlite.SampleArgs(r)...); err != nil {
-			return err
-		}
-	}
-	return tx.Commit()
-}
-
 // rawInsertMulti is the own-schema baseline: one transaction, the store's own sample INSERT
 // widened to every row of the batch and prepared, nothing else. Should the store's statement stop
 // being a plain INSERT … VALUES (…), it falls back to rawInsert's one row a statement.
 func rawInsertMulti(ctx context.Context, s *sqlite.Store, rows []*registry.Sample) error {
 	query, ok := multiRow(sqlite.InsertSQL, len(rows))
 	if !ok {
-		return rawInsert(ctx, s, rows)
+		return baseline.InsertSampleRows(ctx, s, rows)
 	}
 	tx, err := s.DB().BeginTx(ctx, nil)
 	if err != nil {
@@ -200,64 +145,4 @@ func multiRow(insert string, n int) (string, bool) {
 		return "", false
 	}
 	return insert[:i] + "VALUES " + strings.TrimSuffix(strings.Repeat(tuple+",", n), ","), true
-}
-
-// minimalTable is the bare baseline that matters to a user: the table they would write without
-// Pedigree. A UUIDv7 id (the registry's id form) stored as 16 bytes, the text, and the SHA-256 of
-// the text, 32 bytes, unique so that a re-sent text is not stored twice. Same pragmas as the registry
-// (sqlite.DSN: WAL, synchronous=FULL, busy timeout, IMMEDIATE transactions), one writer connection.
-type minimalTable struct {
-	db    *sql.DB
-	stmts map[int]*sql.Stmt // prepared INSERTs by row count
-}
-
-const minimalSchema = `CREATE TABLE samples (
-	id             BLOB PRIMARY KEY,
-	text           TEXT NOT NULL,
-	content_sha256 BLOB NOT NULL UNIQUE
-)`
-
-func openMinimalTable(tb testing.TB, path string) *minimalTable {
-	tb.Helper()
-	db, err := sql.Open("sqlite", sqlite.DSN(path, false))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	db.SetMaxOpenConns(1)
-	tb.Cleanup(func() { db.Close() })
-	if _, err := db.Exec(minimalSchema); err != nil {
-		tb.Fatal(err)
-	}
-	return &minimalTable{db: db, stmts: map[int]*sql.Stmt{}}
-}
-
-// insert does what the user's code would: an id and a hash per text, then one prepared multi-row
-// INSERT in one transaction, skipping texts already stored.
-func (m *minimalTable) insert(ctx context.Context, texts []string) error {
-	stmt, ok := m.stmts[len(texts)]
-	if !ok {
-		row := "(?, ?, ?)"
-		q := "INSERT INTO samples (id, text, content_sha256) VALUES " +
-			strings.TrimSuffix(strings.Repeat(row+",", len(texts)), ",") + " ON CONFLICT (content_sha256) DO NOTHING"
-		var err error
-		if stmt, err = m.db.PrepareContext(ctx, q); err != nil {
-			return err
-		}
-		m.stmts[len(texts)] = stmt
-	}
-	args := make([]any, 0, 3*len(texts))
-	for _, t := range texts {
-		id := uuid.Must(uuid.NewV7())
-		sum := sha256.Sum256([]byte(t))
-		args = append(args, id[:], t, sum[:])
-	}
-	tx, err := m.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if _, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, args...); err != nil {
-		return err
-	}
-	return tx.Commit()
 }

@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"github.com/pedigreeml/pedigree/internal/baseline"
 	"path/filepath"
 	"testing"
 	"time"
@@ -24,9 +25,9 @@ func BenchmarkSelfCheck(b *testing.B) {
 	defer s.Close()
 	h := storetest.NewHarness(b, s)
 	n := benchPool()
-	vocab := vocabulary(5000)
+	vocab := baseline.Vocabulary(5000)
 	for i := 0; i*5000 < n; i++ {
-		if _, err := h.Svc.Ingest(ctx, newBatch(texts(vocab, i, min(5000, n-i*5000), 120)), nil); err != nil {
+		if _, err := h.Svc.Ingest(ctx, newBatch(baseline.Texts(vocab, "Sample", i, min(5000, n-i*5000), 120)), nil); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"fmt"
+	"github.com/pedigreeml/pedigree/internal/baseline"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -84,12 +85,12 @@ func BenchmarkStartupCheck(b *testing.B) {
 	defer s.Close()
 	h := storetest.NewHarness(b, s)
 	n := benchPool()
-	vocab := vocabulary(5000)
+	vocab := baseline.Vocabulary(5000)
 	batch := 0
 	ingest := func(count int) {
 		for done := 0; done < count; batch++ {
 			k := min(5000, count-done)
-			if _, err := h.Svc.Ingest(ctx, newBatch(texts(vocab, batch, k, 120)), nil); err != nil {
+			if _, err := h.Svc.Ingest(ctx, newBatch(baseline.Texts(vocab, "Sample", batch, k, 120)), nil); err != nil {
 				b.Fatal(err)
 			}
 			done += k
