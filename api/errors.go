@@ -21,6 +21,9 @@ type Problem struct {
 	Violations []string              `json:"violations,omitempty"`
 	DecisionID string                `json:"decision_id,omitempty"`
 	Existing   string                `json:"existing,omitempty"`
+	// NearDuplicateOf and Similarity name the model sample that refused human text near-duplicates.
+	NearDuplicateOf string   `json:"near_duplicate_of,omitempty"`
+	Similarity      *float64 `json:"similarity,omitempty"`
 }
 
 // Problem codes that are HTTP's alone, not the domain's: a method the path does not take, a request
@@ -89,6 +92,10 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 		case errors.As(err, &re) && re.Code != registry.EINTERNAL:
 			p.Code, p.Detail = re.Code, re.Message
 			p.Errors, p.Violations, p.DecisionID, p.Existing = re.Fields, re.Violations, re.DecisionID, re.Existing
+			if re.NearDuplicateOf != "" {
+				sim := re.Similarity
+				p.NearDuplicateOf, p.Similarity = re.NearDuplicateOf, &sim
+			}
 			p.Status = statusOf[re.Code]
 		case errors.As(err, &he) && he.Code < 500:
 			p.Status, p.Code = he.Code, codeOfStatus(he.Code)

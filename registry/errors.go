@@ -37,7 +37,11 @@ type Error struct {
 	Violations []string // policy messages, with EPOLICYDENIED
 	DecisionID string   // the stored decision, with EPOLICYDENIED
 	Existing   string   // the id of the conflicting record, with ECONFLICT and EPROVENANCECONFLICT
-	Err        error    // the wrapped cause, never shown to clients
+	// NearDuplicateOf and Similarity name the model sample that human text near-duplicates, with
+	// EPROVENANCECONFLICT.
+	NearDuplicateOf string
+	Similarity      float64
+	Err             error // the wrapped cause, never shown to clients
 }
 
 // Error implements the error interface.

@@ -1,6 +1,14 @@
 package registry
 
-import "context"
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"slices"
+	"strconv"
+
+	"github.com/pedigreeml/pedigree/registry/dedup"
+)
 
 // BatchPlan is what a store must do with a batch, decided in order, as if its samples arrived one by
 // one: Insert lists the samples to write; Results says, per sample, which id answers it and whether
@@ -17,52 +25,211 @@ type PlannedResult struct {
 	New       *Sample // the sample to be written, when not a duplicate
 }
 
-// PlanBatch applies the identity and provenance rules to a batch. storedIdentities maps identity
-// hashes to ids of stored samples; storedModelText maps content hashes to ids of stored samples of
-// origin model. It returns EPROVENANCECONFLICT, naming the existing sample, for human text that is
-// known (stored or earlier in the batch) as model output.
-func PlanBatch(samples []*Sample, storedIdentities, storedModelText map[string]string) (*BatchPlan, error) {
+// ModelText is a stored model sample that a batch's text is compared with: found by its normalized
+// key (LookupModelNorm) or because it shares a near-duplicate band key (NearCandidates).
+type ModelText struct {
+	ID      string
+	Cluster string // its near-duplicate cluster
+	Text    string // set by NearCandidates, for the exact similarity
+}
+
+// Known is what a store found of a batch before planning it: stored identities (identity hash →
+// id), stored model samples by normalized key, and stored model samples by band key.
+type Known struct {
+	Identities map[string]string
+	ModelNorms map[string]ModelText
+	Bands      map[int64][]ModelText
+}
+
+// NearRule is how ingest treats near-duplicates of model text.
+type NearRule struct {
+	// Threshold is the Jaccard similarity of word shingles at and above which two texts are near
+	// duplicates; 0 means DefaultNearThreshold.
+	Threshold float64
+	// Flag stores human text that near-duplicates model text, marked with NearDuplicateOf, instead
+	// of refusing it. Text equal to model text after normalization is refused either way.
+	Flag bool
+}
+
+// DefaultNearThreshold is the default near-duplicate threshold: edits of up to about a tenth of a
+// text's words stay above it, and distinct texts fall far below it (README, "Laundering").
+const DefaultNearThreshold = 0.5
+
+func (r NearRule) threshold() float64 {
+	if r.Threshold <= 0 {
+		return DefaultNearThreshold
+	}
+	return r.Threshold
+}
+
+// planner applies the rules to one batch.
+type planner struct {
+	known    Known
+	rule     NearRule
+	identity map[string]string              // identity hash → id, of the batch's earlier samples
+	norms    map[string]*Sample             // normalized key → the batch's first model sample with it
+	bands    map[int64][]*Sample            // band key → the batch's earlier model samples with it
+	shingles map[string]map[uint64]struct{} // id → shingles of a compared text, computed once
+}
+
+// PlanBatch applies the identity and provenance rules to a batch, in order: a sample whose identity
+// is stored or earlier in the batch is a duplicate; human text equal after normalization to model
+// text (stored or earlier in the batch) is EPROVENANCECONFLICT naming the model sample, and human
+// text that near-duplicates it is too, or, under rule.Flag, is stored marked; a model sample joins
+// the cluster of the model text it equals or near-duplicates. A model sample that is one of the
+// human sample's parents is its declared source, not laundering.
+func PlanBatch(samples []*Sample, known Known, rule NearRule) (*BatchPlan, error) {
+	p := &planner{known: known, rule: rule, identity: map[string]string{}, norms: map[string]*Sample{},
+		bands: map[int64][]*Sample{}, shingles: map[string]map[uint64]struct{}{}}
 	plan := &BatchPlan{Results: make([]PlannedResult, len(samples))}
-	batchIdentity := make(map[string]string)
-	batchModelText := make(map[string]string)
 	for i, smp := range samples {
-		if id, ok := storedIdentities[smp.IdentitySHA256]; ok {
+		if id, ok := known.Identities[smp.IdentitySHA256]; ok {
 			plan.Results[i] = PlannedResult{ID: id, Duplicate: true}
 			continue
 		}
-		if id, ok := batchIdentity[smp.IdentitySHA256]; ok {
+		if id, ok := p.identity[smp.IdentitySHA256]; ok {
 			plan.Results[i] = PlannedResult{ID: id, Duplicate: true}
 			continue
 		}
-		if smp.Origin == OriginHuman {
-			id, ok := storedModelText[smp.ContentSHA256]
-			if !ok {
-				id, ok = batchModelText[smp.ContentSHA256]
-			}
-			if ok {
-				return nil, &Error{
-					Code:     EPROVENANCECONFLICT,
-					Message:  "this text is registered as model-generated (sample " + id + "); it cannot be registered as human",
-					Existing: id,
-				}
-			}
-		} else if _, ok := batchModelText[smp.ContentSHA256]; !ok {
-			batchModelText[smp.ContentSHA256] = smp.ID
+		if err := p.place(smp); err != nil {
+			return nil, err
 		}
-		batchIdentity[smp.IdentitySHA256] = smp.ID
+		p.identity[smp.IdentitySHA256] = smp.ID
 		plan.Insert = append(plan.Insert, smp)
 		plan.Results[i] = PlannedResult{ID: smp.ID, New: smp}
 	}
 	return plan, nil
 }
 
-// HumanContent returns the content hashes of the batch's human samples: the ones a store must check
-// against stored model output.
-func HumanContent(samples []*Sample) []string {
-	var out []string
+// place decides a new sample's cluster, or refuses it.
+func (p *planner) place(smp *Sample) error {
+	if smp.words == nil && smp.NormSHA256 == "" {
+		smp.PrepareDedup()
+	}
+	smp.Cluster = smp.ID
+	exact, found := p.exactModel(smp)
+	if found && smp.Origin == OriginHuman && !slices.Contains(smp.Parents, exact.ID) {
+		return &Error{
+			Code: EPROVENANCECONFLICT,
+			Message: "this text is registered as model-generated (sample " + exact.ID + "), up to case, spacing, " +
+				"punctuation and look-alike characters; it cannot be registered as human. If a person edited " +
+				"it, register the edit as human with that sample as a parent: it keeps its generation",
+			Existing: exact.ID,
+		}
+	}
+	if found {
+		smp.Cluster = exact.Cluster
+	} else if near, sim := p.nearestModel(smp); near.ID != "" {
+		if smp.Origin == OriginHuman && !p.rule.Flag {
+			return &Error{
+				Code: EPROVENANCECONFLICT,
+				Message: "this text near-duplicates model-generated sample " + near.ID + " (similarity " +
+					strconv.FormatFloat(sim, 'f', 2, 64) + "); it cannot be registered as human. If a person " +
+					"edited it, register the edit as human with that sample as a parent: it keeps its generation",
+				Existing:        near.ID,
+				NearDuplicateOf: near.ID,
+				Similarity:      sim,
+			}
+		}
+		smp.Cluster = near.Cluster
+		if smp.Origin == OriginHuman {
+			s := sim
+			smp.NearDuplicateOf, smp.Similarity = near.ID, &s
+		}
+	}
+	if smp.Cluster != smp.ID || smp.NearDuplicateOf != "" {
+		smp.leaf = nil // built before the write; the near-duplicate fields are in it
+	}
+	if smp.Origin == OriginModel {
+		if _, ok := p.norms[smp.NormSHA256]; !ok {
+			p.norms[smp.NormSHA256] = smp
+		}
+		for _, b := range smp.sketch.Bands {
+			p.bands[b] = append(p.bands[b], smp)
+		}
+	}
+	return nil
+}
+
+// exactModel finds model text equal to the sample's after normalization: stored first, then earlier
+// in the batch.
+func (p *planner) exactModel(smp *Sample) (ModelText, bool) {
+	if m, ok := p.known.ModelNorms[smp.NormSHA256]; ok {
+		return m, true
+	}
+	if m, ok := p.norms[smp.NormSHA256]; ok {
+		return ModelText{ID: m.ID, Cluster: m.Cluster}, true
+	}
+	return ModelText{}, false
+}
+
+// nearestModel finds the most similar model text among the candidates that share a band key with
+// the sample, if its similarity reaches the threshold; parents excepted. Ties go to the earlier
+// registered sample (the smaller id: ids are time-ordered).
+func (p *planner) nearestModel(smp *Sample) (ModelText, float64) {
+	if len(smp.sketch.Bands) == 0 {
+		return ModelText{}, 0
+	}
+	mine := dedup.Shingles(smp.words)
+	var best ModelText
+	bestSim := 0.0
+	seen := map[string]bool{smp.ID: true}
+	consider := func(m ModelText, shingles func() map[uint64]struct{}) {
+		if seen[m.ID] || slices.Contains(smp.Parents, m.ID) {
+			return
+		}
+		seen[m.ID] = true
+		sim := dedup.Jaccard(mine, shingles())
+		if sim >= p.rule.threshold() && (sim > bestSim || sim == bestSim && m.ID < best.ID) {
+			best, bestSim = m, sim
+		}
+	}
+	for _, b := range smp.sketch.Bands {
+		for _, m := range p.known.Bands[b] {
+			consider(m, func() map[uint64]struct{} { return p.shinglesOf(m.ID, m.Text) })
+		}
+		for _, m := range p.bands[b] {
+			consider(ModelText{ID: m.ID, Cluster: m.Cluster}, func() map[uint64]struct{} { return dedup.Shingles(m.words) })
+		}
+	}
+	return best, bestSim
+}
+
+func (p *planner) shinglesOf(id, text string) map[uint64]struct{} {
+	s, ok := p.shingles[id]
+	if !ok {
+		s = dedup.Shingles(dedup.Words(text))
+		p.shingles[id] = s
+	}
+	return s
+}
+
+// Norms returns the normalized keys of the batch's samples, computing them if needed.
+func Norms(samples []*Sample) []string {
+	out := make([]string, 0, len(samples))
+	seen := map[string]bool{}
 	for _, s := range samples {
-		if s.Origin == OriginHuman {
-			out = append(out, s.ContentSHA256)
+		if s.NormSHA256 == "" {
+			s.PrepareDedup()
+		}
+		if !seen[s.NormSHA256] {
+			seen[s.NormSHA256] = true
+			out = append(out, s.NormSHA256)
+		}
+	}
+	return out
+}
+
+// BandKeys returns the distinct near-duplicate band keys of the batch's samples.
+func BandKeys(samples []*Sample) []int64 {
+	var out []int64
+	seen := map[int64]bool{}
+	for _, s := range samples {
+		for _, b := range s.sketch.Bands {
+			if !seen[b] {
+				seen[b] = true
+				out = append(out, b)
+			}
 		}
 	}
 	return out
@@ -77,13 +244,35 @@ func Identities(samples []*Sample) []string {
 	return out
 }
 
+// CheckDerived refuses a stored sample whose text no longer has its content hash or its normalized
+// key: the values that the log's leaf does not hold because they are functions of the text.
+func CheckDerived(s *Sample) error {
+	if reason := DerivedMismatch(s); reason != "" {
+		return Tampered("%s", reason)
+	}
+	return nil
+}
+
+// DerivedMismatch says what CheckDerived finds wrong with a sample, or "".
+func DerivedMismatch(s *Sample) string {
+	if sum := sha256.Sum256([]byte(s.Text)); hex.EncodeToString(sum[:]) != s.ContentSHA256 {
+		return "sample " + s.ID + "'s text no longer matches its content hash"
+	}
+	if k := dedup.Key(s.Text); hex.EncodeToString(k[:]) != s.NormSHA256 {
+		return "sample " + s.ID + "'s normalized key no longer matches its text"
+	}
+	return ""
+}
+
 // BatchTx is what InsertBatch needs from a store's write transaction.
 type BatchTx interface {
 	// LookupIdentities maps identity hashes to the ids of stored samples that have them.
 	LookupIdentities(ctx context.Context, identities []string) (map[string]string, error)
-	// LookupModelText maps content hashes to the ids of stored samples of origin model with them.
-	LookupModelText(ctx context.Context, contentHashes []string) (map[string]string, error)
-	// WriteSamples writes new samples with their edges and log leaves, setting LogIndex.
+	// LookupModelNorms maps normalized keys to the first stored sample of origin model with each.
+	LookupModelNorms(ctx context.Context, keys []string) (map[string]ModelText, error)
+	// NearCandidates maps band keys to the stored model samples that have them, with their texts.
+	NearCandidates(ctx context.Context, bands []int64) (map[int64][]ModelText, error)
+	// WriteSamples writes new samples with their edges, band keys and log leaves, setting LogIndex.
 	WriteSamples(ctx context.Context, samples []*Sample) error
 	// ReadSamples reads stored samples, with parents and ranks, in the order of ids.
 	ReadSamples(ctx context.Context, ids []string) ([]*Sample, error)
@@ -94,16 +283,19 @@ type BatchTx interface {
 // InsertBatch is the body of every store's InsertSamples transaction: it applies the identity and
 // provenance rules to the batch against what is stored (PlanBatch), writes the new samples, and
 // answers each sample in order, duplicates with the stored (or earlier) record.
-func InsertBatch(ctx context.Context, tx BatchTx, samples []*Sample) (*InsertedSamples, error) {
-	stored, err := tx.LookupIdentities(ctx, Identities(samples))
-	if err != nil {
+func InsertBatch(ctx context.Context, tx BatchTx, samples []*Sample, rule NearRule) (*InsertedSamples, error) {
+	var known Known
+	var err error
+	if known.Identities, err = tx.LookupIdentities(ctx, Identities(samples)); err != nil {
 		return nil, err
 	}
-	modelText, err := tx.LookupModelText(ctx, HumanContent(samples))
-	if err != nil {
+	if known.ModelNorms, err = tx.LookupModelNorms(ctx, Norms(samples)); err != nil {
 		return nil, err
 	}
-	plan, err := PlanBatch(samples, stored, modelText)
+	if known.Bands, err = tx.NearCandidates(ctx, BandKeys(samples)); err != nil {
+		return nil, err
+	}
+	plan, err := PlanBatch(samples, known, rule)
 	if err != nil {
 		return nil, err
 	}
@@ -148,6 +340,18 @@ func Replay(prev *IdempotentResult, samples []*Sample) *InsertedSamples {
 	out := &InsertedSamples{Replayed: true, Results: make([]IngestResult, len(samples))}
 	for i, s := range samples {
 		out.Results[i] = IngestResult{Sample: s, Duplicate: i < len(prev.Duplicate) && prev.Duplicate[i]}
+	}
+	return out
+}
+
+// DistinctBands returns a sample's distinct band keys, the rows the near-duplicate index holds for
+// it.
+func DistinctBands(s *Sample) []int64 {
+	out := make([]int64, 0, len(s.sketch.Bands))
+	for _, b := range s.sketch.Bands {
+		if !slices.Contains(out, b) {
+			out = append(out, b)
+		}
 	}
 	return out
 }

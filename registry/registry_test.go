@@ -1,6 +1,7 @@
 package registry_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -86,12 +87,12 @@ func TestNewSampleValidate(t *testing.T) {
 }
 
 func TestPlanBatch(t *testing.T) {
-	mk := func(id, origin, content, identity string) *registry.Sample {
-		return &registry.Sample{ID: id, Origin: origin, ContentSHA256: content, IdentitySHA256: identity}
+	mk := func(id, origin, text, identity string) *registry.Sample {
+		return &registry.Sample{ID: id, Origin: origin, Text: text, IdentitySHA256: identity}
 	}
 	t.Run("StoredAndInBatchDuplicates", func(t *testing.T) {
-		plan, err := registry.PlanBatch([]*registry.Sample{mk("a", "human", "c1", "i1"), mk("b", "human", "c2", "i2"), mk("c", "human", "c2", "i2")},
-			map[string]string{"i1": "old"}, nil)
+		plan, err := registry.PlanBatch([]*registry.Sample{mk("a", "human", "one", "i1"), mk("b", "human", "two", "i2"), mk("c", "human", "two", "i2")},
+			registry.Known{Identities: map[string]string{"i1": "old"}}, registry.NearRule{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -100,13 +101,16 @@ func TestPlanBatch(t *testing.T) {
 		}
 	})
 	t.Run("ErrProvenanceConflictStored", func(t *testing.T) {
-		_, err := registry.PlanBatch([]*registry.Sample{mk("a", "human", "c1", "i1")}, nil, map[string]string{"c1": "m"})
-		if registry.ErrorCode(err) != registry.EPROVENANCECONFLICT {
+		key := registry.Norms([]*registry.Sample{mk("m", "model", "Hello,  World", "")})[0]
+		_, err := registry.PlanBatch([]*registry.Sample{mk("a", "human", "hello world.", "i1")},
+			registry.Known{ModelNorms: map[string]registry.ModelText{key: {ID: "m", Cluster: "m"}}}, registry.NearRule{})
+		var re *registry.Error
+		if !errors.As(err, &re) || re.Code != registry.EPROVENANCECONFLICT || re.Existing != "m" {
 			t.Fatalf("err %v", err)
 		}
 	})
 	t.Run("HumanBeforeModelInBatchIsFine", func(t *testing.T) {
-		if _, err := registry.PlanBatch([]*registry.Sample{mk("a", "human", "c1", "i1"), mk("b", "model", "c1", "i2")}, nil, nil); err != nil {
+		if _, err := registry.PlanBatch([]*registry.Sample{mk("a", "human", "same", "i1"), mk("b", "model", "same", "i2")}, registry.Known{}, registry.NearRule{}); err != nil {
 			t.Fatal(err)
 		}
 	})

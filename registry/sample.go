@@ -2,6 +2,8 @@ package registry
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"regexp"
 	"strconv"
@@ -10,6 +12,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+
+	"github.com/pedigreeml/pedigree/registry/dedup"
 )
 
 // Limits on what one sample may carry.
@@ -92,13 +96,38 @@ type Sample struct {
 	CreatedAt       time.Time       `json:"created_at"`
 	LogIndex        int64           `json:"log_index"`
 
+	// Cluster is the sample's near-duplicate cluster: the id of the first registered sample of its
+	// cluster, its own id when it joined none. NearDuplicateOf and Similarity are set on human text
+	// stored, under --laundering=flag, although it near-duplicates that model sample.
+	Cluster         string   `json:"cluster"`
+	NearDuplicateOf string   `json:"near_duplicate_of,omitempty"`
+	Similarity      *float64 `json:"near_duplicate_similarity,omitempty"`
+
 	// ModelID is the registered model's id; IdentitySHA256 identifies the sample for duplicate
 	// detection (text, origin, model, prompt, parents). Neither is part of the wire format.
 	ModelID        string `json:"-"`
 	IdentitySHA256 string `json:"-"`
+	// NormSHA256 is the hex SHA-256 of the normalized text (dedup.Key): equal for texts that differ
+	// only in what normalization undoes. Not part of the wire format.
+	NormSHA256 string `json:"-"`
+
+	words  []string     // the normalized words, for the near-duplicate check
+	sketch dedup.Sketch // the near-duplicate band keys (PrepareDedup)
 
 	leaf []byte // the log leaf, built before the write transaction (prepareLeaf)
 }
+
+// PrepareDedup computes the normalized key and the near-duplicate sketch of the text (as ingest
+// does; the audits call it to re-derive what the index must hold).
+func (s *Sample) PrepareDedup() {
+	s.words = dedup.Words(s.Text)
+	sum := sha256.Sum256([]byte(strings.Join(s.words, " ")))
+	s.NormSHA256 = hex.EncodeToString(sum[:])
+	s.sketch = dedup.SketchWords(s.words)
+}
+
+// Bands returns the sample's near-duplicate band keys, computed at ingest; nil for a stored sample.
+func (s *Sample) Bands() []int64 { return s.sketch.Bands }
 
 // prepareLeaf builds the sample's log leaf now, once its fields are final, for Leaf to return.
 func (s *Sample) prepareLeaf() error {

@@ -28,6 +28,7 @@ type Service struct {
 	Scorer  Scorer
 	Now     func() time.Time // defaults to time.Now
 	Workers int              // scoring goroutines; defaults to GOMAXPROCS
+	Near    NearRule         // how ingest treats near-duplicates of model text
 }
 
 func (s *Service) now() time.Time {
@@ -84,7 +85,7 @@ func (s *Service) ingest(ctx context.Context, in []NewSample, idem *Idempotency,
 	if err := s.score(ctx, samples); err != nil {
 		return nil, err
 	}
-	return WriteSamples(ctx, s.Store, InsertSamples{Samples: samples, Idempotency: idem})
+	return WriteSamples(ctx, s.Store, InsertSamples{Samples: samples, Idempotency: idem, Near: s.Near})
 }
 
 func fieldPrefix(batch bool, i int) string {
@@ -219,6 +220,9 @@ func (s *Service) resolve(ctx context.Context, in []NewSample, samples []*Sample
 // score computes the metrics of samples on Workers goroutines, keeping each result in its slot.
 func (s *Service) score(ctx context.Context, samples []*Sample) error {
 	if s.Scorer == nil || len(samples) == 0 {
+		for _, smp := range samples {
+			smp.PrepareDedup()
+		}
 		return nil
 	}
 	workers := s.Workers
@@ -250,6 +254,7 @@ func (s *Service) score(ctx context.Context, samples []*Sample) error {
 					return
 				}
 				smp.Metrics = m
+				smp.PrepareDedup()
 				// The leaf is built here, on every core, not in the write transaction, which holds
 				// the log's sequencer and so runs one at a time.
 				if err := smp.prepareLeaf(); err != nil {

@@ -60,6 +60,7 @@ type IngestResult struct {
 type InsertSamples struct {
 	Samples     []*Sample
 	Idempotency *Idempotency // optional
+	Near        NearRule     // how near-duplicates of model text are treated
 }
 
 // InsertedSamples is a store's answer: one result per requested sample, in order. Replayed is true when

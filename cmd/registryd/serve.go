@@ -40,6 +40,8 @@ type config struct {
 	MaxBatchBytes   int64
 	LogFormat       string
 	LogOrigin       string
+	Laundering      string  // "refuse" or "flag" human text that near-duplicates model text
+	NearThreshold   float64 // the near-duplicate Jaccard threshold
 
 	CheckpointMirror string        // a directory or an http(s) URL keeping a copy of every checkpoint
 	AuditRate        float64       // leaves a second the background audit checks; 0: no limit
@@ -55,7 +57,7 @@ func (c *config) register(f *flags, withServer bool) {
 	if !withServer {
 		return
 	}
-	var timeout, maxBatch, auditRate, auditInterval string
+	var timeout, maxBatch, auditRate, auditInterval, nearThreshold string
 	f.string(&c.Addr, "addr", "127.0.0.1:8080", "address to listen on")
 	f.string(&c.ToxicityScorer, "toxicity-scorer", "lexicon", `toxicity scorer: "lexicon" (built in, offline) or the URL of a Perspective-compatible comments:analyze endpoint`)
 	f.string(&timeout, "toxicity-timeout", "5s", "timeout of one call to an HTTP toxicity scorer")
@@ -63,6 +65,9 @@ func (c *config) register(f *flags, withServer bool) {
 	f.string(&maxBatch, "max-batch-bytes", strconv.Itoa(256<<20), "largest accepted batch request body, in bytes")
 	f.string(&c.LogFormat, "log-format", "text", `log format: "text" or "json"`)
 	f.string(&c.LogOrigin, "log-origin", "pedigree-registry", "origin line of the log's signed checkpoints, and the name of its signing key")
+	f.string(&c.Laundering, "laundering", "refuse", `human text that near-duplicates model text: "refuse" it (409) or "flag" it, stored with near_duplicate_of`)
+	f.string(&nearThreshold, "near-duplicate-threshold", strconv.FormatFloat(registry.DefaultNearThreshold, 'g', -1, 64),
+		"Jaccard similarity of word 3-shingles, between 0.3 and 1, at and above which two texts are near-duplicates")
 	c.registerMirror(f)
 	f.string(&auditRate, "audit-rate", strconv.Itoa(defaultAuditRate), "leaves a second that the background audit re-hashes and re-derives (each phase); 0 for no limit")
 	f.string(&auditInterval, "audit-interval", "10m", "pause between passes of the background audit; 0 turns it off")
@@ -80,6 +85,16 @@ func (c *config) register(f *flags, withServer bool) {
 		if c.ToxicityOnError != "fail" && c.ToxicityOnError != "null" {
 			return &usageError{`--toxicity-on-error must be "fail" or "null"`}
 		}
+		if c.Laundering != "refuse" && c.Laundering != "flag" {
+			return &usageError{`--laundering must be "refuse" or "flag"`}
+		}
+		th, err := strconv.ParseFloat(nearThreshold, 64)
+		if err != nil || !(th >= 0.3 && th <= 1) {
+			// Below 0.3 the band index finds too few of the pairs (dedup.Recall), and distinct texts
+			// on one subject start to match.
+			return &usageError{"--near-duplicate-threshold must be a number between 0.3 and 1"}
+		}
+		c.NearThreshold = th
 		if c.LogFormat != "text" && c.LogFormat != "json" {
 			return &usageError{`--log-format must be "text" or "json"`}
 		}
@@ -189,7 +204,8 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	// replay is proven in the log first.
 	checked := leaves.NewChecked(store, auditLog)
 	svc := &registry.Service{Store: checked, Scorer: registry.MetricsScorer{Scorer: &metrics.Scorer{
-		Toxicity: tox, NullOnUnavailable: cfg.ToxicityOnError == "null"}}}
+		Toxicity: tox, NullOnUnavailable: cfg.ToxicityOnError == "null"}},
+		Near: registry.NearRule{Threshold: cfg.NearThreshold, Flag: cfg.Laundering == "flag"}}
 	if err := ensureAdminKey(ctx, cfg, svc, stdout); err != nil {
 		return err
 	}

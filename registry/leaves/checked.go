@@ -3,7 +3,6 @@ package leaves
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"sync"
@@ -82,13 +81,6 @@ func (c *Checked) prove(ctx context.Context, what string, index int64, leaf []by
 	return nil
 }
 
-// checkText refuses a sample whose text no longer has its logged content hash.
-func checkText(s *registry.Sample) error {
-	if sum := sha256.Sum256([]byte(s.Text)); hex.EncodeToString(sum[:]) != s.ContentSHA256 {
-		return registry.Tampered("sample %s's text no longer matches its content hash", s.ID)
-	}
-	return nil
-}
 
 // GetSample implements registry.Store.
 func (c *Checked) GetSample(ctx context.Context, id string) (*registry.Sample, error) {
@@ -99,7 +91,7 @@ func (c *Checked) GetSample(ctx context.Context, id string) (*registry.Sample, e
 	if err != nil {
 		return nil, err
 	}
-	if err := checkText(s); err != nil {
+	if err := registry.CheckDerived(s); err != nil {
 		c.prover.Fail(err)
 		return nil, err
 	}
@@ -197,7 +189,7 @@ func (c *Checked) ExportMix(ctx context.Context, id string, fn func(*registry.Sa
 func ExportManifest(ctx context.Context, st registry.MixStore, m *registry.Mix, fn func(*registry.Sample) error) error {
 	manifest := registry.NewManifestHash()
 	err := st.ExportMix(ctx, m.ID, func(s *registry.Sample) error {
-		if err := checkText(s); err != nil {
+		if err := registry.CheckDerived(s); err != nil {
 			return err
 		}
 		if err := manifest.Add(s.ID, s.ContentSHA256); err != nil {

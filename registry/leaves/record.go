@@ -48,7 +48,7 @@ func recordLeaves(ctx context.Context, st RecordStore, kind, id string) (map[int
 		if err != nil {
 			return nil, err
 		}
-		if err := checkText(s); err != nil {
+		if err := registry.CheckDerived(s); err != nil {
 			return nil, &ledger.AuditError{Leaf: s.LogIndex, StoredIndex: -1, Reason: err.Error(), Err: err}
 		}
 		leaf, err := registry.SampleLeaf(s)

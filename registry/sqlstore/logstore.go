@@ -2,11 +2,10 @@ package sqlstore
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/pedigreeml/pedigree/ledger"
@@ -139,10 +138,17 @@ const recordPage = 500
 // constant whatever the number of samples; the parents of the page are read once its query is
 // closed.
 func (s *Store) sampleLeaves(ctx context.Context, fn func(int64, []byte) error) error {
+	var bands int64
 	for after := ""; ; {
 		page, err := s.samplePage(ctx, after)
-		if err != nil || len(page) == 0 {
+		if err != nil {
 			return err
+		}
+		for _, smp := range page {
+			bands += int64(len(registry.DistinctBands(smp)))
+		}
+		if len(page) == 0 {
+			return s.checkBandCount(ctx, bands)
 		}
 		if err := parents(ctx, s.r, page); err != nil { // leaves need parents, not ranks
 			return err
@@ -154,7 +160,7 @@ func (s *Store) sampleLeaves(ctx context.Context, fn func(int64, []byte) error) 
 			}
 		}
 		if len(page) < recordPage {
-			return nil
+			return s.checkBandCount(ctx, bands)
 		}
 		after = page[len(page)-1].ID
 	}
@@ -174,14 +180,80 @@ func (s *Store) samplePage(ctx context.Context, after string) ([]*registry.Sampl
 		if err != nil {
 			return nil, fmt.Errorf("read samples: %w", err)
 		}
-		if sum := sha256.Sum256([]byte(smp.Text)); hex.EncodeToString(sum[:]) != smp.ContentSHA256 {
-			return nil, &ledger.AuditError{Leaf: smp.LogIndex, StoredIndex: -1,
-				Reason: "sample " + smp.ID + "'s text no longer matches its content hash"}
+		if reason := registry.DerivedMismatch(smp); reason != "" {
+			return nil, &ledger.AuditError{Leaf: smp.LogIndex, StoredIndex: -1, Reason: reason}
+		}
+		if smp.Origin == registry.OriginModel {
+			smp.PrepareDedup() // the band keys the index must hold for it
 		}
 		smp.Text = ""
 		page = append(page, smp)
 	}
-	return page, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	return page, s.checkBands(ctx, page)
+}
+
+// checkBands checks that the near-duplicate index holds every band key of the page's model samples,
+// so that a deleted row, which would let laundered text past the check, is found. checkBandCount
+// finds planted rows.
+func (s *Store) checkBands(ctx context.Context, page []*registry.Sample) error {
+	want := map[int64][]string{}
+	var keys []int64
+	for _, smp := range page {
+		for _, b := range registry.DistinctBands(smp) {
+			if len(want[b]) == 0 {
+				keys = append(keys, b)
+			}
+			want[b] = append(want[b], smp.ID)
+		}
+	}
+	have := map[[2]string]bool{}
+	err := batches(s.d, keys, 500, func(part []int64) error {
+		cond, args := in(s.d, "band", part)
+		rows, err := s.r.QueryContext(ctx, "SELECT band, sample_id FROM sample_bands WHERE "+cond, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var b int64
+			var id string
+			if err := rows.Scan(&b, &id); err != nil {
+				return err
+			}
+			have[[2]string{strconv.FormatInt(b, 10), id}] = true
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return fmt.Errorf("read band keys: %w", err)
+	}
+	for _, smp := range page {
+		for _, b := range registry.DistinctBands(smp) {
+			if !have[[2]string{strconv.FormatInt(b, 10), smp.ID}] {
+				return &ledger.AuditError{Leaf: smp.LogIndex, StoredIndex: -1,
+					Reason: "the near-duplicate index lacks a band key of sample " + smp.ID}
+			}
+		}
+	}
+	return nil
+}
+
+// checkBandCount checks that the near-duplicate index holds no more rows than the band keys of its
+// model samples (want, counted by the walk): with checkBands, exactly those.
+func (s *Store) checkBandCount(ctx context.Context, want int64) error {
+	var n int64
+	if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM sample_bands").Scan(&n); err != nil {
+		return fmt.Errorf("count band keys: %w", err)
+	}
+	if n != want {
+		return &ledger.AuditError{Leaf: -1, StoredIndex: -1,
+			Reason: fmt.Sprintf("the near-duplicate index holds %d band keys, its model samples have %d", n, want)}
+	}
+	return nil
 }
 
 // checkHead checks that the sequencer's head counts the leaves stored, so that a head moved by hand

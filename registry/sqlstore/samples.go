@@ -18,9 +18,10 @@ import (
 // sampleColumns is the column list every sample read selects, in scanSample's order.
 const sampleColumns = `id, text, content_sha256, identity_sha256, origin, model_id, model, prompt_id, dataset,
 	source_kind, source_name, source_uri, license, metadata, generation, generation_basis,
-	tokens, mtld, toxicity, metrics_version, toxicity_scorer, created_at, log_index`
+	tokens, mtld, toxicity, metrics_version, toxicity_scorer, created_at, log_index,
+	norm_sha256, cluster, near_duplicate_of, near_similarity`
 
-const insertSample = `INSERT INTO samples (` + sampleColumns + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+const insertSample = `INSERT INTO samples (` + sampleColumns + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
 
 // SampleArgs returns the insert arguments of a sample in sampleColumns order. Benchmarks use it to
 // insert the same rows raw.
@@ -36,7 +37,23 @@ func SampleArgs(s *registry.Sample) []any {
 	return []any{s.ID, s.Text, s.ContentSHA256, hexBytes(s.IdentitySHA256), s.Origin, nullString(s.ModelID), nullString(s.Model),
 		nullString(s.PromptID), s.Dataset, s.Source.Kind, s.Source.Name, s.Source.URI, s.Source.License, meta,
 		s.Generation, s.GenerationBasis, s.Metrics.Tokens, s.Metrics.MTLD, tox, s.Metrics.Version,
-		s.Metrics.ToxicityScorer, millis(s.CreatedAt), s.LogIndex}
+		s.Metrics.ToxicityScorer, millis(s.CreatedAt), s.LogIndex,
+		hexBytes(s.NormSHA256), clusterArg(s), nullString(s.NearDuplicateOf), nullFloat(s.Similarity)}
+}
+
+// clusterArg stores a sample's cluster, NULL when it is the sample's own.
+func clusterArg(s *registry.Sample) any {
+	if s.Cluster == s.ID {
+		return nil
+	}
+	return nullString(s.Cluster)
+}
+
+func nullFloat(f *float64) any {
+	if f == nil {
+		return nil
+	}
+	return *f
 }
 
 // InsertSQL is the statement that inserts one sample row, for benchmarks' raw baseline.
@@ -45,19 +62,30 @@ const InsertSQL = insertSample
 func scanSample(sc interface{ Scan(...any) error }) (*registry.Sample, error) {
 	var (
 		s                            registry.Sample
-		identity                     []byte
+		identity, normKey            []byte
 		modelID, model, prompt, meta sql.NullString
-		tox                          sql.NullFloat64
+		cluster, nearOf              sql.NullString
+		tox, sim                     sql.NullFloat64
 		created                      int64
 	)
 	err := sc.Scan(&s.ID, &s.Text, &s.ContentSHA256, &identity, &s.Origin, &modelID, &model, &prompt, &s.Dataset,
 		&s.Source.Kind, &s.Source.Name, &s.Source.URI, &s.Source.License, &meta, &s.Generation, &s.GenerationBasis,
-		&s.Metrics.Tokens, &s.Metrics.MTLD, &tox, &s.Metrics.Version, &s.Metrics.ToxicityScorer, &created, &s.LogIndex)
+		&s.Metrics.Tokens, &s.Metrics.MTLD, &tox, &s.Metrics.Version, &s.Metrics.ToxicityScorer, &created, &s.LogIndex,
+		&normKey, &cluster, &nearOf, &sim)
 	if err != nil {
 		return nil, err
 	}
 	s.ModelID, s.Model, s.PromptID = modelID.String, model.String, prompt.String
 	s.IdentitySHA256 = hex.EncodeToString(identity)
+	s.NormSHA256 = hex.EncodeToString(normKey)
+	s.Cluster, s.NearDuplicateOf = cluster.String, nearOf.String
+	if !cluster.Valid {
+		s.Cluster = s.ID
+	}
+	if sim.Valid {
+		v := sim.Float64
+		s.Similarity = &v
+	}
 	if meta.Valid {
 		s.Metadata = json.RawMessage(meta.String)
 	}
@@ -133,20 +161,62 @@ func lookupIdentities(ctx context.Context, q queryer, identities []string, into 
 	})
 }
 
-func lookupModelText(ctx context.Context, q queryer, hashes []string, into map[string]string) error {
-	return batches(q.dialect(), hashes, 500, func(hs []string) error {
-		cond, args := in(q.dialect(), "content_sha256", hs)
-		rows, err := q.QueryContext(ctx, "SELECT content_sha256, min(id) FROM samples WHERE origin = 'model' AND "+cond+" GROUP BY content_sha256", args...)
+func lookupModelNorms(ctx context.Context, q queryer, keys []string, into map[string]registry.ModelText) error {
+	return batches(q.dialect(), keys, 500, func(part []string) error {
+		bs := make([][]byte, len(part))
+		for i, k := range part {
+			bs[i] = hexBytes(k)
+		}
+		cond, args := in(q.dialect(), "norm_sha256", bs)
+		// The first registered sample with the key (ids are time-ordered), which the partial index on
+		// model text finds.
+		rows, err := q.QueryContext(ctx, "SELECT norm_sha256, id, cluster FROM samples WHERE origin = 'model' AND "+cond+
+			" ORDER BY norm_sha256, id", args...)
 		if err != nil {
 			return fmt.Errorf("lookup model text: %w", err)
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var h, id string
-			if err := rows.Scan(&h, &id); err != nil {
+			var key []byte
+			var m registry.ModelText
+			var cluster sql.NullString
+			if err := rows.Scan(&key, &m.ID, &cluster); err != nil {
 				return err
 			}
-			into[h] = id
+			m.Cluster = cluster.String
+			if !cluster.Valid {
+				m.Cluster = m.ID
+			}
+			if _, ok := into[hex.EncodeToString(key)]; !ok {
+				into[hex.EncodeToString(key)] = m
+			}
+		}
+		return rows.Err()
+	})
+}
+
+// nearCandidates reads the model samples that hold any of the band keys, with their texts.
+func nearCandidates(ctx context.Context, q queryer, bands []int64, into map[int64][]registry.ModelText) error {
+	return batches(q.dialect(), bands, 500, func(part []int64) error {
+		cond, args := in(q.dialect(), "b.band", part)
+		rows, err := q.QueryContext(ctx, "SELECT b.band, s.id, s.cluster, s.text FROM sample_bands b JOIN samples s ON s.id = b.sample_id WHERE "+
+			cond+" ORDER BY b.band, s.id", args...)
+		if err != nil {
+			return fmt.Errorf("near-duplicate candidates: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var band int64
+			var m registry.ModelText
+			var cluster sql.NullString
+			if err := rows.Scan(&band, &m.ID, &cluster, &m.Text); err != nil {
+				return err
+			}
+			m.Cluster = cluster.String
+			if !cluster.Valid {
+				m.Cluster = m.ID
+			}
+			into[band] = append(into[band], m)
 		}
 		return rows.Err()
 	})
@@ -171,9 +241,14 @@ func (t writeTx) LookupIdentities(ctx context.Context, ids []string) (map[string
 	return m, lookupIdentities(ctx, t.tx, ids, m)
 }
 
-func (t writeTx) LookupModelText(ctx context.Context, hashes []string) (map[string]string, error) {
-	m := map[string]string{}
-	return m, lookupModelText(ctx, t.tx, hashes, m)
+func (t writeTx) LookupModelNorms(ctx context.Context, keys []string) (map[string]registry.ModelText, error) {
+	m := map[string]registry.ModelText{}
+	return m, lookupModelNorms(ctx, t.tx, keys, m)
+}
+
+func (t writeTx) NearCandidates(ctx context.Context, bands []int64) (map[int64][]registry.ModelText, error) {
+	m := map[int64][]registry.ModelText{}
+	return m, nearCandidates(ctx, t.tx, bands, m)
 }
 
 func (t writeTx) WriteSamples(ctx context.Context, s []*registry.Sample) error {
@@ -210,14 +285,33 @@ func writeSamples(ctx context.Context, tx *txn, log *logWriter, samples []*regis
 	if err := insertRows(ctx, tx, samples); err != nil {
 		return err
 	}
+	if err := writeBands(ctx, tx, samples); err != nil {
+		return err
+	}
 	return writeEdges(ctx, tx, samples)
+}
+
+// writeBands indexes the near-duplicate band keys of model samples: the texts that human text is
+// compared with.
+func writeBands(ctx context.Context, tx *txn, samples []*registry.Sample) error {
+	var rows [][]any
+	for _, smp := range samples {
+		if smp.Origin != registry.OriginModel {
+			continue
+		}
+		for _, b := range registry.DistinctBands(smp) {
+			rows = append(rows, []any{b, smp.ID})
+		}
+	}
+	return insertMany(ctx, tx, bandsTable, rows)
 }
 
 // samplesTable and edgesTable are the targets of a batch's bulk inserts.
 var (
 	samplesTable = &table{name: "samples", cols: strings.Split(strings.Join(strings.Fields(sampleColumns), ""), ","),
 		types: []string{"text", "text", "text", "bytea", "text", "text", "text", "text", "text", "text", "text", "text", "text", "text",
-			"bigint", "text", "bigint", "float8", "float8", "text", "text", "bigint", "bigint"}}
+			"bigint", "text", "bigint", "float8", "float8", "text", "text", "bigint", "bigint", "bytea", "text", "text", "float8"}}
+	bandsTable = &table{name: "sample_bands", cols: []string{"band", "sample_id"}, types: []string{"bigint", "text"}}
 	edgesTable = &table{name: "edges", cols: []string{"child_id", "parent_id", "kind"}, types: []string{"text", "text", "text"}}
 )
 

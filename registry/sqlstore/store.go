@@ -105,7 +105,7 @@ func in[T any](d *Dialect, col string, vals []T) (string, []any) {
 
 // batches calls fn with successive slices of items: all of them at once where the database takes
 // arrays, else at most n at a time.
-func batches(d *Dialect, items []string, n int, fn func([]string) error) error {
+func batches[T any](d *Dialect, items []T, n int, fn func([]T) error) error {
 	if d.Arrays && len(items) > 0 {
 		return fn(items)
 	}
@@ -224,6 +224,11 @@ func (s *Store) migrate(ctx context.Context) error {
 			if _, err := tx.Tx.ExecContext(ctx, string(body)); err != nil {
 				return fmt.Errorf("migration %s: %w", name, err)
 			}
+			if fill, ok := backfills[strings.TrimSuffix(strings.SplitN(name, "_", 2)[1], ".sql")]; ok {
+				if err := fill(ctx, tx); err != nil {
+					return fmt.Errorf("migration %s: %w", name, err)
+				}
+			}
 			_, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
 				version, name, time.Now().UnixMilli())
 			return err
@@ -306,7 +311,7 @@ func anys(ss []string) []any {
 }
 
 // chunks calls fn with successive slices of at most n items.
-func chunks(items []string, n int, fn func([]string) error) error {
+func chunks[T any](items []T, n int, fn func([]T) error) error {
 	for len(items) > 0 {
 		k := min(n, len(items))
 		if err := fn(items[:k]); err != nil {

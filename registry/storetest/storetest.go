@@ -5,9 +5,11 @@ package storetest
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +31,7 @@ func Run(t *testing.T, open Opener) {
 		{"DeclaredGenerationBasis", testDeclaredGenerationBasis},
 		{"Duplicate", testDuplicate},
 		{"ProvenanceConflict", testProvenanceConflict},
+		{"Laundering", testLaundering},
 		{"HumanTextAsModelIsAllowed", testHumanTextAsModel},
 		{"UnknownReferences", testUnknownReferences},
 		{"BatchIsAllOrNothing", testBatchAllOrNothing},
@@ -64,7 +67,27 @@ func NewHarness(tb testing.TB, store registry.Store) *Harness {
 
 // Text returns a sample text made unique by tag.
 func Text(tag string) string {
-	return "This is sample " + tag + ", written to test the registry with a handful of distinct words."
+	return "Sample " + tag + ": " + Words(tag, 14) + "."
+}
+
+// Words returns n words drawn by the SHA-256 of seed: texts of different seeds share few shingles, so
+// they are not near-duplicates of one another (registry/dedup).
+func Words(seed string, n int) string {
+	words := strings.Fields(`river stone lantern harbor meadow copper violin orchard thunder pepper glacier
+		saddle compass marble velvet canyon falcon ember willow pigeon quartz ladder tunnel biscuit
+		anchor mirror cactus dolphin forest garden hammer island jungle kettle lemon magnet needle
+		ocean pencil quilt rocket salmon tiger umbrella valley wagon yacht zebra basket candle
+		desert engine feather guitar helmet igloo jacket kayak ladle mountain nutmeg oyster parrot
+		rabbit shovel teapot unicorn vessel walnut yogurt bridge castle dragon eagle fountain`)
+	var b strings.Builder
+	for i := 0; b.Len() == 0 || i < n; i++ {
+		sum := sha256.Sum256([]byte(seed + "/" + strconv.Itoa(i)))
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(words[int(sum[0])%len(words)])
+	}
+	return b.String()
 }
 
 // Human returns a new human sample.

