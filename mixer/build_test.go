@@ -182,6 +182,12 @@ func candidates(ref string, n int) []fakeRow {
 	return rows
 }
 
+// norm is a stand-in normalized key.
+func norm(text string) string {
+	sum := sha256.Sum256([]byte("norm:" + text))
+	return hex.EncodeToString(sum[:])
+}
+
 func limits(l string) string { return "package pedigree.mix\n\nlimits := " + l + "\n" }
 
 func TestBuild(t *testing.T) {
@@ -192,6 +198,13 @@ func TestBuild(t *testing.T) {
 	modelB := &registry.Model{ID: "01900000-0000-7000-8000-00000000000b", Name: "b", Version: "1"}
 	prompted := slices.Concat(pool(3), candidates("a@1", 3), candidates("b@1", 2)) // 3 humans, then a's and b's answers
 	rank1 := []string{prompted[0].ID, prompted[1].ID, prompted[2].ID, prompted[3].ID, prompted[6].ID}
+	// dupRows: a human text (0) and a model copy of it (1, equal after normalization); two model
+	// texts of one near-duplicate cluster (2 heads it, 3 joined it, with the higher MTLD); and a
+	// text of its own (4).
+	dupRows := pool(1, "a@1=4")
+	dupRows[1].NormSHA256 = norm("copied")
+	dupRows[0].NormSHA256 = norm("copied")
+	dupRows[3].Cluster, dupRows[3].MTLD = dupRows[2].ID, 90
 
 	for _, tc := range []struct {
 		name   string
@@ -246,6 +259,36 @@ func TestBuild(t *testing.T) {
 				if res.Mix.Size != 40 || res.Mix.Stats.Synthetic != 10 {
 					t.Fatalf("requested 0.25 of 40: %d synthetic of %d", res.Mix.Stats.Synthetic, res.Mix.Size)
 				}
+			},
+		},
+		{
+			name: "DedupExactKeepsOnePerText", rows: dupRows, module: limits(`{"dedup": "exact"}`),
+			req: registry.MixRequest{Size: 100}, wantAllowed: true,
+			check: func(t *testing.T, f *fakeStore, res *mixer.Result) {
+				// The human original wins over its model copy (lower generation); the near
+				// duplicate stays, being another text.
+				wantSet(t, res.Manifest, []string{dupRows[0].ID, dupRows[2].ID, dupRows[3].ID, dupRows[4].ID})
+				if s := res.Mix.Stats; s.Duplicates != 1 || s.Pool != 5 {
+					t.Fatalf("duplicates_removed %d of a pool of %d; want 1 of 5", s.Duplicates, s.Pool)
+				}
+			},
+		},
+		{
+			name: "DedupNearKeepsOnePerCluster", rows: dupRows, module: limits(`{"dedup": "near"}`),
+			req: registry.MixRequest{Size: 100}, wantAllowed: true,
+			check: func(t *testing.T, f *fakeStore, res *mixer.Result) {
+				wantSet(t, res.Manifest, []string{dupRows[0].ID, dupRows[2].ID, dupRows[4].ID})
+				if res.Mix.Stats.Duplicates != 2 {
+					t.Fatalf("duplicates_removed %d, want 2", res.Mix.Stats.Duplicates)
+				}
+			},
+		},
+		{
+			name: "DedupKeepsTheBestByTheObjective", rows: dupRows, module: limits(`{"dedup": "near"}`), wantAllowed: true,
+			req: registry.MixRequest{Size: 100, Strategy: registry.MixStrategy{Name: registry.StrategyBestOfK, Objective: registry.ObjectiveMTLD}},
+			check: func(t *testing.T, f *fakeStore, res *mixer.Result) {
+				// Rows 2 and 3 are one cluster of generation 1; row 3 has the higher MTLD.
+				wantSet(t, res.Manifest, []string{dupRows[0].ID, dupRows[3].ID, dupRows[4].ID})
 			},
 		},
 		{

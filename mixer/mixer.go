@@ -4,6 +4,7 @@
 package mixer
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/hex"
@@ -78,8 +79,18 @@ func (b *Builder) Build(ctx context.Context, req registry.MixRequest, dryRun boo
 	if r, capR := req.SyntheticRatio, limits.MaxSyntheticRatio; r != nil && capR != nil && *r > *capR+1e-12 {
 		violations = append(violations, fmt.Sprintf("requested synthetic_ratio %.4g exceeds the policy's max_synthetic_ratio %.4g", *r, *capR))
 	}
+	removed := 0
+	if limits.Dedup != nil {
+		objective := ""
+		if req.Strategy.Name == registry.StrategyBestOfK {
+			objective = req.Strategy.Objective
+		}
+		removed = pool.dedup(*limits.Dedup == policy.DedupNear, objective)
+	}
 	selected := pool.selectMix(req.Size, req.SyntheticRatio, limits)
 	stats := pool.stats(selected)
+	stats.Pool += removed
+	stats.Duplicates = removed
 	if len(selected) == 0 && len(violations) == 0 {
 		violations = append(violations, fmt.Sprintf("the policy admits no samples for this request (%d admitted before limits)", stats.Pool))
 	}
@@ -182,7 +193,9 @@ type row struct {
 	key        uint64
 	id         uuid.UUID
 	content    [32]byte
-	model      uint32 // index into pool.models; 0 is human
+	norm       [32]byte  // the normalized text's SHA-256
+	cluster    uuid.UUID // the near-duplicate cluster's first sample
+	model      uint32    // index into pool.models; 0 is human
 	generation int32
 	basis      uint32
 	dataset    uint32
@@ -229,10 +242,22 @@ func (p *pool) add(r *registry.PoolRow) error {
 	if _, err := hex.Decode(content[:], []byte(r.ContentSHA256)); err != nil {
 		return fmt.Errorf("pool row %s content hash: %w", r.ID, err)
 	}
-	x := row{id: id, content: content, generation: int32(r.Generation), basis: p.intern(r.Basis),
+	cluster := id // a row without a cluster is its own
+	if r.Cluster != "" {
+		if cluster, err = uuid.Parse(r.Cluster); err != nil {
+			return fmt.Errorf("pool row %s cluster %q: %w", r.ID, r.Cluster, err)
+		}
+	}
+	x := row{id: id, content: content, cluster: cluster, generation: int32(r.Generation), basis: p.intern(r.Basis),
 		dataset: p.intern(r.Dataset), sourceKind: p.intern(r.SourceKind), license: p.intern(r.License),
 		source: p.intern(sourceName(r)), sourceURI: p.intern(r.SourceURI), created: r.CreatedAt.UnixMilli(),
 		tokens: int32(r.Tokens), mtld: r.MTLD, toxicity: math.NaN()}
+	x.norm = content // a row without a normalized key is equal to byte-equal texts only
+	if r.NormSHA256 != "" {
+		if _, err := hex.Decode(x.norm[:], []byte(r.NormSHA256)); err != nil {
+			return fmt.Errorf("pool row %s normalized key: %w", r.ID, err)
+		}
+	}
 	if r.Toxicity != nil {
 		x.toxicity = *r.Toxicity
 	}
@@ -327,6 +352,82 @@ func planQuota(humans int, available []int, size int, ratio *float64, l policy.L
 		return quota{total: total, human: total - xs, synthetic: xs, perModel: perModel}
 	}
 	return quota{}
+}
+
+// dedup keeps one row of each group of duplicates: rows whose texts are equal after normalization
+// and, with near, rows of one near-duplicate cluster. The row kept is the one nearest to human
+// writing (the lowest generation: the original before its copies), then the best by the best-of-k
+// objective if there is one, then the first registered of its cluster, then the first in the
+// seed's draw order, so the choice is deterministic. It returns how many rows it removed.
+func (p *pool) dedup(near bool, objective string) int {
+	order := make([]int, len(p.rows))
+	for i := range p.rows {
+		order[i] = i
+		p.rows[i].key = drawKey(p.seed, p.rows[i].id)
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		ra, rb := &p.rows[a], &p.rows[b]
+		if c := cmp.Compare(ra.generation, rb.generation); c != 0 {
+			return c
+		}
+		if c := compareObjective(ra, rb, objective); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(btoi(ra.id != ra.cluster), btoi(rb.id != rb.cluster)); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(ra.key, rb.key); c != 0 {
+			return c
+		}
+		return slices.Compare(ra.id[:], rb.id[:])
+	})
+	seenText := make(map[[32]byte]bool, len(p.rows))
+	seenCluster := make(map[uuid.UUID]bool)
+	keep := make([]bool, len(p.rows))
+	for _, i := range order {
+		r := &p.rows[i]
+		if seenText[r.norm] || near && seenCluster[r.cluster] {
+			continue
+		}
+		seenText[r.norm] = true
+		if near {
+			seenCluster[r.cluster] = true
+		}
+		keep[i] = true
+	}
+	kept := p.rows[:0]
+	for i, r := range p.rows {
+		if keep[i] {
+			kept = append(kept, r)
+		}
+	}
+	removed := len(p.rows) - len(kept)
+	p.rows = kept
+	return removed
+}
+
+// compareObjective orders two rows best first for a best-of-k objective (registry.Objectives): the
+// higher MTLD, the longer text, or the lower toxicity (unscored last); 0 without an objective.
+func compareObjective(a, b *row, objective string) int {
+	switch objective {
+	case registry.ObjectiveMTLD:
+		return cmp.Compare(b.mtld, a.mtld)
+	case registry.ObjectiveLength:
+		return cmp.Compare(b.tokens, a.tokens)
+	case registry.ObjectiveToxicity:
+		if an, bn := math.IsNaN(a.toxicity), math.IsNaN(b.toxicity); an || bn {
+			return cmp.Compare(btoi(an), btoi(bn)) // unscored last
+		}
+		return cmp.Compare(a.toxicity, b.toxicity)
+	}
+	return 0
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // selectMix draws the mix: each row gets its seed's key; humans and model output are taken in key

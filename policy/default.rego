@@ -35,14 +35,23 @@ limits := {
 	# Requires Verification": verified, selected synthetic data does not. A sample is admitted
 	# only with a toxicity score (verified) at or below this ceiling; unscored samples stay out.
 	"max_toxicity": 0.5,
+	# Lee et al. 2022, "Deduplicating Training Data Makes Language Models Better" (ACL 2022):
+	# near-duplicate text, found with MinHash, makes models memorise and repeat it, and removing it
+	# costs no quality; Penedo et al. 2023 (RefinedWeb) dedup the same way at scale. Generated data
+	# repeats itself more than human writing: a teacher answers similar prompts alike. "near" keeps
+	# one sample of each near-duplicate cluster and of each normalized text.
+	"dedup": "near",
 }
 
-# include: scored, not toxic, and not too many model passes away from human writing. Compiled
-# into SQL; the explicit null test matters, since SQL never admits a NULL through a comparison.
+# include: scored, not toxic, not too many model passes away from human writing, and not human
+# text stored under --laundering=flag although it near-duplicates model output (its provenance is
+# in doubt). Compiled into SQL; the explicit null tests matter, since SQL never admits a NULL
+# through a comparison.
 include if {
 	input.sample.toxicity != null
 	input.sample.toxicity <= limits.max_toxicity
 	input.sample.generation <= limits.max_generation
+	input.sample.near_duplicate_of == null
 }
 
 # deny: the limits again, on the summary of the finished mix.
@@ -94,6 +103,7 @@ sample := {
 	"origin": "human", "model": null, "generation": 0, "generation_basis": "human",
 	"dataset": "essays", "source_kind": "public_dataset", "license": "CC-BY-4.0",
 	"tokens": 120, "mtld": 80.5, "toxicity": 0.1,
+	"cluster": null, "near_duplicate_of": null,
 }
 
 with_sample(patch) := {"sample": object.union(sample, patch)}
@@ -120,6 +130,12 @@ test_include_refuses_an_unscored_sample if not include with input as with_sample
 test_include_refuses_a_toxic_sample if not include with input as with_sample({"toxicity": 0.51})
 
 test_include_refuses_a_deep_generation if not include with input as with_sample({"generation": 3})
+
+test_include_refuses_flagged_laundering if {
+	not include with input as with_sample({"near_duplicate_of": "01900000-0000-7000-8000-000000000001"})
+}
+
+test_include_admits_a_cluster_member if include with input as with_sample({"cluster": "01900000-0000-7000-8000-000000000001"})
 
 test_allows_a_balanced_mix if count(deny) == 0 with input as {"mix": balanced}
 

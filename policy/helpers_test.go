@@ -129,6 +129,11 @@ func sqliteSources(tb testing.TB) []rowSource {
 			tb.Fatal(err)
 		}
 	}
+	for _, c := range []string{"cluster", "near_duplicate_of"} { // NULL in every test row
+		if _, err := db.Exec(`ALTER TABLE samples ADD COLUMN ` + c + ` TEXT`); err != nil {
+			tb.Fatal(err)
+		}
+	}
 	var cols, extracts []string
 	for _, c := range append(slices.Clone(Columns), MetadataColumn) {
 		cols = append(cols, fmt.Sprintf("'%s', %s", c, c))
@@ -212,6 +217,9 @@ func postgresSource(tb testing.TB) rowSource {
 			r.tokens, r.mtld, r.toxicity, r.metadata); err != nil {
 			tb.Fatal(err)
 		}
+	}
+	if _, err := conn.Exec(ctx, `ALTER TABLE `+schema+`.samples ADD COLUMN cluster text, ADD COLUMN near_duplicate_of text`); err != nil {
+		tb.Fatal(err)
 	}
 	return rowSource{name: "postgres/table", query: func(tb testing.TB, where string) ([]int, error) {
 		tb.Helper()

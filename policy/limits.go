@@ -29,13 +29,23 @@ type Limits struct {
 	MinHumanSamples *int `json:"min_human_samples,omitempty"`
 	// MaxModelShare caps the share of the mix that any single model generated, in [0, 1].
 	MaxModelShare *float64 `json:"max_model_share,omitempty"`
+	// Dedup keeps at most one sample of each duplicate group in a mix: DedupExact groups samples
+	// whose texts are equal after normalization (registry/dedup), DedupNear also those of one
+	// near-duplicate cluster.
+	Dedup *string `json:"dedup,omitempty"`
 	// Extra holds every other key of the policy's limits object, as decoded from JSON (numbers
 	// as json.Number).
 	Extra map[string]any `json:"-"`
 }
 
 // limitKeys are the keys of Limits' typed fields.
-var limitKeys = []string{"max_synthetic_ratio", "max_generation", "min_human_samples", "max_model_share"}
+var limitKeys = []string{"max_synthetic_ratio", "max_generation", "min_human_samples", "max_model_share", "dedup"}
+
+// The values of the dedup limit.
+const (
+	DedupExact = "exact"
+	DedupNear  = "near"
+)
 
 // MarshalJSON encodes l as one flat object with sorted keys; the typed fields win over Extra.
 func (l Limits) MarshalJSON() ([]byte, error) {
@@ -55,6 +65,9 @@ func (l Limits) MarshalJSON() ([]byte, error) {
 	}
 	if l.MaxModelShare != nil {
 		m["max_model_share"] = *l.MaxModelShare
+	}
+	if l.Dedup != nil {
+		m["dedup"] = *l.Dedup
 	}
 	return json.Marshal(m) // maps encode with sorted keys
 }
@@ -87,6 +100,7 @@ func (l Limits) clone() Limits {
 	out.MaxGeneration = clonePtr(l.MaxGeneration)
 	out.MinHumanSamples = clonePtr(l.MinHumanSamples)
 	out.MaxModelShare = clonePtr(l.MaxModelShare)
+	out.Dedup = clonePtr(l.Dedup)
 	if l.Extra != nil {
 		out.Extra = make(map[string]any, len(l.Extra))
 		for k, v := range l.Extra {
@@ -212,6 +226,16 @@ func limitsFromMap(raw map[string]any, checkRange bool) (Limits, []registry.Fiel
 			} else {
 				l.MinHumanSamples = &n
 			}
+		case "dedup":
+			if v == nil {
+				continue
+			}
+			d, ok := v.(string)
+			if !ok || d != DedupExact && d != DedupNear {
+				fail(k, "must be %q or %q, not %s", DedupExact, DedupNear, describeString(v))
+				continue
+			}
+			l.Dedup = &d
 		default:
 			if l.Extra == nil {
 				l.Extra = map[string]any{}
@@ -265,6 +289,14 @@ func jsonKind(v any) string {
 		return "an object"
 	}
 	return fmt.Sprintf("%T", v)
+}
+
+// describeString names a value for a message: strings quoted, the rest as describe does.
+func describeString(v any) string {
+	if s, ok := v.(string); ok {
+		return strconv.Quote(s)
+	}
+	return describe(v)
 }
 
 // describe names a value for a message: numbers by value, the rest by kind.

@@ -1,7 +1,11 @@
 package policy
 
 import (
+	"context"
+	"errors"
+
 	"encoding/json"
+	"github.com/pedigreeml/pedigree/registry"
 	"reflect"
 	"testing"
 )
@@ -91,5 +95,21 @@ func TestPolicyLimits(t *testing.T) {
 	}
 	if l := MustCompile(t, pkg).Limits(); !reflect.DeepEqual(l, Limits{}) {
 		t.Fatalf("no limits rule: Limits = %+v, want zero", l)
+	}
+}
+
+func TestDedupLimit(t *testing.T) {
+	for _, v := range []string{DedupExact, DedupNear} {
+		l := MustCompile(t, pkg+`limits := {"dedup": "`+v+`"}`+"\n").Limits()
+		if l.Dedup == nil || *l.Dedup != v {
+			t.Fatalf("dedup %q read as %v", v, l.Dedup)
+		}
+	}
+	for _, bad := range []string{`"fuzzy"`, `1`, `true`} {
+		_, err := Compile(context.Background(), "p", pkg+`limits := {"dedup": `+bad+`}`+"\n")
+		var e *registry.Error
+		if !errors.As(err, &e) || e.Code != registry.EINVALID || len(e.Fields) == 0 || e.Fields[0].Field != "limits/dedup" {
+			t.Fatalf("dedup %s: %v", bad, err)
+		}
 	}
 }

@@ -36,8 +36,11 @@ var Dialects = []Dialect{SQLite, Postgres}
 // store's row source (aliased s) must expose, with these types: origin ('human'|'model'), model
 // (text "name@version" or NULL), generation (integer), generation_basis ('human'|'mixes'|
 // 'declared'), dataset (text), source_kind (text), license (text, SPDX), tokens (integer), mtld
-// (real) and toxicity (real or NULL).
-var Columns = []string{"origin", "model", "generation", "generation_basis", "dataset", "source_kind", "license", "tokens", "mtld", "toxicity"}
+// (real), toxicity (real or NULL), cluster (the id of the first sample of the sample's
+// near-duplicate cluster, or NULL when that is the sample itself) and near_duplicate_of (the model
+// sample that human text stored under --laundering=flag near-duplicates, or NULL).
+var Columns = []string{"origin", "model", "generation", "generation_basis", "dataset", "source_kind", "license", "tokens", "mtld", "toxicity",
+	"cluster", "near_duplicate_of"}
 
 // numericColumns are the Columns that hold numbers; the others hold text.
 var numericColumns = map[string]bool{"generation": true, "tokens": true, "mtld": true, "toxicity": true}

@@ -156,8 +156,8 @@ func TestWhereText(t *testing.T) {
 		sqlite, pg   string
 	}{
 		{"Default", DefaultModule(),
-			"(s.toxicity IS NOT NULL AND s.toxicity <= 0.5 AND s.generation <= 2)",
-			"(s.toxicity IS NOT NULL AND s.toxicity <= 0.5 AND s.generation <= 2)"},
+			"(s.toxicity IS NOT NULL AND s.toxicity <= 0.5 AND s.generation <= 2 AND s.near_duplicate_of IS NULL)",
+			"(s.toxicity IS NOT NULL AND s.toxicity <= 0.5 AND s.generation <= 2 AND s.near_duplicate_of IS NULL)"},
 		{"SetAndNot", "package pedigree.mix\ninclude if {\n\tinput.sample.license in {\"MIT\", \"Apache-2.0\"}\n\tnot input.sample.origin == \"model\"\n}\n",
 			"(s.license IN ('Apache-2.0', 'MIT') AND NOT (s.origin = 'model'))",
 			"(s.license IN (E'Apache-2.0', E'MIT') AND NOT (s.origin = E'model'))"},

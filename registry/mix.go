@@ -171,6 +171,9 @@ type MixStats struct {
 	Pool           int                      `json:"pool"` // samples the policy admitted before selection
 	Tokens         int64                    `json:"tokens"`
 	LatestSample   *time.Time               `json:"latest_sample,omitempty"` // the newest sample's registration
+	// Duplicates counts the admitted samples that the policy's dedup limit left out, one kept per
+	// normalized text (and, with "near", per near-duplicate cluster).
+	Duplicates int `json:"duplicates_removed,omitempty"`
 
 	// Sources counts samples and tokens by source kind and source name; for web_crawl the name is the
 	// URI's host, so the EU AI Act summary can list the top crawled domains.
@@ -257,6 +260,8 @@ type PoolRow struct {
 	Tokens        int
 	MTLD          float64
 	Toxicity      *float64
+	NormSHA256    string // hex; equal for equal texts after normalization (registry/dedup)
+	Cluster       string // the near-duplicate cluster: its first sample's id
 }
 
 // MixStore is what reading and exporting mixes, decisions and policy versions needs from a store.
@@ -267,7 +272,8 @@ type MixStore interface {
 	GetMix(ctx context.Context, id string) (*Mix, error)
 	ListMixes(ctx context.Context, after string, limit int) ([]*Mix, error)
 	GetDecision(ctx context.Context, id string) (*Decision, error)
-	// ExportMix calls fn with the mix's samples in manifest order, reading them in small chunks.
+	// ExportMix calls fn with the mix's samples in manifest order, with their parents (not their
+	// best-of-k ranks), reading them in small chunks.
 	ExportMix(ctx context.Context, id string, fn func(*Sample) error) error
 
 	GetPolicyVersion(ctx context.Context, name string, version int) (*PolicyVersion, error) // version 0: the latest

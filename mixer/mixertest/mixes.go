@@ -6,6 +6,7 @@ package mixertest
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -39,6 +40,7 @@ func RunMixes(t *testing.T, open Opener) {
 		{"TrainedOnPropagatesGeneration", testTrainedOn},
 		{"PolicyUploads", testPolicyUploads},
 		{"ExportInManifestOrder", testExport},
+		{"Dedup", testDedup},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -96,7 +98,7 @@ func (m *MixHarness) samples(n int, dataset, model, prompt string) []string {
 	batch := make([]registry.NewSample, n)
 	for i := range batch {
 		m.n++
-		text := fmt.Sprintf("Sample %d in %s: plain words about weather, rivers and %d small boats.", m.n, dataset, m.n)
+		text := fmt.Sprintf("Sample %d in %s: %s.", m.n, dataset, storetest.Words(fmt.Sprint("mix sample ", m.n), 10))
 		if model == "" {
 			batch[i] = storetest.Human(text)
 		} else {
@@ -459,5 +461,54 @@ func testExport(t *testing.T, m *MixHarness) {
 			t.Fatalf("sample %s twice", s.ID)
 		}
 		seen[s.ID] = true
+	}
+}
+
+func testDedup(t *testing.T, m *MixHarness) {
+	a, b := m.Model("dedup-a", 0), m.Model("dedup-b", 0)
+	humans := m.Humans(3, "dedup")
+	text := "The river rose overnight and the ferry stopped running, so the village school stayed closed " +
+		"for a week while the teachers sent lessons by post. " + storetest.Words("dedup original", 10) + "."
+	original := m.One(storetest.ModelOutput(text, a, ""))
+	copied := m.One(storetest.ModelOutput(strings.ToUpper(text), b, ""))
+	edited := m.One(storetest.ModelOutput(strings.Replace(text, "overnight", "at dawn", 1), b, ""))
+	human := "A human paragraph that a model later repeated word for word, about " + storetest.Words("dedup human", 12) + "."
+	written := m.One(storetest.Human(human))
+	echo := m.One(storetest.ModelOutput(human, a, ""))
+	if copied.Cluster != original.ID || edited.Cluster != original.ID || echo.Cluster != echo.ID {
+		t.Fatalf("clusters: copy %s, edit %s, echo %s; original %s", copied.Cluster, edited.Cluster, echo.Cluster, original.ID)
+	}
+	in := func(mix *registry.Mix) []string {
+		var ids []string
+		for _, s := range m.Export(mix.ID) {
+			if s.Dataset == "dedup" || s.ID == original.ID || s.ID == copied.ID || s.ID == edited.ID || s.ID == written.ID || s.ID == echo.ID {
+				ids = append(ids, s.ID)
+			}
+		}
+		slices.Sort(ids)
+		return ids
+	}
+	want := func(ids ...string) []string { slices.Sort(ids); return ids }
+
+	m.Policy("dedup-near", Limits(`{"dedup": "near"}`, ""))
+	near := m.Allowed(registry.MixRequest{Policy: "dedup-near", Size: 1000})
+	if got := in(near); !slices.Equal(got, want(append(slices.Clone(humans), original.ID, written.ID)...)) {
+		t.Fatalf("near: %v", got)
+	}
+	if near.Stats.Duplicates != 3 {
+		t.Fatalf("near: duplicates_removed %d, want 3 (the copy, the edit, the echo)", near.Stats.Duplicates)
+	}
+	m.Policy("dedup-exact", Limits(`{"dedup": "exact"}`, ""))
+	exact := m.Allowed(registry.MixRequest{Policy: "dedup-exact", Size: 1000})
+	if got := in(exact); !slices.Equal(got, want(append(slices.Clone(humans), original.ID, edited.ID, written.ID)...)) {
+		t.Fatalf("exact: %v", got)
+	}
+	if exact.Stats.Duplicates != 2 {
+		t.Fatalf("exact: duplicates_removed %d, want 2 (the copy, the echo)", exact.Stats.Duplicates)
+	}
+	m.Policy("cluster-heads", Limits(`{}`, "input.sample.cluster == null"))
+	heads := m.Allowed(registry.MixRequest{Policy: "cluster-heads", Size: 1000})
+	if got := in(heads); slices.Contains(got, copied.ID) || slices.Contains(got, edited.ID) || !slices.Contains(got, original.ID) {
+		t.Fatalf("include on cluster: %v", got)
 	}
 }

@@ -32,4 +32,3 @@ var Tricks = map[string]func(string) string{
 	"LigatureFi":        func(s string) string { return strings.Replace(s, "fiscal", "\ufb01scal", 1) },
 	"DecomposedAccents": func(s string) string { return strings.Replace(s, "committee", "comite\u0301", 1) },
 }
-

@@ -81,7 +81,6 @@ func (c *Checked) prove(ctx context.Context, what string, index int64, leaf []by
 	return nil
 }
 
-
 // GetSample implements registry.Store.
 func (c *Checked) GetSample(ctx context.Context, id string) (*registry.Sample, error) {
 	s, err := c.Store.GetSample(ctx, id)

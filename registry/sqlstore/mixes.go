@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,7 +21,8 @@ func (s *Store) Dialect() string { return s.d.Name }
 
 // poolColumns are read for every admitted sample, in scanPoolRow's order.
 const poolColumns = `s.id, s.content_sha256, s.origin, coalesce(s.model, ''), s.generation, s.generation_basis,
-	s.dataset, s.source_kind, s.source_name, s.source_uri, s.license, s.tokens, s.mtld, s.toxicity, s.created_at`
+	s.dataset, s.source_kind, s.source_name, s.source_uri, s.license, s.tokens, s.mtld, s.toxicity, s.created_at,
+	s.norm_sha256, coalesce(s.cluster, s.id)`
 
 // PoolSQL returns the candidate-pool query and its arguments. Benchmarks run it bare, as the
 // baseline of building a mix.
@@ -89,11 +91,14 @@ func (s *Store) MixPool(ctx context.Context, q registry.PoolQuery, fn func(*regi
 	var r registry.PoolRow
 	var tox sql.NullFloat64
 	var created int64
+	var normKey []byte
 	for rows.Next() {
 		if err := rows.Scan(&r.ID, &r.ContentSHA256, &r.Origin, &r.Model, &r.Generation, &r.Basis, &r.Dataset,
-			&r.SourceKind, &r.SourceName, &r.SourceURI, &r.License, &r.Tokens, &r.MTLD, &tox, &created); err != nil {
+			&r.SourceKind, &r.SourceName, &r.SourceURI, &r.License, &r.Tokens, &r.MTLD, &tox, &created,
+			&normKey, &r.Cluster); err != nil {
 			return err
 		}
+		r.NormSHA256 = hex.EncodeToString(normKey)
 		r.CreatedAt = fromMillis(created)
 		r.Toxicity = nil
 		if tox.Valid {
@@ -280,7 +285,8 @@ func (s *Store) GetDecision(ctx context.Context, id string) (*registry.Decision,
 const exportChunk = 64
 
 // ExportMix implements registry.MixStore. It reads one manifest row at a time and the samples of a
-// few ids at a time, so memory stays constant whatever the mix's size.
+// few ids at a time, with their parents (an export names them), so memory stays constant whatever
+// the mix's size.
 func (s *Store) ExportMix(ctx context.Context, id string, fn func(*registry.Sample) error) error {
 	m, err := s.GetMix(ctx, id)
 	if err != nil {
@@ -308,6 +314,9 @@ func (s *Store) ExportMix(ctx context.Context, id string, fn func(*registry.Samp
 			ids = ids[len(part):]
 			samples, err := samplesByIDsPlain(ctx, s.r, part)
 			if err != nil {
+				return err
+			}
+			if err := parents(ctx, s.r, samples); err != nil {
 				return err
 			}
 			exported += len(samples)

@@ -508,7 +508,8 @@ func testMixPool(t *testing.T, b Backend) {
 			want := registry.PoolRow{ID: smp.ID, ContentSHA256: smp.ContentSHA256, Origin: smp.Origin, Model: smp.Model,
 				Generation: smp.Generation, Basis: smp.GenerationBasis, Dataset: smp.Dataset, SourceKind: smp.Source.Kind,
 				SourceName: smp.Source.Name, SourceURI: smp.Source.URI, CreatedAt: smp.CreatedAt,
-				License: smp.Source.License, Tokens: smp.Metrics.Tokens, MTLD: smp.Metrics.MTLD, Toxicity: smp.Metrics.Toxicity}
+				License: smp.Source.License, Tokens: smp.Metrics.Tokens, MTLD: smp.Metrics.MTLD, Toxicity: smp.Metrics.Toxicity,
+				NormSHA256: smp.NormSHA256, Cluster: smp.Cluster}
 			if (got.Toxicity == nil) != (want.Toxicity == nil) || got.Toxicity != nil && *got.Toxicity != *want.Toxicity {
 				t.Fatalf("%s: toxicity %v, want %v", f.name[got.ID], got.Toxicity, want.Toxicity)
 			}
