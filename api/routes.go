@@ -43,6 +43,9 @@ func (s *Server) routes(reg *prometheus.Registry) {
 	v1.GET("/mixes", s.listMixes, s.allow(auditor))
 	v1.GET("/mixes/:id", s.getMix, s.allow(auditor))
 	v1.GET("/mixes/:id/samples", s.exportMix, s.allow(ingest, auditor))
+	v1.GET("/mixes/:id/export", s.exportMixAs, s.allow(ingest, auditor))
+	v1.GET("/mixes/:id/card", s.mixCard, s.allow(ingest, auditor))
+	v1.GET("/mixes/:id/croissant", s.mixCroissant, s.allow(ingest, auditor))
 	v1.GET("/mixes/:id/lineage", s.mixLineage, s.allow(auditor))
 	v1.GET("/decisions/:id", s.getDecision, s.allow(auditor))
 

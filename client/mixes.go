@@ -110,6 +110,35 @@ func (c *Client) ExportMix(ctx context.Context, id string) (io.ReadCloser, error
 	return c.Stream(ctx, Request{Method: http.MethodGet, Path: "/v1/mixes/" + url.PathEscape(id) + "/samples"})
 }
 
+// ExportMixFormat streams a mix's samples in format ("jsonl", "chat" or "parquet"; "" is the
+// server's default, jsonl); the caller closes the reader. An error while the server streams breaks
+// the connection, so a read error other than io.EOF means the export is incomplete.
+func (c *Client) ExportMixFormat(ctx context.Context, id, format string) (io.ReadCloser, error) {
+	v := url.Values{}
+	if format != "" {
+		v.Set("format", format)
+	}
+	return c.Stream(ctx, Request{Method: http.MethodGet, Path: "/v1/mixes/" + url.PathEscape(id) + "/export" + encode(v)})
+}
+
+// MixCard returns a mix's Hugging Face dataset card (Markdown with YAML front matter).
+func (c *Client) MixCard(ctx context.Context, id string) ([]byte, error) {
+	_, body, err := c.Do(ctx, Request{Method: http.MethodGet, Path: "/v1/mixes/" + url.PathEscape(id) + "/card"})
+	if err != nil {
+		return nil, err
+	}
+	return body, nil
+}
+
+// MixCroissant returns a mix's Croissant 1.1 description (JSON-LD).
+func (c *Client) MixCroissant(ctx context.Context, id string) ([]byte, error) {
+	_, body, err := c.Do(ctx, Request{Method: http.MethodGet, Path: "/v1/mixes/" + url.PathEscape(id) + "/croissant"})
+	if err != nil {
+		return nil, err
+	}
+	return body, nil
+}
+
 // Composition is a mix's lineage summary.
 type Composition struct {
 	MixID       string         `json:"mix_id"`

@@ -86,6 +86,7 @@ func registerBodyDecoders() {
 		openapi3filter.RegisterBodyDecoder("text/markdown", openapi3filter.PlainBodyDecoder)
 		openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.PlainBodyDecoder)
 		openapi3filter.RegisterBodyDecoder("text/plain", openapi3filter.PlainBodyDecoder)
+		openapi3filter.RegisterBodyDecoder("application/vnd.apache.parquet", openapi3filter.FileBodyDecoder)
 		for _, ct := range jsonLinesTypes {
 			openapi3filter.RegisterBodyDecoder(ct, jsonLinesDecoder)
 		}

@@ -1,0 +1,140 @@
+package api
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	"github.com/pedigreeml/pedigree/mixer/export"
+)
+
+// exportMixAs streams the mix's samples in a training-ready format (?format=jsonl, the default,
+// chat or parquet), in manifest order and constant memory, through the checked store: each text is
+// checked against its content hash as it streams, the ids and hashes against the logged manifest at
+// the end, and each prompt of the chat format is read and proven like any sample.
+//
+// Errors found before the first byte are problems. After it, the status is sent and the only
+// honest signal left is to break the response: the connection is aborted, so the client sees a
+// truncated body (and a Parquet file without its footer, which no reader opens), never a complete
+// looking file with samples missing. The error is logged.
+func (s *Server) exportMixAs(c echo.Context) error {
+	q, err := newQuery(c, "format")
+	if err != nil {
+		return err
+	}
+	format := q.oneOf("format", export.FormatJSONL, export.Formats...)
+	if err := q.done(); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	m, err := s.store.GetMix(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	w := c.Response()
+	w.Header().Set(echo.HeaderContentType, export.ContentType(format))
+	w.Header().Set(echo.HeaderContentDisposition, `attachment; filename="`+export.FileName(m.ID, format)+`"`)
+	w.WriteHeader(http.StatusOK)
+	w.Flush() // the client learns at once that the export started, before the first rows are read
+	ew, err := export.New(format, w, export.Options{Mix: m, Prompt: s.promptText(ctx)})
+	if err == nil {
+		err = s.store.ExportMix(ctx, m.ID, ew.Write)
+	}
+	if err == nil {
+		err = ew.Close()
+	}
+	if err != nil {
+		s.log.ErrorContext(ctx, "mix export cut short", "mix", m.ID, "format", format,
+			"request_id", w.Header().Get(echo.HeaderXRequestID), "err", err)
+		panic(http.ErrAbortHandler) // net/http closes the connection without ending the body
+	}
+	return nil
+}
+
+// promptText reads prompts for the chat format through the checked store, one at a time: the
+// export holds no more than the current sample and its prompt.
+func (s *Server) promptText(ctx context.Context) export.PromptFunc {
+	return func(id string) (string, error) {
+		p, err := s.store.GetSample(ctx, id)
+		if err != nil {
+			return "", err
+		}
+		return p.Text, nil
+	}
+}
+
+// describedMix gathers what a dataset card and a Croissant description are built from, through the
+// checked store: the mix, its decision, its policy version and every model that generated samples
+// in it.
+func (s *Server) describedMix(ctx context.Context, id, baseURL string) (*export.Description, error) {
+	m, err := s.store.GetMix(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	d := &export.Description{Mix: m, BaseURL: baseURL}
+	if d.Decision, err = s.store.GetDecision(ctx, m.DecisionID); err != nil {
+		return nil, err
+	}
+	if d.Policy, err = s.store.GetPolicyVersion(ctx, m.Policy.Name, m.Policy.Version); err != nil {
+		return nil, err
+	}
+	for _, ref := range sortedKeys(m.Stats.Models) {
+		model, err := s.store.GetModel(ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		d.Models = append(d.Models, model)
+	}
+	return d, nil
+}
+
+// baseURL is the registry's address as the client reached it, for the links a card and a
+// Croissant description give.
+func baseURL(c echo.Context) string {
+	return c.Scheme() + "://" + c.Request().Host
+}
+
+// mixCard answers a Hugging Face dataset card (README.md with YAML front matter) for the mix.
+func (s *Server) mixCard(c echo.Context) error {
+	if err := noQuery(c); err != nil {
+		return err
+	}
+	d, err := s.describedMix(c.Request().Context(), c.Param("id"), baseURL(c))
+	if err != nil {
+		return err
+	}
+	card, err := export.Card(d)
+	if err != nil {
+		return err
+	}
+	return c.Blob(http.StatusOK, "text/markdown; charset=utf-8", card)
+}
+
+// mixCroissant answers the mix's Croissant 1.1 JSON-LD description. The checksums of the jsonl and
+// parquet downloads it lists are computed by one checked pass over the mix's samples, as an export
+// would read them: the description costs about as much as an export.
+func (s *Server) mixCroissant(c echo.Context) error {
+	if err := noQuery(c); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	d, err := s.describedMix(ctx, c.Param("id"), baseURL(c))
+	if err != nil {
+		return err
+	}
+	summer, err := export.NewSummer(export.Options{Mix: d.Mix}, export.FormatJSONL, export.FormatParquet)
+	if err != nil {
+		return err
+	}
+	if err := s.store.ExportMix(ctx, d.Mix.ID, summer.Write); err != nil {
+		return err
+	}
+	if d.Files, err = summer.Sums(); err != nil {
+		return err
+	}
+	doc, err := export.Croissant(d)
+	if err != nil {
+		return err
+	}
+	return c.Blob(http.StatusOK, export.CroissantContentType, doc)
+}
