@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"runtime/debug"
 
 	"github.com/labstack/echo/v4"
 	"github.com/pedigreeml/pedigree/mixer/export"
@@ -35,7 +36,20 @@ func (s *Server) exportMixAs(c echo.Context) error {
 	w.Header().Set(echo.HeaderContentType, export.ContentType(format))
 	w.Header().Set(echo.HeaderContentDisposition, `attachment; filename="`+export.FileName(m.ID, format)+`"`)
 	w.WriteHeader(http.StatusOK)
-	w.Flush() // the client learns at once that the export started, before the first rows are read
+	// From here on the status is sent: whatever goes wrong, a panic included, must break the
+	// response rather than end it as if the export were complete.
+	defer func() {
+		if r := recover(); r != nil {
+			if r != http.ErrAbortHandler {
+				s.log.ErrorContext(ctx, "mix export panicked", "mix", m.ID, "format", format, "panic", r, "stack", string(debug.Stack()))
+			}
+			panic(http.ErrAbortHandler)
+		}
+	}()
+	// The client learns at once that the export started, before the first rows are read. Flush the
+	// underlying writer: echo's Response.Flush panics where flushing is not supported, and such a
+	// writer sends the headers with the first bytes anyway.
+	_ = http.NewResponseController(w.Writer).Flush()
 	ew, err := export.New(format, w, export.Options{Mix: m, Prompt: s.promptText(ctx)})
 	if err == nil {
 		err = s.store.ExportMix(ctx, m.ID, ew.Write)
