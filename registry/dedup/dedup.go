@@ -45,8 +45,6 @@ const (
 	Rows  = 3
 )
 
-var folder = cases.Fold()
-
 // Normalize returns the text's normalized form: its words, separated by single spaces, after NFKC,
 // case folding, removal of format characters and punctuation, and the confusable skeleton.
 func Normalize(text string) string {
@@ -55,7 +53,63 @@ func Normalize(text string) string {
 
 // Words returns the text's normalized words.
 func Words(text string) []string {
+	for i := 0; i < len(text); i++ {
+		if text[i] >= 0x80 {
+			return words(text)
+		}
+	}
+	return asciiWords(text)
+}
+
+// asciiWords is Words for ASCII text, which NFKC leaves as it is and the tables map byte by byte:
+// the same words, without the allocations of the general path.
+func asciiWords(text string) []string {
+	buf := make([]byte, 0, len(text))
+	var ends []int // where each word ends in buf
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		if asciiSpace[c] {
+			if len(buf) > 0 && (len(ends) == 0 || ends[len(ends)-1] != len(buf)) {
+				ends = append(ends, len(buf))
+			}
+			continue
+		}
+		buf = append(buf, asciiNormal[c]...)
+	}
+	if len(buf) > 0 && (len(ends) == 0 || ends[len(ends)-1] != len(buf)) {
+		ends = append(ends, len(buf))
+	}
+	all := string(buf)
+	out := make([]string, len(ends))
+	start := 0
+	for i, end := range ends {
+		out[i] = all[start:end]
+		start = end
+	}
+	return out
+}
+
+// asciiSpace and asciiNormal are what the general path does to each ASCII character: a word break,
+// or the (possibly empty) text it becomes after folding, the skeleton and dropping punctuation.
+var asciiSpace, asciiNormal = func() (space [128]bool, normal [128]string) {
+	for c := range normal {
+		r := rune(c)
+		if unicode.IsSpace(r) {
+			space[c] = true
+			continue
+		}
+		if dropped(r) < 0 {
+			continue
+		}
+		normal[c] = strings.Map(dropped, asciiSkeleton[cases.Fold().String(string(r))[0]])
+	}
+	return space, normal
+}()
+
+// words is Words for any text.
+func words(text string) []string {
 	s := norm.NFKC.String(text)
+	folder := cases.Fold() // a Caser keeps state: one per call
 	s = folder.String(s)
 	var words []string
 	var w strings.Builder
@@ -101,7 +155,7 @@ func dropped(r rune) rune {
 func skeleton(word string) string {
 	for i := 0; i < len(word); i++ {
 		if word[i] >= 0x80 {
-			return norm.NFC.String(folder.String(confusables.Skeleton(word)))
+			return norm.NFC.String(cases.Fold().String(confusables.Skeleton(word)))
 		}
 	}
 	// An ASCII word maps byte by byte; the table is the library's own mapping (asciiSkeleton).
@@ -116,7 +170,7 @@ func skeleton(word string) string {
 // case skips the normalizations.
 var asciiSkeleton = func() (t [128]string) {
 	for c := range t {
-		t[c] = norm.NFC.String(folder.String(confusables.Skeleton(string(rune(c)))))
+		t[c] = norm.NFC.String(cases.Fold().String(confusables.Skeleton(string(rune(c)))))
 	}
 	return t
 }()
@@ -188,10 +242,12 @@ func SketchWords(words []string) Sketch {
 	for i := range mins {
 		mins[i] = math.MaxUint64
 	}
-	for sh := range Shingles(words) {
-		for i, seed := range seeds {
-			if v := mix(sh ^ seed); v < mins[i] {
-				mins[i] = v
+	n := max(len(words)-Shingle+1, 1)
+	for i := 0; i < n; i++ {
+		sh := hashWords(words[i:min(i+Shingle, len(words))])
+		for j, seed := range seeds {
+			if v := mix(sh ^ seed); v < mins[j] {
+				mins[j] = v
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package dedup
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -106,5 +107,20 @@ func FuzzNormalize(f *testing.F) {
 			t.Fatalf("spacing not collapsed: %q", n)
 		}
 		SketchWords(Words(s))
+	})
+}
+
+func FuzzASCIIPath(f *testing.F) {
+	f.Add(modelText)
+	f.Add("a`b |l| 0O m\t\x01x")
+	f.Fuzz(func(t *testing.T, s string) {
+		for i := 0; i < len(s); i++ {
+			if s[i] >= 0x80 {
+				return
+			}
+		}
+		if got, want := asciiWords(s), words(s); !slices.Equal(got, want) {
+			t.Fatalf("%q: ASCII path %q, general path %q", s, got, want)
+		}
 	})
 }

@@ -58,12 +58,15 @@ type Filled struct {
 	KeyDir   string
 
 	Prompt, Seed, Answer, Unscored, Edited *registry.Sample
-	Base, Tuned                            *registry.Model
-	AdminKey, IngestKey, RevokedKey        string // key texts
-	AdminKeyID                             string
-	Mix                                    *registry.Mix
-	Refused                                *registry.Decision
-	OpenPolicy                             string // the permissive module of the "open" policy
+	// Flagged is human text stored under --laundering=flag, a near-duplicate of Answer; Copied is
+	// model output equal to Answer's after normalization, in Answer's cluster.
+	Flagged, Copied                 *registry.Sample
+	Base, Tuned                     *registry.Model
+	AdminKey, IngestKey, RevokedKey string // key texts
+	AdminKeyID                      string
+	Mix                             *registry.Mix
+	Refused                         *registry.Decision
+	OpenPolicy                      string // the permissive module of the "open" policy
 }
 
 // unscoredMarker marks the texts that nullScorer leaves without a toxicity score, as an unavailable
@@ -134,6 +137,17 @@ func Fill(t *testing.T, b Backend) *Filled {
 	f.Edited = h.One(registry.NewSample{Text: text(Text("edited by a person")), Origin: registry.OriginHuman,
 		Parents: []string{f.Answer.ID}, Dataset: "edits", Source: src("private", "editors", "", "LicenseRef-internal"),
 		Metadata: []byte(`{"editor":"a person"}`)})
+
+	flagging := *svc
+	flagging.Near.Flag = true
+	laundered := strings.Replace(*text(Text("answer")), "Sample", "Example", 1)
+	f.Flagged = (&Harness{tb: t, Store: st, Svc: &flagging, Ctx: ctx}).One(registry.NewSample{Text: &laundered,
+		Origin: registry.OriginHuman, Dataset: "flagged"})
+	f.Copied = h.One(registry.NewSample{Text: text(strings.ToUpper(Text("answer"))), Origin: registry.OriginModel,
+		Model: base.Ref(), Dataset: "copies"})
+	if f.Flagged.NearDuplicateOf != f.Answer.ID || f.Copied.Cluster != f.Answer.ID {
+		t.Fatalf("flagged near_duplicate_of %q, copy's cluster %q; want %s", f.Flagged.NearDuplicateOf, f.Copied.Cluster, f.Answer.ID)
+	}
 
 	var admin *registry.APIKey
 	if f.AdminKey, admin, err = svc.CreateKey(ctx, registry.RoleAdmin); err != nil {
@@ -309,6 +323,9 @@ type tamperCase struct {
 	// treeOnly marks edits of the tree itself, which re-deriving records from their leaves cannot
 	// see: the tree check finds them.
 	treeOnly bool
+	// index marks edits of the near-duplicate index, which holds no leaf but is a function of the
+	// samples' texts: the full check, not a leaf's re-derivation, finds them.
+	index bool
 }
 
 // checkEveryLeaf re-derives, leaf by leaf, the record each leaf names (leaves.RecordLeaf, what the
@@ -356,11 +373,13 @@ func getSample(s func(*Filled) *registry.Sample) func(context.Context, *Filled, 
 }
 
 var (
-	usePrompt = getSample(func(f *Filled) *registry.Sample { return f.Prompt })
-	useSeed   = getSample(func(f *Filled) *registry.Sample { return f.Seed })
-	useAnswer = getSample(func(f *Filled) *registry.Sample { return f.Answer })
-	useEdited = getSample(func(f *Filled) *registry.Sample { return f.Edited })
-	useModel  = func(ctx context.Context, f *Filled, c *leaves.Checked) error {
+	usePrompt  = getSample(func(f *Filled) *registry.Sample { return f.Prompt })
+	useSeed    = getSample(func(f *Filled) *registry.Sample { return f.Seed })
+	useAnswer  = getSample(func(f *Filled) *registry.Sample { return f.Answer })
+	useEdited  = getSample(func(f *Filled) *registry.Sample { return f.Edited })
+	useFlagged = getSample(func(f *Filled) *registry.Sample { return f.Flagged })
+	useCopied  = getSample(func(f *Filled) *registry.Sample { return f.Copied })
+	useModel   = func(ctx context.Context, f *Filled, c *leaves.Checked) error {
 		_, err := c.GetModel(ctx, f.Base.ID)
 		return err
 	}
@@ -447,6 +466,14 @@ func testTamper(t *testing.T, b Backend) {
 			postgres: "UPDATE log_hashes SET hash = decode(repeat('00', 32), 'hex') WHERE idx = 3", treeOnly: true},
 		{name: "DeletedRecord", sql: "DELETE FROM api_keys WHERE role = 'ingest'"},
 		{name: "DeletedRecordAndItsLeaves", sql: "DELETE FROM log_leaves WHERE kind LIKE 'key%'; DELETE FROM api_keys"},
+		{name: "UnflaggedLaundering", sql: "UPDATE samples SET near_duplicate_of = NULL, near_similarity = NULL WHERE dataset = 'flagged'", use: useFlagged},
+		{name: "RaisedSimilarity", sql: "UPDATE samples SET near_similarity = 0.99 WHERE dataset = 'flagged'", use: useFlagged},
+		{name: "MovedCluster", sql: "UPDATE samples SET cluster = NULL WHERE dataset = 'copies'", use: useCopied},
+		{name: "JoinedCluster", sql: "UPDATE samples SET cluster = (SELECT id FROM samples WHERE dataset = 'answers' AND toxicity IS NOT NULL) WHERE dataset = 'seeds'", use: useSeed},
+		{name: "ChangedNormalizedKey", sql: "UPDATE samples SET norm_sha256 = zeroblob(32) WHERE dataset = 'answers'",
+			postgres: "UPDATE samples SET norm_sha256 = decode(repeat('00', 32), 'hex') WHERE dataset = 'answers'", use: useAnswer},
+		{name: "DeletedBandKeys", sql: "DELETE FROM sample_bands", index: true},
+		{name: "PlantedBandKey", sql: "INSERT INTO sample_bands (band, sample_id) SELECT 42, id FROM samples WHERE dataset = 'prompts'", index: true},
 		{name: "DeletedSample", sql: "DELETE FROM edges WHERE child_id IN (SELECT id FROM samples WHERE dataset = 'edits'); DELETE FROM samples WHERE dataset = 'edits'"},
 		{name: "TruncatedLog", sql: "DELETE FROM log_leaves WHERE idx = (SELECT max(idx) FROM log_leaves)", treeOnly: true},
 		{name: "MovedHead", sql: "UPDATE log_head SET size = size + 1", treeOnly: true},
@@ -473,7 +500,7 @@ func testTamper(t *testing.T, b Backend) {
 				}
 			}
 			// ...and re-deriving records leaf by leaf finds it...
-			if err := checkEveryLeaf(ctx, f); err == nil && !tc.treeOnly {
+			if err := checkEveryLeaf(ctx, f); err == nil && !tc.treeOnly && !tc.index {
 				t.Fatalf("every leaf's record re-derives after %q", sql)
 			}
 			// ...and it refuses to start on it.
