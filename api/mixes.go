@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bufio"
 	"encoding/json"
 	"net/http"
 
@@ -141,49 +140,6 @@ func (s *Server) getDecision(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, d)
-}
-
-// exportLine is one line of a mix export, a JSON object that datasets.load_dataset("json") reads.
-type exportLine struct {
-	ID         string           `json:"id"`
-	Text       string           `json:"text"`
-	Origin     string           `json:"origin"`
-	Model      *string          `json:"model"`
-	Generation int              `json:"generation"`
-	Metrics    registry.Metrics `json:"metrics"`
-}
-
-// exportMix streams the mix's samples as JSON Lines, in manifest order, in constant memory. Errors
-// found before the first byte are problems; after it, the stream is cut short (the client sees a
-// truncated body and a missing trailing newline) and the error is logged.
-func (s *Server) exportMix(c echo.Context) error {
-	if err := noQuery(c); err != nil {
-		return err
-	}
-	ctx := c.Request().Context()
-	if _, err := s.store.GetMix(ctx, c.Param("id")); err != nil {
-		return err
-	}
-	w := c.Response()
-	w.Header().Set(echo.HeaderContentType, "application/jsonl")
-	w.WriteHeader(http.StatusOK)
-	bw := bufio.NewWriterSize(w, 64<<10)
-	enc := json.NewEncoder(bw)
-	enc.SetEscapeHTML(false)
-	err := s.store.ExportMix(ctx, c.Param("id"), func(smp *registry.Sample) error {
-		line := exportLine{ID: smp.ID, Text: smp.Text, Origin: smp.Origin, Generation: smp.Generation, Metrics: smp.Metrics}
-		if smp.Model != "" {
-			line.Model = &smp.Model
-		}
-		return enc.Encode(line)
-	})
-	if err == nil {
-		err = bw.Flush()
-	}
-	if err != nil {
-		s.log.ErrorContext(ctx, "mix export cut short", "mix", c.Param("id"), "err", err)
-	}
-	return nil
 }
 
 // composition is a mix's lineage summary: where its samples come from.

@@ -42,7 +42,7 @@ func (s *Server) routes(reg *prometheus.Registry) {
 	v1.POST(`/mixes\:dry-run`, s.dryRunMix, s.allow(ingest)) // the colon is part of the path, not a parameter
 	v1.GET("/mixes", s.listMixes, s.allow(auditor))
 	v1.GET("/mixes/:id", s.getMix, s.allow(auditor))
-	v1.GET("/mixes/:id/samples", s.exportMix, s.allow(ingest, auditor))
+	v1.GET("/mixes/:id/samples", s.exportMixAs, s.allow(ingest, auditor)) // the export's first path, kept for clients that use it
 	v1.GET("/mixes/:id/export", s.exportMixAs, s.allow(ingest, auditor))
 	v1.GET("/mixes/:id/card", s.mixCard, s.allow(ingest, auditor))
 	v1.GET("/mixes/:id/croissant", s.mixCroissant, s.allow(ingest, auditor))

@@ -105,7 +105,8 @@ func (c *Client) ListMixes(ctx context.Context, cursor string, limit int) (*MixP
 	return &out, err
 }
 
-// ExportMix streams a mix's samples as JSON Lines; the caller closes the reader.
+// ExportMix streams a mix's samples as JSON Lines (the jsonl format, from the export's first
+// path); the caller closes the reader.
 func (c *Client) ExportMix(ctx context.Context, id string) (io.ReadCloser, error) {
 	return c.Stream(ctx, Request{Method: http.MethodGet, Path: "/v1/mixes/" + url.PathEscape(id) + "/samples"})
 }

@@ -142,6 +142,9 @@ func TestExportFormatsEndToEnd(t *testing.T) {
 	if def := readAll(t)(f.ingest.ExportMixFormat(ctx, mix.ID, "")); !bytes.Equal(def, jsonl) {
 		t.Fatal("the default format is not jsonl")
 	}
+	if first := readAll(t)(f.ingest.ExportMix(ctx, mix.ID)); !bytes.Equal(first, jsonl) {
+		t.Fatal("GET /v1/mixes/{id}/samples is not the jsonl export")
+	}
 	var rows []exportRow
 	manifest := registry.NewManifestHash()
 	sc := bufio.NewScanner(bytes.NewReader(jsonl))

@@ -171,6 +171,10 @@ func verifyMix(ctx context.Context, c *client.Client, id string, stdout io.Write
 		}
 		if err := dec.Decode(&line); errors.Is(err, io.EOF) {
 			break
+		} else if errors.Is(err, io.ErrUnexpectedEOF) {
+			// The registry breaks an export off when a sample or the manifest it reads no longer
+			// matches the log (or the connection failed): either way the mix does not verify.
+			return 0, fmt.Errorf("FAIL mix %s: the export broke off after %d samples: the registry refused to finish it or the connection failed", id, n)
 		} else if err != nil {
 			return 0, fmt.Errorf("FAIL mix %s: export line %d: %w", id, n+1, err)
 		}

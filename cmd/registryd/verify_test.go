@@ -207,8 +207,10 @@ func TestVerifyMixContents(t *testing.T) {
 		t.Fatal(err)
 	}
 	store.Close()
+	// The server finds the reordering too, at the end of the export, and breaks the export off;
+	// verify fails either way.
 	out, err = runVerify(t, srv, auditor, logKey, filepath.Join(t.TempDir(), "s"), "--mix", mix.ID)
-	if err == nil || !strings.Contains(err.Error(), "contents changed") {
+	if err == nil || !strings.Contains(err.Error(), "contents changed") && !strings.Contains(err.Error(), "broke off") {
 		t.Fatalf("verify --mix after reordering its manifest: %v\n%s", err, out)
 	}
 }
