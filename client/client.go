@@ -52,6 +52,9 @@ type Problem struct {
 	Violations []string              `json:"violations"`
 	DecisionID string                `json:"decision_id"`
 	Existing   string                `json:"existing"`
+	// NearDuplicateOf and Similarity name the model sample that refused human text near-duplicates.
+	NearDuplicateOf string   `json:"near_duplicate_of"`
+	Similarity      *float64 `json:"similarity"`
 }
 
 // Error implements error.

@@ -170,7 +170,7 @@ func (p *planner) nearestModel(smp *Sample) (ModelText, float64) {
 	if len(smp.sketch.Bands) == 0 {
 		return ModelText{}, 0
 	}
-	mine := dedup.Shingles(smp.words)
+	var mine map[uint64]struct{} // computed at the first candidate: most samples have none
 	var best ModelText
 	bestSim := 0.0
 	seen := map[string]bool{smp.ID: true}
@@ -179,6 +179,9 @@ func (p *planner) nearestModel(smp *Sample) (ModelText, float64) {
 			return
 		}
 		seen[m.ID] = true
+		if mine == nil {
+			mine = dedup.Shingles(smp.words)
+		}
 		sim := dedup.Jaccard(mine, shingles())
 		if sim >= p.rule.threshold() && (sim > bestSim || sim == bestSim && m.ID < best.ID) {
 			best, bestSim = m, sim

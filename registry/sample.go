@@ -2,7 +2,6 @@ package registry
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"regexp"
@@ -121,8 +120,8 @@ type Sample struct {
 // does; the audits call it to re-derive what the index must hold).
 func (s *Sample) PrepareDedup() {
 	s.words = dedup.Words(s.Text)
-	sum := sha256.Sum256([]byte(strings.Join(s.words, " ")))
-	s.NormSHA256 = hex.EncodeToString(sum[:])
+	k := dedup.KeyWords(s.words)
+	s.NormSHA256 = hex.EncodeToString(k[:])
 	s.sketch = dedup.SketchWords(s.words)
 }
 

@@ -21,6 +21,7 @@ package dedup
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"io"
 	"math"
 	"strings"
 	"unicode"
@@ -177,7 +178,21 @@ var asciiSkeleton = func() (t [128]string) {
 
 // Key is the SHA-256 of the normalized form: equal keys, the same text.
 func Key(text string) [32]byte {
-	return sha256.Sum256([]byte(Normalize(text)))
+	return KeyWords(Words(text))
+}
+
+// KeyWords is Key of a text whose normalized words are words.
+func KeyWords(words []string) [32]byte {
+	h := sha256.New()
+	for i, w := range words {
+		if i > 0 {
+			h.Write([]byte{' '})
+		}
+		io.WriteString(h, w)
+	}
+	var k [32]byte
+	h.Sum(k[:0])
+	return k
 }
 
 // Sketch is what the near-duplicate index keeps of a text: its band keys, empty for a text of fewer

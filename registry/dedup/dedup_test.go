@@ -1,6 +1,7 @@
 package dedup
 
 import (
+	"crypto/sha256"
 	"slices"
 	"strings"
 	"testing"
@@ -123,4 +124,12 @@ func FuzzASCIIPath(f *testing.F) {
 			t.Fatalf("%q: ASCII path %q, general path %q", s, got, want)
 		}
 	})
+}
+
+func TestKeyIsTheHashOfTheNormalizedForm(t *testing.T) {
+	for _, s := range []string{modelText, "", "  ", "Ça va, l'ami ?"} {
+		if Key(s) != sha256.Sum256([]byte(Normalize(s))) {
+			t.Errorf("Key(%q) is not the SHA-256 of %q", s, Normalize(s))
+		}
+	}
 }
