@@ -20,14 +20,14 @@ var backfills = map[string]func(ctx context.Context, tx *txn) error{
 func backfillDedup(ctx context.Context, tx *txn) error {
 	after := ""
 	for {
-		rows, err := tx.QueryContext(ctx, "SELECT id, text, origin FROM samples WHERE id > ? ORDER BY id LIMIT 1000", after)
+		rows, err := tx.QueryContext(ctx, "SELECT id, text, origin, log_index FROM samples WHERE id > ? ORDER BY id LIMIT 1000", after)
 		if err != nil {
 			return err
 		}
 		var page []*registry.Sample
 		for rows.Next() {
 			s := &registry.Sample{}
-			if err := rows.Scan(&s.ID, &s.Text, &s.Origin); err != nil {
+			if err := rows.Scan(&s.ID, &s.Text, &s.Origin, &s.LogIndex); err != nil {
 				rows.Close()
 				return err
 			}

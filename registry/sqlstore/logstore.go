@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/pedigreeml/pedigree/ledger"
@@ -210,21 +209,20 @@ func (s *Store) checkBands(ctx context.Context, page []*registry.Sample) error {
 			want[b] = append(want[b], smp.ID)
 		}
 	}
-	have := map[[2]string]bool{}
+	have := map[[2]int64]bool{}
 	err := batches(s.d, keys, 500, func(part []int64) error {
 		cond, args := in(s.d, "band", part)
-		rows, err := s.r.QueryContext(ctx, "SELECT band, sample_id FROM sample_bands WHERE "+cond, args...)
+		rows, err := s.r.QueryContext(ctx, "SELECT band, log_index FROM sample_bands WHERE "+cond, args...)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var b int64
-			var id string
-			if err := rows.Scan(&b, &id); err != nil {
+			var b, idx int64
+			if err := rows.Scan(&b, &idx); err != nil {
 				return err
 			}
-			have[[2]string{strconv.FormatInt(b, 10), id}] = true
+			have[[2]int64{b, idx}] = true
 		}
 		return rows.Err()
 	})
@@ -233,7 +231,7 @@ func (s *Store) checkBands(ctx context.Context, page []*registry.Sample) error {
 	}
 	for _, smp := range page {
 		for _, b := range registry.DistinctBands(smp) {
-			if !have[[2]string{strconv.FormatInt(b, 10), smp.ID}] {
+			if !have[[2]int64{b, smp.LogIndex}] {
 				return &ledger.AuditError{Leaf: smp.LogIndex, StoredIndex: -1,
 					Reason: "the near-duplicate index lacks a band key of sample " + smp.ID}
 			}

@@ -199,7 +199,7 @@ func lookupModelNorms(ctx context.Context, q queryer, keys []string, into map[st
 func nearCandidates(ctx context.Context, q queryer, bands []int64, into map[int64][]registry.ModelText) error {
 	return batches(q.dialect(), bands, 500, func(part []int64) error {
 		cond, args := in(q.dialect(), "b.band", part)
-		rows, err := q.QueryContext(ctx, "SELECT b.band, s.id, s.cluster, s.text FROM sample_bands b JOIN samples s ON s.id = b.sample_id WHERE "+
+		rows, err := q.QueryContext(ctx, "SELECT b.band, s.id, s.cluster, s.text FROM sample_bands b JOIN samples s ON s.log_index = b.log_index WHERE "+
 			cond+" ORDER BY b.band, s.id", args...)
 		if err != nil {
 			return fmt.Errorf("near-duplicate candidates: %w", err)
@@ -300,7 +300,7 @@ func writeBands(ctx context.Context, tx *txn, samples []*registry.Sample) error 
 			continue
 		}
 		for _, b := range registry.DistinctBands(smp) {
-			rows = append(rows, []any{b, smp.ID})
+			rows = append(rows, []any{b, smp.LogIndex})
 		}
 	}
 	return insertMany(ctx, tx, bandsTable, rows)
@@ -311,7 +311,7 @@ var (
 	samplesTable = &table{name: "samples", cols: strings.Split(strings.Join(strings.Fields(sampleColumns), ""), ","),
 		types: []string{"text", "text", "text", "bytea", "text", "text", "text", "text", "text", "text", "text", "text", "text", "text",
 			"bigint", "text", "bigint", "float8", "float8", "text", "text", "bigint", "bigint", "bytea", "text", "text", "float8"}}
-	bandsTable = &table{name: "sample_bands", cols: []string{"band", "sample_id"}, types: []string{"bigint", "text"}}
+	bandsTable = &table{name: "sample_bands", cols: []string{"band", "log_index"}, types: []string{"bigint", "bigint"}}
 	edgesTable = &table{name: "edges", cols: []string{"child_id", "parent_id", "kind"}, types: []string{"text", "text", "text"}}
 )
 

@@ -473,7 +473,7 @@ func testTamper(t *testing.T, b Backend) {
 		{name: "ChangedNormalizedKey", sql: "UPDATE samples SET norm_sha256 = zeroblob(32) WHERE dataset = 'answers'",
 			postgres: "UPDATE samples SET norm_sha256 = decode(repeat('00', 32), 'hex') WHERE dataset = 'answers'", use: useAnswer},
 		{name: "DeletedBandKeys", sql: "DELETE FROM sample_bands", index: true},
-		{name: "PlantedBandKey", sql: "INSERT INTO sample_bands (band, sample_id) SELECT 42, id FROM samples WHERE dataset = 'prompts'", index: true},
+		{name: "PlantedBandKey", sql: "INSERT INTO sample_bands (band, log_index) SELECT 42, log_index FROM samples WHERE dataset = 'prompts'", index: true},
 		{name: "DeletedSample", sql: "DELETE FROM edges WHERE child_id IN (SELECT id FROM samples WHERE dataset = 'edits'); DELETE FROM samples WHERE dataset = 'edits'"},
 		{name: "TruncatedLog", sql: "DELETE FROM log_leaves WHERE idx = (SELECT max(idx) FROM log_leaves)", treeOnly: true},
 		{name: "MovedHead", sql: "UPDATE log_head SET size = size + 1", treeOnly: true},
