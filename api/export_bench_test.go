@@ -120,7 +120,7 @@ func BenchmarkExportFormats(b *testing.B) {
 		answers := baseline.Texts(vocab, "Answer", i, k, 120)
 		in = in[:0]
 		for j, r := range res.Results {
-			in = append(in, registry.NewSample{Text: &answers[j], Origin: registry.OriginModel, Model: model.Ref(), PromptID: r.Sample.ID})
+			in = append(in, registry.NewSample{Text: &answers[j], Origin: registry.OriginModel, Model: model.Ref(), PromptID: registry.RefID(r.Sample.ID)})
 		}
 		if _, err := svc.Ingest(ctx, in, nil); err != nil {
 			b.Fatal(err)

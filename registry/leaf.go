@@ -34,6 +34,7 @@ func SampleLeaf(s *Sample) ([]byte, error) {
 	optional(fields, "model", s.Model)
 	optional(fields, "prompt_id", s.PromptID)
 	optional(fields, "dataset", s.Dataset)
+	optional(fields, "external_id", s.ExternalID)
 	optional(fields, "license", s.Source.License)
 	if s.Cluster != "" && s.Cluster != s.ID {
 		fields["cluster"] = s.Cluster

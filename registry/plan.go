@@ -39,6 +39,7 @@ type Known struct {
 	Identities map[string]string
 	ModelNorms map[string]ModelText
 	Bands      map[int64][]ModelText
+	External   map[ExternalKey]ExternalSample // stored samples by the batch's external ids
 }
 
 // NearRule is how ingest treats near-duplicates of model text.
@@ -70,6 +71,7 @@ type planner struct {
 	norms    map[string]*Sample             // normalized key → the batch's first model sample with it
 	bands    map[int64][]*Sample            // band key → the batch's earlier model samples with it
 	shingles map[string]map[uint64]struct{} // id → shingles of a compared text, computed once
+	ext      map[ExternalKey]string         // external key → the batch's new sample that holds it
 }
 
 // PlanBatch applies the identity and provenance rules to a batch, in order: a sample whose identity
@@ -80,16 +82,25 @@ type planner struct {
 // human sample's parents is its declared source, not laundering.
 func PlanBatch(samples []*Sample, known Known, rule NearRule) (*BatchPlan, error) {
 	p := &planner{known: known, rule: rule, identity: map[string]string{}, norms: map[string]*Sample{},
-		bands: map[int64][]*Sample{}, shingles: map[string]map[uint64]struct{}{}}
+		bands: map[int64][]*Sample{}, shingles: map[string]map[uint64]struct{}{}, ext: map[ExternalKey]string{}}
 	plan := &BatchPlan{Results: make([]PlannedResult, len(samples))}
 	for i, smp := range samples {
-		if id, ok := known.Identities[smp.IdentitySHA256]; ok {
+		id, stored := known.Identities[smp.IdentitySHA256]
+		if !stored {
+			id = p.identity[smp.IdentitySHA256]
+		}
+		if err := p.checkExternal(smp, id); err != nil {
+			return nil, err
+		}
+		if id != "" {
+			if smp.refAs != "" && smp.refAs != id {
+				return nil, raced()
+			}
 			plan.Results[i] = PlannedResult{ID: id, Duplicate: true}
 			continue
 		}
-		if id, ok := p.identity[smp.IdentitySHA256]; ok {
-			plan.Results[i] = PlannedResult{ID: id, Duplicate: true}
-			continue
+		if smp.refAs != "" && smp.refAs != smp.ID {
+			return nil, raced()
 		}
 		if err := p.place(smp); err != nil {
 			return nil, err
@@ -99,6 +110,38 @@ func PlanBatch(samples []*Sample, known Known, rule NearRule) (*BatchPlan, error
 		plan.Results[i] = PlannedResult{ID: smp.ID, New: smp}
 	}
 	return plan, nil
+}
+
+// raced is the error of a batch whose samples name an earlier one as what it was when the batch
+// was resolved, which another request's write has changed since.
+func raced() error {
+	return Errorf(ECONFLICT, "a sample that later samples of this batch refer to was registered by another request meanwhile; send the batch again")
+}
+
+// checkExternal refuses a sample whose external_id another sample holds (stored, or new earlier in
+// the batch), or that duplicates a sample (dup, when not "") held under another external_id or
+// none: an external_id names one sample, for good.
+func (p *planner) checkExternal(smp *Sample, dup string) error {
+	if smp.ExternalID == "" {
+		return nil
+	}
+	k := ExternalKey{smp.Dataset, smp.ExternalID}
+	holder := p.ext[k]
+	if other, ok := p.known.External[k]; ok {
+		holder = other.ID
+	}
+	switch {
+	case holder != "" && holder != dup:
+		return &Error{Code: ECONFLICT, Existing: holder, Message: "external_id " + strconv.Quote(smp.ExternalID) + " in dataset " +
+			strconv.Quote(smp.Dataset) + " is sample " + holder + "'s, which has other text or provenance"}
+	case holder == "" && dup != "":
+		return &Error{Code: ECONFLICT, Existing: dup, Message: "this sample is registered as " + dup +
+			" with another external_id, or none; a sample's external_id cannot be added or changed"}
+	}
+	if dup == "" {
+		p.ext[k] = smp.ID
+	}
+	return nil
 }
 
 // place decides a new sample's cluster, or refuses it.
@@ -273,6 +316,8 @@ type BatchTx interface {
 	LookupIdentities(ctx context.Context, identities []string) (map[string]string, error)
 	// LookupModelNorms maps normalized keys to the first stored sample of origin model with each.
 	LookupModelNorms(ctx context.Context, keys []string) (map[string]ModelText, error)
+	// LookupExternal finds the stored samples with these external ids.
+	LookupExternal(ctx context.Context, keys []ExternalKey) (map[ExternalKey]ExternalSample, error)
 	// NearCandidates maps band keys to the stored model samples that have them, with their texts.
 	NearCandidates(ctx context.Context, bands []int64) (map[int64][]ModelText, error)
 	// WriteSamples writes new samples with their edges, band keys and log leaves, setting LogIndex.
@@ -297,6 +342,11 @@ func InsertBatch(ctx context.Context, tx BatchTx, samples []*Sample, rule NearRu
 	}
 	if known.Bands, err = tx.NearCandidates(ctx, BandKeys(samples)); err != nil {
 		return nil, err
+	}
+	if keys := externalKeys(samples); len(keys) > 0 {
+		if known.External, err = tx.LookupExternal(ctx, keys); err != nil {
+			return nil, err
+		}
 	}
 	plan, err := PlanBatch(samples, known, rule)
 	if err != nil {
@@ -354,6 +404,19 @@ func DistinctBands(s *Sample) []int64 {
 	for _, b := range s.sketch.Bands {
 		if !slices.Contains(out, b) {
 			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// externalKeys returns the distinct external keys of the batch's samples.
+func externalKeys(samples []*Sample) []ExternalKey {
+	var out []ExternalKey
+	seen := map[ExternalKey]bool{}
+	for _, s := range samples {
+		if k := (ExternalKey{s.Dataset, s.ExternalID}); s.ExternalID != "" && !seen[k] {
+			seen[k] = true
+			out = append(out, k)
 		}
 	}
 	return out

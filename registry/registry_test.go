@@ -60,7 +60,7 @@ func TestNewSampleValidate(t *testing.T) {
 		code string
 	}{
 		{"Valid", registry.NewSample{Text: s("hi"), Origin: "human"}, ""},
-		{"ValidModel", registry.NewSample{Text: s("hi"), Origin: "model", Model: "m@1", PromptID: id}, ""},
+		{"ValidModel", registry.NewSample{Text: s("hi"), Origin: "model", Model: "m@1", PromptID: registry.RefID(id)}, ""},
 		{"ErrNoText", registry.NewSample{Origin: "human"}, registry.EINVALID},
 		{"ErrEmptyText", registry.NewSample{Text: s(""), Origin: "human"}, registry.EINVALID},
 		{"ErrNUL", registry.NewSample{Text: s("a\x00b"), Origin: "human"}, registry.EINVALID},
@@ -70,8 +70,8 @@ func TestNewSampleValidate(t *testing.T) {
 		{"ErrNoOrigin", registry.NewSample{Text: s("hi")}, registry.EINVALID},
 		{"ErrHumanWithModel", registry.NewSample{Text: s("hi"), Origin: "human", Model: "m@1"}, registry.EINVALID},
 		{"ErrModelWithoutModel", registry.NewSample{Text: s("hi"), Origin: "model"}, registry.EINVALID},
-		{"ErrDuplicateParent", registry.NewSample{Text: s("hi"), Origin: "human", Parents: []string{id, id}}, registry.EINVALID},
-		{"ErrNonCanonicalID", registry.NewSample{Text: s("hi"), Origin: "human", Parents: []string{"0190ABCD-0000-7000-8000-000000000000"}}, registry.EINVALID},
+		{"ErrDuplicateParent", registry.NewSample{Text: s("hi"), Origin: "human", Parents: registry.RefIDs(id, id)}, registry.EINVALID},
+		{"ErrNonCanonicalID", registry.NewSample{Text: s("hi"), Origin: "human", Parents: registry.RefIDs("0190ABCD-0000-7000-8000-000000000000")}, registry.EINVALID},
 		{"ErrBadLicense", registry.NewSample{Text: s("hi"), Origin: "human", Source: &registry.Source{License: "MIT; DROP"}}, registry.EINVALID},
 		{"ErrMetadataInvalid", registry.NewSample{Text: s("hi"), Origin: "human", Metadata: []byte(`{"a":}`)}, registry.EINVALID},
 		{"ErrMetadataArray", registry.NewSample{Text: s("hi"), Origin: "human", Metadata: []byte(`[]`)}, registry.EINVALID},

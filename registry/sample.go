@@ -86,6 +86,7 @@ type Sample struct {
 	Parents         []string        `json:"parents"`
 	PromptID        string          `json:"prompt_id,omitempty"`
 	Dataset         string          `json:"dataset,omitempty"`
+	ExternalID      string          `json:"external_id,omitempty"`
 	Source          Source          `json:"source"`
 	Metadata        json.RawMessage `json:"metadata,omitempty"`
 	Generation      int             `json:"generation"`
@@ -110,6 +111,7 @@ type Sample struct {
 	// only in what normalization undoes. Not part of the wire format.
 	NormSHA256 string `json:"-"`
 
+	refAs  string       // the id later samples of its batch name it by (resolve), if any
 	words  []string     // the normalized words, for the near-duplicate check
 	sketch dedup.Sketch // the near-duplicate band keys (PrepareDedup)
 
@@ -146,14 +148,17 @@ func (s *Sample) Leaf() ([]byte, error) {
 
 // NewSample is what a client sends to register a sample.
 type NewSample struct {
-	Text     *string         `json:"text"`
-	Origin   string          `json:"origin"`
-	Model    string          `json:"model,omitempty"`
-	Parents  []string        `json:"parents,omitempty"`
-	PromptID string          `json:"prompt_id,omitempty"`
-	Dataset  string          `json:"dataset,omitempty"`
-	Source   *Source         `json:"source,omitempty"`
-	Metadata json.RawMessage `json:"metadata,omitempty"`
+	Text     *string `json:"text"`
+	Origin   string  `json:"origin"`
+	Model    string  `json:"model,omitempty"`
+	Parents  []Ref   `json:"parents,omitempty"`
+	PromptID Ref     `json:"prompt_id,omitzero"`
+	Dataset  string  `json:"dataset,omitempty"`
+	// ExternalID is the client's own id of the sample, unique within its dataset: later samples
+	// may name it by it, and a re-sent sample keeps it.
+	ExternalID string          `json:"external_id,omitempty"`
+	Source     *Source         `json:"source,omitempty"`
+	Metadata   json.RawMessage `json:"metadata,omitempty"`
 }
 
 var licenseRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.+:\- ()]{0,127}$`)
@@ -198,16 +203,23 @@ func (n *NewSample) Validate(prefix string) error {
 		seen := make(map[string]bool, len(n.Parents))
 		for i, p := range n.Parents {
 			f := "parents/" + strconv.Itoa(i)
-			if !ValidID(p) {
-				add(f, "is not a sample id")
-			} else if seen[p] {
+			if msg := p.validate(); msg != "" {
+				add(f, msg)
+			} else if seen[p.key(n.Dataset)] {
 				add(f, "is listed twice")
 			}
-			seen[p] = true
+			seen[p.key(n.Dataset)] = true
 		}
 	}
-	if n.PromptID != "" && !ValidID(n.PromptID) {
-		add("prompt_id", "is not a sample id")
+	if !n.PromptID.IsZero() {
+		if msg := n.PromptID.validate(); msg != "" {
+			add("prompt_id", msg)
+		}
+	}
+	if n.ExternalID != "" {
+		if msg := checkExternalID(n.ExternalID); msg != "" {
+			add("external_id", msg)
+		}
 	}
 	if len(n.Dataset) > maxNameLen {
 		add("dataset", "is longer than 256 bytes")

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"runtime"
-	"sort"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -119,28 +118,22 @@ func validateBatch(in []NewSample, batch bool) error {
 	return all
 }
 
-// buildSample fills everything that needs no lookup: id, hashes, source defaults.
+// buildSample fills everything that needs no lookup: id, hashes, source defaults. Parents and the
+// prompt are resolved later (resolve).
 func buildSample(n *NewSample) *Sample {
 	text := *n.Text
 	sum := sha256.Sum256([]byte(text))
-	parents := append([]string{}, n.Parents...)
-	if n.PromptID != "" && !contains(parents, n.PromptID) {
-		parents = append(parents, n.PromptID)
-	}
-	sort.Strings(parents)
-	smp := &Sample{
+	return &Sample{
 		ID:            uuid.Must(uuid.NewV7()).String(),
 		Text:          text,
 		ContentSHA256: hex.EncodeToString(sum[:]),
 		Origin:        n.Origin,
 		Model:         n.Model, // replaced by the canonical name@version once resolved
-		Parents:       parents,
-		PromptID:      n.PromptID,
 		Dataset:       n.Dataset,
+		ExternalID:    n.ExternalID,
 		Source:        n.source(),
 		Metadata:      n.Metadata,
 	}
-	return smp
 }
 
 // identity is the duplicate key of a sample: its text, origin, model, prompt and parents.
@@ -155,66 +148,6 @@ func identity(smp *Sample) string {
 		h.Write([]byte{0})
 	}
 	return hex.EncodeToString(h.Sum(nil))
-}
-
-// resolve looks up parents, prompts and models, and derives each sample's model, identity and
-// generation. Unknown references are one EUNPROCESSABLE error listing every one.
-func (s *Service) resolve(ctx context.Context, in []NewSample, samples []*Sample, batch bool) error {
-	var ids, models []string
-	seenID, seenModel := map[string]bool{}, map[string]bool{}
-	for _, smp := range samples {
-		for _, p := range smp.Parents {
-			if !seenID[p] {
-				seenID[p] = true
-				ids = append(ids, p)
-			}
-		}
-		if smp.Model != "" && !seenModel[smp.Model] {
-			seenModel[smp.Model] = true
-			models = append(models, smp.Model)
-		}
-	}
-	res, err := s.Store.Resolve(ctx, ids, models)
-	if err != nil {
-		return err
-	}
-	var fe []FieldError
-	prefix := func(i int) string { return fieldPrefix(batch, i) }
-	for i, smp := range samples {
-		var model *GenerationFact
-		if smp.Model != "" {
-			m, ok := res.Models[smp.Model]
-			if !ok {
-				fe = append(fe, FieldError{Field: prefix(i) + "model", Message: "model " + strconv.Quote(smp.Model) + " is not registered"})
-				continue
-			}
-			smp.ModelID, smp.Model = m.ID, m.Ref()
-			model = &GenerationFact{Generation: m.Generation, Basis: m.GenerationBasis}
-		}
-		parents := make([]GenerationFact, 0, len(smp.Parents))
-		for j, p := range in[i].Parents {
-			if _, ok := res.Samples[p]; !ok {
-				fe = append(fe, FieldError{Field: prefix(i) + "parents/" + strconv.Itoa(j), Message: "sample " + p + " does not exist"})
-			}
-		}
-		if smp.PromptID != "" {
-			if _, ok := res.Samples[smp.PromptID]; !ok {
-				fe = append(fe, FieldError{Field: prefix(i) + "prompt_id", Message: "sample " + smp.PromptID + " does not exist"})
-			}
-		}
-		for _, p := range smp.Parents {
-			if f, ok := res.Samples[p]; ok {
-				parents = append(parents, f)
-			}
-		}
-		g := SampleGeneration(model, parents)
-		smp.Generation, smp.GenerationBasis = g.Generation, g.Basis
-		smp.IdentitySHA256 = identity(smp)
-	}
-	if len(fe) > 0 {
-		return &Error{Code: EUNPROCESSABLE, Message: fe[0].Field + ": " + fe[0].Message, Fields: fe}
-	}
-	return nil
 }
 
 // score computes the metrics of samples on Workers goroutines, keeping each result in its slot.

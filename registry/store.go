@@ -192,6 +192,10 @@ type Store interface {
 	MixStore
 	// Resolve looks up the referenced samples and models; unknown ones are absent from the maps.
 	Resolve(ctx context.Context, sampleIDs, modelRefs []string) (*Resolution, error)
+	// LookupExternal finds the samples with these external ids; unknown ones are absent.
+	LookupExternal(ctx context.Context, keys []ExternalKey) (map[ExternalKey]ExternalSample, error)
+	// Identities maps identity hashes to the ids of the stored samples that have them.
+	Identities(ctx context.Context, identities []string) (map[string]string, error)
 	GetSample(ctx context.Context, id string) (*Sample, error)
 	ListSamples(ctx context.Context, f SampleFilter) ([]*Sample, error)
 	Lineage(ctx context.Context, id, direction string, maxDepth, maxNodes int) (*Lineage, error)

@@ -19,11 +19,11 @@ import (
 func text(s string) *string { return &s }
 
 func human(t string, parents ...string) registry.NewSample {
-	return registry.NewSample{Text: text(t), Origin: registry.OriginHuman, Parents: parents}
+	return registry.NewSample{Text: text(t), Origin: registry.OriginHuman, Parents: registry.RefIDs(parents...)}
 }
 
 func modelOut(t, model, prompt string, parents ...string) registry.NewSample {
-	return registry.NewSample{Text: text(t), Origin: registry.OriginModel, Model: model, PromptID: prompt, Parents: parents}
+	return registry.NewSample{Text: text(t), Origin: registry.OriginModel, Model: model, PromptID: registry.RefID(prompt), Parents: registry.RefIDs(parents...)}
 }
 
 func must[T any](t *testing.T) func(T, error) T {

@@ -304,7 +304,7 @@ func testBestOfKHumans(t *testing.T, m *MixHarness) {
 	a, b := m.Model("keep-a", 0), m.Model("keep-b", 0)
 	p := m.One(storetest.Human("A prompt that a person and two models answer."))
 	personAnswer := storetest.Human("A person answered the prompt with a long, careful and entirely human reply to it, at length.")
-	personAnswer.PromptID = p.ID
+	personAnswer.PromptID = registry.RefID(p.ID)
 	person := m.One(personAnswer).ID
 	short := m.One(storetest.ModelOutput("Model a says little.", a, p.ID)).ID
 	m.One(storetest.ModelOutput("Model b says rather more than model a, but less than the person does.", b, p.ID))

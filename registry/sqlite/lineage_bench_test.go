@@ -126,7 +126,7 @@ func fillLineage(b *testing.B, n int) *lineageFixture {
 				count++
 				batch[i] = registry.NewSample{Text: &text, Origin: registry.OriginHuman, Dataset: "lineage"}
 				if p != "" {
-					batch[i].Origin, batch[i].Model, batch[i].Parents = registry.OriginModel, model.Ref(), []string{p}
+					batch[i].Origin, batch[i].Model, batch[i].Parents = registry.OriginModel, model.Ref(), registry.RefIDs(p)
 				}
 			}
 			res, err := svc.Ingest(ctx, batch, nil)

@@ -19,9 +19,9 @@ import (
 const sampleColumns = `id, text, content_sha256, identity_sha256, origin, model_id, model, prompt_id, dataset,
 	source_kind, source_name, source_uri, license, metadata, generation, generation_basis,
 	tokens, mtld, toxicity, metrics_version, toxicity_scorer, created_at, log_index,
-	norm_sha256, cluster, near_duplicate_of, near_similarity`
+	norm_sha256, cluster, near_duplicate_of, near_similarity, external_id`
 
-const insertSample = `INSERT INTO samples (` + sampleColumns + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+const insertSample = `INSERT INTO samples (` + sampleColumns + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
 
 // SampleArgs returns the insert arguments of a sample in sampleColumns order. Benchmarks use it to
 // insert the same rows raw.
@@ -38,7 +38,7 @@ func SampleArgs(s *registry.Sample) []any {
 		nullString(s.PromptID), s.Dataset, s.Source.Kind, s.Source.Name, s.Source.URI, s.Source.License, meta,
 		s.Generation, s.GenerationBasis, s.Metrics.Tokens, s.Metrics.MTLD, tox, s.Metrics.Version,
 		s.Metrics.ToxicityScorer, millis(s.CreatedAt), s.LogIndex,
-		hexBytes(s.NormSHA256), clusterArg(s), nullString(s.NearDuplicateOf), nullFloat(s.Similarity)}
+		hexBytes(s.NormSHA256), clusterArg(s), nullString(s.NearDuplicateOf), nullFloat(s.Similarity), nullString(s.ExternalID)}
 }
 
 // clusterArg stores a sample's cluster, NULL when it is the sample's own.
@@ -64,21 +64,21 @@ func scanSample(sc interface{ Scan(...any) error }) (*registry.Sample, error) {
 		s                            registry.Sample
 		identity, normKey            []byte
 		modelID, model, prompt, meta sql.NullString
-		cluster, nearOf              sql.NullString
+		cluster, nearOf, external    sql.NullString
 		tox, sim                     sql.NullFloat64
 		created                      int64
 	)
 	err := sc.Scan(&s.ID, &s.Text, &s.ContentSHA256, &identity, &s.Origin, &modelID, &model, &prompt, &s.Dataset,
 		&s.Source.Kind, &s.Source.Name, &s.Source.URI, &s.Source.License, &meta, &s.Generation, &s.GenerationBasis,
 		&s.Metrics.Tokens, &s.Metrics.MTLD, &tox, &s.Metrics.Version, &s.Metrics.ToxicityScorer, &created, &s.LogIndex,
-		&normKey, &cluster, &nearOf, &sim)
+		&normKey, &cluster, &nearOf, &sim, &external)
 	if err != nil {
 		return nil, err
 	}
 	s.ModelID, s.Model, s.PromptID = modelID.String, model.String, prompt.String
 	s.IdentitySHA256 = hex.EncodeToString(identity)
 	s.NormSHA256 = hex.EncodeToString(normKey)
-	s.Cluster, s.NearDuplicateOf = cluster.String, nearOf.String
+	s.Cluster, s.NearDuplicateOf, s.ExternalID = cluster.String, nearOf.String, external.String
 	if !cluster.Valid {
 		s.Cluster = s.ID
 	}
@@ -246,6 +246,57 @@ func (t writeTx) LookupModelNorms(ctx context.Context, keys []string) (map[strin
 	return m, lookupModelNorms(ctx, t.tx, keys, m)
 }
 
+func (t writeTx) LookupExternal(ctx context.Context, keys []registry.ExternalKey) (map[registry.ExternalKey]registry.ExternalSample, error) {
+	return lookupExternal(ctx, t.tx, keys)
+}
+
+// LookupExternal implements registry.Store.
+func (s *Store) LookupExternal(ctx context.Context, keys []registry.ExternalKey) (map[registry.ExternalKey]registry.ExternalSample, error) {
+	return lookupExternal(ctx, s.r, keys)
+}
+
+// Identities implements registry.Store.
+func (s *Store) Identities(ctx context.Context, identities []string) (map[string]string, error) {
+	m := map[string]string{}
+	return m, lookupIdentities(ctx, s.r, identities, m)
+}
+
+// lookupExternal reads the samples with any of the keys' external ids, keeping those of the keys'
+// datasets.
+func lookupExternal(ctx context.Context, q queryer, keys []registry.ExternalKey) (map[registry.ExternalKey]registry.ExternalSample, error) {
+	out := map[registry.ExternalKey]registry.ExternalSample{}
+	want := make(map[registry.ExternalKey]bool, len(keys))
+	var ids []string
+	for _, k := range keys {
+		if !want[k] {
+			want[k] = true
+			ids = append(ids, k.ExternalID)
+		}
+	}
+	err := batches(q.dialect(), storableOnly(ids), 500, func(part []string) error {
+		cond, args := in(q.dialect(), "external_id", part)
+		rows, err := q.QueryContext(ctx, "SELECT dataset, external_id, id, identity_sha256, generation, generation_basis FROM samples WHERE "+cond, args...)
+		if err != nil {
+			return fmt.Errorf("lookup external ids: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k registry.ExternalKey
+			var e registry.ExternalSample
+			var ident []byte
+			if err := rows.Scan(&k.Dataset, &k.ExternalID, &e.ID, &ident, &e.Generation, &e.Basis); err != nil {
+				return err
+			}
+			if want[k] {
+				e.Identity = hex.EncodeToString(ident)
+				out[k] = e
+			}
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
 func (t writeTx) NearCandidates(ctx context.Context, bands []int64) (map[int64][]registry.ModelText, error) {
 	m := map[int64][]registry.ModelText{}
 	return m, nearCandidates(ctx, t.tx, bands, m)
@@ -310,7 +361,7 @@ func writeBands(ctx context.Context, tx *txn, samples []*registry.Sample) error 
 var (
 	samplesTable = &table{name: "samples", cols: strings.Split(strings.Join(strings.Fields(sampleColumns), ""), ","),
 		types: []string{"text", "text", "text", "bytea", "text", "text", "text", "text", "text", "text", "text", "text", "text", "text",
-			"bigint", "text", "bigint", "float8", "float8", "text", "text", "bigint", "bigint", "bytea", "text", "text", "float8"}}
+			"bigint", "text", "bigint", "float8", "float8", "text", "text", "bigint", "bigint", "bytea", "text", "text", "float8", "text"}}
 	bandsTable = &table{name: "sample_bands", cols: []string{"band", "log_index"}, types: []string{"bigint", "bigint"}}
 	edgesTable = &table{name: "edges", cols: []string{"child_id", "parent_id", "kind"}, types: []string{"text", "text", "text"}}
 )

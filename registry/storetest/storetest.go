@@ -32,6 +32,8 @@ func Run(t *testing.T, open Opener) {
 		{"Duplicate", testDuplicate},
 		{"ProvenanceConflict", testProvenanceConflict},
 		{"Laundering", testLaundering},
+		{"ExternalIDs", testExternalIDs},
+		{"RacingItemReferences", testRacingItemReferences},
 		{"HumanTextAsModelIsAllowed", testHumanTextAsModel},
 		{"UnknownReferences", testUnknownReferences},
 		{"BatchIsAllOrNothing", testBatchAllOrNothing},
@@ -92,12 +94,12 @@ func Words(seed string, n int) string {
 
 // Human returns a new human sample.
 func Human(text string, parents ...string) registry.NewSample {
-	return registry.NewSample{Text: &text, Origin: registry.OriginHuman, Parents: parents}
+	return registry.NewSample{Text: &text, Origin: registry.OriginHuman, Parents: registry.RefIDs(parents...)}
 }
 
 // ModelOutput returns a new model sample.
 func ModelOutput(text, model, prompt string, parents ...string) registry.NewSample {
-	return registry.NewSample{Text: &text, Origin: registry.OriginModel, Model: model, PromptID: prompt, Parents: parents}
+	return registry.NewSample{Text: &text, Origin: registry.OriginModel, Model: model, PromptID: registry.RefID(prompt), Parents: registry.RefIDs(parents...)}
 }
 
 // Ingest ingests samples and fails the test on error.

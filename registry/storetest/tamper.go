@@ -127,15 +127,15 @@ func Fill(t *testing.T, b Backend) *Filled {
 	}
 	f.Prompt, f.Seed = res.Results[0].Sample, res.Results[1].Sample
 	f.Answer = h.One(registry.NewSample{Text: text(Text("answer")), Origin: registry.OriginModel, Model: base.Ref(),
-		PromptID: f.Prompt.ID, Parents: []string{f.Seed.ID}, Dataset: "answers",
+		PromptID: registry.RefID(f.Prompt.ID), Parents: registry.RefIDs(f.Seed.ID), Dataset: "answers",
 		Source: src("synthetic", "teacher runs", "s3://bucket/answers.jsonl", "Apache-2.0"), Metadata: []byte(`{"temperature":0.7}`)})
 	f.Unscored = h.One(registry.NewSample{Text: text(Text("second answer " + unscoredMarker)), Origin: registry.OriginModel,
-		Model: base.Ref(), PromptID: f.Prompt.ID, Dataset: "answers"})
+		Model: base.Ref(), PromptID: registry.RefID(f.Prompt.ID), Dataset: "answers"})
 	if f.Unscored.Metrics.Toxicity != nil {
 		t.Fatal("the unscored answer has a toxicity score")
 	}
 	f.Edited = h.One(registry.NewSample{Text: text(Text("edited by a person")), Origin: registry.OriginHuman,
-		Parents: []string{f.Answer.ID}, Dataset: "edits", Source: src("private", "editors", "", "LicenseRef-internal"),
+		Parents: registry.RefIDs(f.Answer.ID), Dataset: "edits", Source: src("private", "editors", "", "LicenseRef-internal"),
 		Metadata: []byte(`{"editor":"a person"}`)})
 
 	flagging := *svc
