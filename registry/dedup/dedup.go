@@ -66,7 +66,7 @@ func Words(text string) []string {
 // the same words, without the allocations of the general path.
 func asciiWords(text string) []string {
 	buf := make([]byte, 0, len(text))
-	var ends []int // where each word ends in buf
+	ends := make([]int, 0, len(text)/5+1) // where each word ends in buf
 	for i := 0; i < len(text); i++ {
 		c := text[i]
 		if asciiSpace[c] {
@@ -75,7 +75,11 @@ func asciiWords(text string) []string {
 			}
 			continue
 		}
-		buf = append(buf, asciiNormal[c]...)
+		if n := asciiNormal[c]; len(n) == 1 {
+			buf = append(buf, n[0])
+		} else {
+			buf = append(buf, n...)
+		}
 	}
 	if len(buf) > 0 && (len(ends) == 0 || ends[len(ends)-1] != len(buf)) {
 		ends = append(ends, len(buf))
@@ -239,13 +243,16 @@ func mix(x uint64) uint64 {
 	return x
 }
 
-// seeds are the MinHash functions' keys: h_i(x) = mix(x ^ seed_i), fixed by Version.
-var seeds = func() [Bands * Rows]uint64 {
-	var s [Bands * Rows]uint64
-	for i := range s {
-		s[i] = mix(uint64(i+1) * 0x9e3779b97f4a7c15)
+// mulAdd are the MinHash functions, fixed by Version: h_i(x) = a_i·x + b_i (mod 2⁶⁴), with a_i odd,
+// over x = mix(shingle hash). An odd multiplier is a bijection of 64-bit words, so each h_i orders the
+// shingles by a different permutation, and its minimum is as likely to fall on any shingle; one
+// multiply and one add per function keep sketching a few microseconds a text.
+var mulA, addB = func() (a, b [Bands * Rows]uint64) {
+	for i := range a {
+		a[i] = mix(uint64(2*i+1)*0x9e3779b97f4a7c15) | 1
+		b[i] = mix(uint64(2*i+2) * 0x9e3779b97f4a7c15)
 	}
-	return s
+	return a, b
 }()
 
 // SketchWords computes the sketch of normalized words.
@@ -259,9 +266,9 @@ func SketchWords(words []string) Sketch {
 	}
 	n := max(len(words)-Shingle+1, 1)
 	for i := 0; i < n; i++ {
-		sh := hashWords(words[i:min(i+Shingle, len(words))])
-		for j, seed := range seeds {
-			if v := mix(sh ^ seed); v < mins[j] {
+		x := mix(hashWords(words[i:min(i+Shingle, len(words))]))
+		for j := range mins {
+			if v := mulA[j]*x + addB[j]; v < mins[j] {
 				mins[j] = v
 			}
 		}

@@ -2,7 +2,10 @@ package dedup
 
 import (
 	"crypto/sha256"
+	"math"
+	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -130,6 +133,56 @@ func TestKeyIsTheHashOfTheNormalizedForm(t *testing.T) {
 	for _, s := range []string{modelText, "", "  ", "Ça va, l'ami ?"} {
 		if Key(s) != sha256.Sum256([]byte(Normalize(s))) {
 			t.Errorf("Key(%q) is not the SHA-256 of %q", s, Normalize(s))
+		}
+	}
+}
+
+// TestBandsMatchTheRecallCurve checks the hash family: over many pairs of texts, the share of pairs
+// of about a similarity that share a band is what Recall(similarity) predicts, as it would be for
+// truly random permutations.
+func TestBandsMatchTheRecallCurve(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	vocab := strings.Fields(strings.Repeat("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau upsilon phi chi psi omega ", 1))
+	word := func() string { return vocab[r.IntN(len(vocab))] + strconv.Itoa(r.IntN(1000)) }
+	type bucket struct {
+		shared, n int
+		sum       float64
+	}
+	buckets := map[int]*bucket{}
+	for range 3000 {
+		a := make([]string, 60)
+		for i := range a {
+			a[i] = word()
+		}
+		b := slices.Clone(a)
+		for i := range b {
+			if r.Float64() < 0.05+0.2*r.Float64() {
+				b[i] = word()
+			}
+		}
+		sa, sb := SketchWords(a), SketchWords(b)
+		shared := false
+		for i := range sa.Bands {
+			shared = shared || sa.Bands[i] == sb.Bands[i]
+		}
+		s := Jaccard(Shingles(a), Shingles(b))
+		k := int(s * 10)
+		if buckets[k] == nil {
+			buckets[k] = &bucket{}
+		}
+		buckets[k].n++
+		buckets[k].sum += s
+		if shared {
+			buckets[k].shared++
+		}
+	}
+	for k, b := range buckets {
+		if b.n < 200 {
+			continue
+		}
+		got, want := float64(b.shared)/float64(b.n), Recall(b.sum/float64(b.n))
+		if math.Abs(got-want) > 0.06 {
+			t.Errorf("similarity %.1f–%.1f (%d pairs): %.3f share a band, Recall predicts %.3f", float64(k)/10, float64(k+1)/10, b.n, got, want)
 		}
 	}
 }
