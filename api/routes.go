@@ -24,6 +24,7 @@ func (s *Server) routes(reg *prometheus.Registry) {
 	v1 := e.Group("/v1")
 	v1.POST("/samples", s.createSample, s.allow(ingest))
 	v1.POST("/samples/batch", s.createSampleBatch, s.allow(ingest))
+	v1.POST("/samples/lookup", s.lookupSamples, s.allow(ingest, auditor))
 	v1.GET("/samples", s.listSamples, s.allow(auditor))
 	v1.GET("/samples/:id", s.getSample, s.allow(auditor))
 	v1.GET("/samples/:id/lineage", s.getLineage, s.allow(auditor))

@@ -258,3 +258,69 @@ func (s *Server) getCandidates(c echo.Context) error {
 	list.Model = modelRef
 	return c.JSON(http.StatusOK, list)
 }
+
+// lookupSamples answers which samples have the given ids, content hashes or external ids, for the
+// ingest role as for auditors: what a pipeline needs to link its own work, not a listing. Each
+// sample found is read through the checked store, so it is proven in the log as any other read.
+func (s *Server) lookupSamples(c echo.Context) error {
+	if err := noQuery(c); err != nil {
+		return err
+	}
+	body, _, err := readBody(c, s.cfg.MaxBodyBytes, typesJSON)
+	if err != nil {
+		return err
+	}
+	var l registry.Lookup
+	if err := decodeStrict(body, &l, ""); err != nil {
+		return err
+	}
+	if err := l.Validate(); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	var ids []string
+	seen := map[string]bool{}
+	add := func(id string) {
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	for _, id := range l.IDs {
+		add(id)
+	}
+	if len(l.ContentSHA256) > 0 {
+		byContent, err := s.store.ContentIDs(ctx, l.ContentSHA256)
+		if err != nil {
+			return err
+		}
+		for _, h := range l.ContentSHA256 {
+			for _, id := range byContent[h] {
+				add(id)
+			}
+		}
+	}
+	if len(l.ExternalIDs) > 0 {
+		byExternal, err := s.store.LookupExternal(ctx, l.ExternalIDs)
+		if err != nil {
+			return err
+		}
+		for _, k := range l.ExternalIDs {
+			if e, ok := byExternal[k]; ok {
+				add(e.ID)
+			}
+		}
+	}
+	out := make([]*registry.Sample, 0, len(ids))
+	for _, id := range ids {
+		smp, err := s.store.GetSample(ctx, id)
+		if registry.ErrorCode(err) == registry.ENOTFOUND {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		out = append(out, smp)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"samples": out})
+}

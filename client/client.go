@@ -334,6 +334,18 @@ func (c *Client) Candidates(ctx context.Context, promptID, objective, model stri
 	return &out, nil
 }
 
+// LookupSamples finds the samples with the given ids, content hashes or external ids (roles ingest
+// and auditor); unknown keys are left out.
+func (c *Client) LookupSamples(ctx context.Context, l registry.Lookup) ([]*registry.Sample, error) {
+	var out struct {
+		Samples []*registry.Sample `json:"samples"`
+	}
+	if _, err := c.call(ctx, http.MethodPost, "/v1/samples/lookup", nil, l, &out); err != nil {
+		return nil, err
+	}
+	return out.Samples, nil
+}
+
 // CreateModel registers a model.
 func (c *Client) CreateModel(ctx context.Context, m registry.NewModel, idempotencyKey string) (*registry.Model, error) {
 	var out registry.Model

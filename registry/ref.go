@@ -153,5 +153,47 @@ func checkExternalID(s string) string {
 
 // ExternalKey is a sample's client-chosen identity: its external_id within its dataset.
 type ExternalKey struct {
-	Dataset, ExternalID string
+	Dataset    string `json:"dataset"`
+	ExternalID string `json:"external_id"`
+}
+
+// MaxLookupKeys bounds one lookup request.
+const MaxLookupKeys = 1000
+
+// Lookup asks which samples have these ids, content hashes or external ids: what a pipeline needs to
+// link its own work, without listing the registry.
+type Lookup struct {
+	IDs           []string      `json:"ids,omitempty"`
+	ContentSHA256 []string      `json:"content_sha256,omitempty"`
+	ExternalIDs   []ExternalKey `json:"external_ids,omitempty"`
+}
+
+// Validate checks the keys' forms and number.
+func (l *Lookup) Validate() error {
+	n := len(l.IDs) + len(l.ContentSHA256) + len(l.ExternalIDs)
+	switch {
+	case n == 0:
+		return FieldErrorf("ids", "a lookup names at least one id, content_sha256 or external_id")
+	case n > MaxLookupKeys:
+		return Errorf(ETOOLARGE, "a lookup names at most %d keys, got %d", MaxLookupKeys, n)
+	}
+	for i, id := range l.IDs {
+		if !ValidID(id) {
+			return FieldErrorf("ids/"+strconv.Itoa(i), "is not a sample id")
+		}
+	}
+	for i, h := range l.ContentSHA256 {
+		if len(h) != 64 || strings.Trim(h, "0123456789abcdef") != "" {
+			return FieldErrorf("content_sha256/"+strconv.Itoa(i), "is not a SHA-256 in lower-case hex")
+		}
+	}
+	for i, k := range l.ExternalIDs {
+		if msg := checkExternalID(k.ExternalID); msg != "" || k.ExternalID == "" {
+			if msg == "" {
+				msg = "is required"
+			}
+			return FieldErrorf("external_ids/"+strconv.Itoa(i)+"/external_id", "%s", msg)
+		}
+	}
+	return nil
 }

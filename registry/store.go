@@ -194,6 +194,8 @@ type Store interface {
 	Resolve(ctx context.Context, sampleIDs, modelRefs []string) (*Resolution, error)
 	// LookupExternal finds the samples with these external ids; unknown ones are absent.
 	LookupExternal(ctx context.Context, keys []ExternalKey) (map[ExternalKey]ExternalSample, error)
+	// ContentIDs maps content hashes to the ids of the stored samples that have them.
+	ContentIDs(ctx context.Context, hashes []string) (map[string][]string, error)
 	// Identities maps identity hashes to the ids of the stored samples that have them.
 	Identities(ctx context.Context, identities []string) (map[string]string, error)
 	GetSample(ctx context.Context, id string) (*Sample, error)
