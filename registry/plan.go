@@ -318,8 +318,6 @@ type BatchTx interface {
 	LookupModelNorms(ctx context.Context, keys []string) (map[string]ModelText, error)
 	// LookupExternal finds the stored samples with these external ids.
 	LookupExternal(ctx context.Context, keys []ExternalKey) (map[ExternalKey]ExternalSample, error)
-	// NearCandidates maps band keys to the stored model samples that have them, with their texts.
-	NearCandidates(ctx context.Context, bands []int64) (map[int64][]ModelText, error)
 	// WriteSamples writes new samples with their edges, band keys and log leaves, setting LogIndex.
 	WriteSamples(ctx context.Context, samples []*Sample) error
 	// ReadSamples reads stored samples, with parents and ranks, in the order of ids.
@@ -331,7 +329,13 @@ type BatchTx interface {
 // InsertBatch is the body of every store's InsertSamples transaction: it applies the identity and
 // provenance rules to the batch against what is stored (PlanBatch), writes the new samples, and
 // answers each sample in order, duplicates with the stored (or earlier) record.
-func InsertBatch(ctx context.Context, tx BatchTx, samples []*Sample, rule NearRule) (*InsertedSamples, error) {
+//
+// candidates are the stored model samples that share a band key with the batch's samples, read
+// before the write transaction (Store.NearCandidates): the near-duplicate check is the one that
+// reads outside it, so that its dozen index probes a sample do not hold the log's sequencer. What
+// it can miss is model text committed by another request in that moment; text registered before
+// — what laundering copies — it finds. The exact check, by normalized key, reads inside.
+func InsertBatch(ctx context.Context, tx BatchTx, samples []*Sample, rule NearRule, candidates map[int64][]ModelText) (*InsertedSamples, error) {
 	var known Known
 	var err error
 	if known.Identities, err = tx.LookupIdentities(ctx, Identities(samples)); err != nil {
@@ -340,9 +344,7 @@ func InsertBatch(ctx context.Context, tx BatchTx, samples []*Sample, rule NearRu
 	if known.ModelNorms, err = tx.LookupModelNorms(ctx, Norms(samples)); err != nil {
 		return nil, err
 	}
-	if known.Bands, err = tx.NearCandidates(ctx, BandKeys(samples)); err != nil {
-		return nil, err
-	}
+	known.Bands = candidates
 	if keys := externalKeys(samples); len(keys) > 0 {
 		if known.External, err = tx.LookupExternal(ctx, keys); err != nil {
 			return nil, err

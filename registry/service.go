@@ -84,7 +84,14 @@ func (s *Service) ingest(ctx context.Context, in []NewSample, idem *Idempotency,
 	if err := s.score(ctx, samples); err != nil {
 		return nil, err
 	}
-	return WriteSamples(ctx, s.Store, InsertSamples{Samples: samples, Idempotency: idem, Near: s.Near})
+	var candidates map[int64][]ModelText
+	if bands := BandKeys(samples); len(bands) > 0 {
+		var err error
+		if candidates, err = s.Store.NearCandidates(ctx, bands); err != nil {
+			return nil, err
+		}
+	}
+	return WriteSamples(ctx, s.Store, InsertSamples{Samples: samples, Idempotency: idem, Near: s.Near, Candidates: candidates})
 }
 
 func fieldPrefix(batch bool, i int) string {

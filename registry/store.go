@@ -61,6 +61,9 @@ type InsertSamples struct {
 	Samples     []*Sample
 	Idempotency *Idempotency // optional
 	Near        NearRule     // how near-duplicates of model text are treated
+	// Candidates are the stored model samples that share band keys with the samples, read before
+	// the write (Store.NearCandidates).
+	Candidates map[int64][]ModelText
 }
 
 // InsertedSamples is a store's answer: one result per requested sample, in order. Replayed is true when
@@ -194,6 +197,8 @@ type Store interface {
 	Resolve(ctx context.Context, sampleIDs, modelRefs []string) (*Resolution, error)
 	// LookupExternal finds the samples with these external ids; unknown ones are absent.
 	LookupExternal(ctx context.Context, keys []ExternalKey) (map[ExternalKey]ExternalSample, error)
+	// NearCandidates maps band keys to the stored model samples that have them, with their texts.
+	NearCandidates(ctx context.Context, bands []int64) (map[int64][]ModelText, error)
 	// ContentIDs maps content hashes to the ids of the stored samples that have them.
 	ContentIDs(ctx context.Context, hashes []string) (map[string][]string, error)
 	// Identities maps identity hashes to the ids of the stored samples that have them.

@@ -86,7 +86,7 @@ func WriteSamples(ctx context.Context, w Writer, req InsertSamples) (*InsertedSa
 		if len(req.Samples) == 0 {
 			return Errorf(EUNPROCESSABLE, "nothing to ingest")
 		}
-		if out, err = InsertBatch(ctx, tx, req.Samples, req.Near); err != nil {
+		if out, err = InsertBatch(ctx, tx, req.Samples, req.Near, req.Candidates); err != nil {
 			return err
 		}
 		if req.Idempotency == nil {

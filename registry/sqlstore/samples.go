@@ -329,9 +329,10 @@ func lookupExternal(ctx context.Context, q queryer, keys []registry.ExternalKey)
 	return out, err
 }
 
-func (t writeTx) NearCandidates(ctx context.Context, bands []int64) (map[int64][]registry.ModelText, error) {
+// NearCandidates implements registry.Store.
+func (s *Store) NearCandidates(ctx context.Context, bands []int64) (map[int64][]registry.ModelText, error) {
 	m := map[int64][]registry.ModelText{}
-	return m, nearCandidates(ctx, t.tx, bands, m)
+	return m, nearCandidates(ctx, s.r, bands, m)
 }
 
 func (t writeTx) WriteSamples(ctx context.Context, s []*registry.Sample) error {
