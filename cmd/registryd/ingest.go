@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -27,12 +28,13 @@ const (
 // Idempotency-Key derived from its bytes, so running the command again after an interruption replays
 // the batches already done (nothing is written twice, nothing is scored again) and sends the rest.
 func ingestCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	var server, key string
+	var server, key, idsOut string
 	var batchSize int
 	f := newFlags("ingest", getenv, stderr)
 	f.string(&server, "server", "http://127.0.0.1:8080", "the registry's URL")
 	f.string(&key, "key", "", "an API key with the ingest role")
 	f.IntVar(&batchSize, "batch", ingestBatchSamples, "samples per request (1 to 10000)")
+	f.string(&idsOut, "ids-out", "", `write one JSON line per input sample to this file: {"line", "external_id", "id", "duplicate"}`)
 	if len(args) == 0 || len(args[0]) == 0 || args[0][0] == '-' {
 		return &usageError{"usage: registryd ingest FILE.jsonl --server URL --key KEY"}
 	}
@@ -60,10 +62,21 @@ func ingestCommand(ctx context.Context, args []string, getenv func(string) strin
 		defer bar.Finish()
 		progress = bar
 	}
+	var ids *bufio.Writer
+	if idsOut != "" {
+		out, err := os.Create(idsOut)
+		if err != nil {
+			return err
+		}
+		defer out.Close()
+		ids = bufio.NewWriter(out)
+		defer ids.Flush()
+	}
 	c := client.New(server, key)
 	r := bufio.NewReaderSize(io.TeeReader(file, progress), 1<<20)
 	var batch bytes.Buffer
 	var total, fresh, dups, batches, line, inBatch int
+	var lines []int // the line of each sample of the batch
 	send := func() error {
 		if inBatch == 0 {
 			return nil
@@ -73,13 +86,19 @@ func ingestCommand(ctx context.Context, args []string, getenv func(string) strin
 		if err != nil {
 			return fmt.Errorf("batch ending at line %d: %w", line, err)
 		}
-		for _, s := range res {
+		for i, s := range res {
 			if s.Duplicate || replayed {
 				dups++
 			} else {
 				fresh++
 			}
+			if ids != nil {
+				if err := writeID(ids, lines[i], &s, replayed); err != nil {
+					return err
+				}
+			}
 		}
+		lines = lines[:0]
 		total += len(res)
 		batches++
 		batch.Reset()
@@ -96,6 +115,7 @@ func ingestCommand(ctx context.Context, args []string, getenv func(string) strin
 				}
 			}
 			batch.Write(b)
+			lines = append(lines, line)
 			if b[len(b)-1] != '\n' {
 				batch.WriteByte('\n')
 			}
@@ -117,6 +137,30 @@ func ingestCommand(ctx context.Context, args []string, getenv func(string) strin
 	if err := send(); err != nil {
 		return err
 	}
+	if ids != nil {
+		if err := ids.Flush(); err != nil {
+			return fmt.Errorf("--ids-out: %w", err)
+		}
+	}
 	fmt.Fprintf(stdout, "ingested %d samples in %d batches: %d new, %d already registered\n", total, batches, fresh, dups)
+	return nil
+}
+
+// idLine is one line of --ids-out: which sample an input line became.
+type idLine struct {
+	Line       int    `json:"line"`
+	ExternalID string `json:"external_id,omitempty"`
+	ID         string `json:"id"`
+	Duplicate  bool   `json:"duplicate"`
+}
+
+func writeID(w io.Writer, line int, s *client.IngestedSample, replayed bool) error {
+	b, err := json.Marshal(idLine{Line: line, ExternalID: s.ExternalID, ID: s.ID, Duplicate: s.Duplicate || replayed})
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("--ids-out: %w", err)
+	}
 	return nil
 }

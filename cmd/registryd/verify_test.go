@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -233,4 +234,78 @@ func TestIngestCommandRefusals(t *testing.T) {
 	if len(page.Samples) != 0 {
 		t.Fatalf("a refused batch wrote %d samples", len(page.Samples))
 	}
+}
+
+// TestIngestCommandIDsOut ingests a file whose answers name their prompts by external_id, across
+// requests, and checks --ids-out: one line per sample with its file line, external_id, id and
+// whether it was already registered; a second run answers with the same ids, all duplicates.
+func TestIngestCommandIDsOut(t *testing.T) {
+	srv := startServer(t, "")
+	ctx := context.Background()
+	key := srv.Key(registry.RoleIngest)
+	zero := 0
+	teacher := must[*registry.Model](t)(srv.Client(key).CreateModel(ctx, registry.NewModel{Name: "teacher", Version: "1", DeclaredGeneration: &zero}, ""))
+	dir := t.TempDir()
+	path := filepath.Join(dir, "pipeline.jsonl")
+	var b bytes.Buffer
+	for q := range 3 {
+		fmt.Fprintf(&b, "{\"text\":\"Question %d: what colour is the sea at dusk?\",\"origin\":\"human\",\"dataset\":\"prompts\",\"external_id\":\"q%d\"}\n", q, q)
+		b.WriteString("\n")
+		fmt.Fprintf(&b, "{\"text\":\"Answer to question %d: a deep grey-blue.\",\"origin\":\"model\",\"model\":%q,\"dataset\":\"answers\",\"external_id\":\"q%d/a\",\"prompt_id\":{\"dataset\":\"prompts\",\"external_id\":\"q%d\"}}\n", q, teacher.Ref(), q, q)
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	read := func(out string) []idLine {
+		t.Helper()
+		data, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lines []idLine
+		for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+			var x idLine
+			if err := json.Unmarshal([]byte(l), &x); err != nil {
+				t.Fatalf("%q: %v", l, err)
+			}
+			lines = append(lines, x)
+		}
+		return lines
+	}
+	var first []idLine
+	for run := range 2 {
+		out := filepath.Join(dir, fmt.Sprint("ids-", run, ".jsonl"))
+		var stdout, errb bytes.Buffer
+		// --batch 1: every sample its own request, so an answer names a prompt stored before it.
+		if err := run2(ctx, []string{"ingest", path, "--server", srv.URL, "--key", key, "--batch", "1", "--ids-out", out}, &stdout, &errb); err != nil {
+			t.Fatalf("run %d: %v\n%s", run, err, errb.String())
+		}
+		got := read(out)
+		if len(got) != 6 {
+			t.Fatalf("run %d: %d id lines, want 6", run, len(got))
+		}
+		for i, l := range got {
+			wantLine := 3*(i/2) + 1 + 2*(i%2) // a prompt, a blank line, its answer
+			if l.Line != wantLine || l.Duplicate != (run == 1) || !registry.ValidID(l.ID) {
+				t.Fatalf("run %d, sample %d: %+v (want line %d)", run, i, l, wantLine)
+			}
+		}
+		if run == 0 {
+			first = got
+			answer := must[[]*registry.Sample](t)(srv.Client(key).LookupSamples(ctx, registry.Lookup{IDs: []string{got[1].ID}}))
+			if len(answer) != 1 || answer[0].PromptID != got[0].ID || got[1].ExternalID != "q0/a" {
+				t.Fatalf("the answer's prompt: %+v, ids %+v", answer, got[:2])
+			}
+		} else {
+			for i := range got {
+				if got[i].ID != first[i].ID {
+					t.Fatalf("sample %d: id %s on the second run, %s on the first", i, got[i].ID, first[i].ID)
+				}
+			}
+		}
+	}
+}
+
+func run2(ctx context.Context, args []string, stdout, stderr *bytes.Buffer) error {
+	return run(ctx, args, env(nil), nil, stdout, stderr)
 }
