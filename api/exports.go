@@ -4,9 +4,11 @@ import (
 	"context"
 	"net/http"
 	"runtime/debug"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/pedigreeml/pedigree/mixer/export"
+	"github.com/pedigreeml/pedigree/registry"
 )
 
 // exportMixAs streams the mix's samples in a training-ready format (?format=jsonl, the default,
@@ -52,7 +54,11 @@ func (s *Server) exportMixAs(c echo.Context) error {
 	_ = http.NewResponseController(w.Writer).Flush()
 	ew, err := export.New(format, w, export.Options{Mix: m, Prompt: s.promptText(ctx)})
 	if err == nil {
-		err = s.store.ExportMix(ctx, m.ID, ew.Write)
+		alive := keepWriting(w.Writer)
+		err = s.store.ExportMix(ctx, m.ID, func(smp *registry.Sample) error {
+			alive()
+			return ew.Write(smp)
+		})
 	}
 	if err == nil {
 		err = ew.Close()
@@ -63,6 +69,25 @@ func (s *Server) exportMixAs(c echo.Context) error {
 		panic(http.ErrAbortHandler) // net/http closes the connection without ending the body
 	}
 	return nil
+}
+
+// exportStall is how long an export may make no progress before the server gives up writing it.
+// The server's WriteTimeout bounds a whole response, which a large mix outlasts (a 10,000,000-sample
+// mix at 5,000 rows a second takes half an hour), so the export moves its write deadline forward
+// as it goes instead: a client that stops reading is still dropped, one that keeps reading is not.
+const exportStall = 5 * time.Minute
+
+// keepWriting returns a function to call for each sample streamed: at most every ten seconds it
+// moves the response's write deadline exportStall ahead. Writers that have no deadline ignore it.
+func keepWriting(w http.ResponseWriter) func() {
+	rc := http.NewResponseController(w)
+	var last time.Time
+	return func() {
+		if now := time.Now(); now.Sub(last) >= 10*time.Second {
+			last = now
+			_ = rc.SetWriteDeadline(now.Add(exportStall))
+		}
+	}
 }
 
 // promptText reads prompts for the chat format through the checked store, one at a time: the
@@ -140,7 +165,11 @@ func (s *Server) mixCroissant(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.store.ExportMix(ctx, d.Mix.ID, summer.Write); err != nil {
+	alive := keepWriting(c.Response().Writer) // the answer is written after a pass over the whole mix
+	if err := s.store.ExportMix(ctx, d.Mix.ID, func(smp *registry.Sample) error {
+		alive()
+		return summer.Write(smp)
+	}); err != nil {
 		return err
 	}
 	if d.Files, err = summer.Sums(); err != nil {
