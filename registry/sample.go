@@ -2,6 +2,7 @@ package registry
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"regexp"
@@ -121,8 +122,9 @@ type Sample struct {
 // PrepareDedup computes the normalized key and the near-duplicate sketch of the text (as ingest
 // does; the audits call it to re-derive what the index must hold).
 func (s *Sample) PrepareDedup() {
-	s.words = dedup.Words(s.Text)
-	k := dedup.KeyWords(s.words)
+	norm, words := dedup.Normalized(s.Text)
+	s.words = words
+	k := sha256.Sum256([]byte(norm))
 	s.NormSHA256 = hex.EncodeToString(k[:])
 	s.sketch = dedup.SketchWords(s.words)
 }

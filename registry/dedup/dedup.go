@@ -20,8 +20,6 @@ package dedup
 
 import (
 	"crypto/sha256"
-	"encoding/binary"
-	"io"
 	"math"
 	"strings"
 	"unicode"
@@ -49,39 +47,71 @@ const (
 // Normalize returns the text's normalized form: its words, separated by single spaces, after NFKC,
 // case folding, removal of format characters and punctuation, and the confusable skeleton.
 func Normalize(text string) string {
-	return strings.Join(Words(text), " ")
+	n, _ := Normalized(text)
+	return n
 }
 
 // Words returns the text's normalized words.
 func Words(text string) []string {
+	_, w := Normalized(text)
+	return w
+}
+
+// Normalized returns the text's normalized form and its words, which are substrings of it.
+func Normalized(text string) (string, []string) {
 	for i := 0; i < len(text); i++ {
 		if text[i] >= 0x80 {
-			return words(text)
+			w := words(text)
+			return joinWords(w)
 		}
 	}
 	return asciiWords(text)
 }
 
-// asciiWords is Words for ASCII text, which NFKC leaves as it is and the tables map byte by byte:
-// the same words, without the allocations of the general path.
-func asciiWords(text string) []string {
+// joinWords joins words with single spaces and returns the words again as substrings of the result.
+func joinWords(w []string) (string, []string) {
+	all := strings.Join(w, " ")
+	start := 0
+	for i := range w {
+		n := len(w[i])
+		w[i] = all[start : start+n]
+		start += n + 1
+	}
+	return all, w
+}
+
+// asciiWords is Normalized for ASCII text, which NFKC leaves as it is and the tables map byte by
+// byte: the same words, in one pass and three allocations.
+func asciiWords(text string) (string, []string) {
 	buf := make([]byte, 0, len(text))
 	ends := make([]int, 0, len(text)/5+1) // where each word ends in buf
+	inWord := false
 	for i := 0; i < len(text); i++ {
 		c := text[i]
 		if asciiSpace[c] {
-			if len(buf) > 0 && (len(ends) == 0 || ends[len(ends)-1] != len(buf)) {
+			if inWord {
 				ends = append(ends, len(buf))
+				inWord = false
 			}
 			continue
 		}
-		if n := asciiNormal[c]; len(n) == 1 {
+		n := asciiNormal[c]
+		if n == "" {
+			continue
+		}
+		if !inWord {
+			if len(buf) > 0 {
+				buf = append(buf, ' ')
+			}
+			inWord = true
+		}
+		if len(n) == 1 {
 			buf = append(buf, n[0])
 		} else {
 			buf = append(buf, n...)
 		}
 	}
-	if len(buf) > 0 && (len(ends) == 0 || ends[len(ends)-1] != len(buf)) {
+	if inWord {
 		ends = append(ends, len(buf))
 	}
 	all := string(buf)
@@ -89,9 +119,9 @@ func asciiWords(text string) []string {
 	start := 0
 	for i, end := range ends {
 		out[i] = all[start:end]
-		start = end
+		start = end + 1
 	}
-	return out
+	return all, out
 }
 
 // asciiSpace and asciiNormal are what the general path does to each ASCII character: a word break,
@@ -182,21 +212,7 @@ var asciiSkeleton = func() (t [128]string) {
 
 // Key is the SHA-256 of the normalized form: equal keys, the same text.
 func Key(text string) [32]byte {
-	return KeyWords(Words(text))
-}
-
-// KeyWords is Key of a text whose normalized words are words.
-func KeyWords(words []string) [32]byte {
-	h := sha256.New()
-	for i, w := range words {
-		if i > 0 {
-			h.Write([]byte{' '})
-		}
-		io.WriteString(h, w)
-	}
-	var k [32]byte
-	h.Sum(k[:0])
-	return k
+	return sha256.Sum256([]byte(Normalize(text)))
 }
 
 // Sketch is what the near-duplicate index keeps of a text: its band keys, empty for a text of fewer
@@ -207,30 +223,39 @@ type Sketch struct {
 
 // Shingles returns the set of the words' shingles as 64-bit hashes.
 func Shingles(words []string) map[uint64]struct{} {
-	set := make(map[uint64]struct{}, len(words))
-	if len(words) == 0 {
-		return set
-	}
-	n := max(len(words)-Shingle+1, 1)
-	for i := 0; i < n; i++ {
-		end := min(i+Shingle, len(words))
-		set[hashWords(words[i:end])] = struct{}{}
+	hs := shingleHashes(words)
+	set := make(map[uint64]struct{}, len(hs))
+	for _, h := range hs {
+		set[h] = struct{}{}
 	}
 	return set
 }
 
-// hashWords is FNV-1a over the words, each followed by a zero byte.
-func hashWords(ws []string) uint64 {
-	h := uint64(14695981039346656037)
-	for _, w := range ws {
-		for i := 0; i < len(w); i++ {
-			h ^= uint64(w[i])
+// shingleHashes returns the hash of each run of Shingle words (one run if there are fewer words):
+// each word is hashed once (FNV-1a), and a run's hash mixes its words' hashes in order.
+func shingleHashes(words []string) []uint64 {
+	if len(words) == 0 {
+		return nil
+	}
+	wh := make([]uint64, len(words))
+	for i, w := range words {
+		h := uint64(14695981039346656037)
+		for j := 0; j < len(w); j++ {
+			h ^= uint64(w[j])
 			h *= 1099511628211
 		}
-		h ^= 0
-		h *= 1099511628211
+		wh[i] = h
 	}
-	return h
+	n := max(len(words)-Shingle+1, 1)
+	out := make([]uint64, n)
+	for i := range out {
+		h := uint64(Shingle)
+		for _, x := range wh[i:min(i+Shingle, len(wh))] {
+			h = mix(h ^ x)
+		}
+		out[i] = h
+	}
+	return out
 }
 
 // mix is the SplitMix64 finalizer: a bijection of 64-bit words that scatters every input bit.
@@ -264,24 +289,22 @@ func SketchWords(words []string) Sketch {
 	for i := range mins {
 		mins[i] = math.MaxUint64
 	}
-	n := max(len(words)-Shingle+1, 1)
-	for i := 0; i < n; i++ {
-		x := mix(hashWords(words[i:min(i+Shingle, len(words))]))
+	for _, x := range shingleHashes(words) {
 		for j := range mins {
 			if v := mulA[j]*x + addB[j]; v < mins[j] {
 				mins[j] = v
 			}
 		}
 	}
+	// A band's key mixes its number and its Rows values: equal keys, equal values, but for
+	// collisions of 64-bit hashes.
 	out := Sketch{Bands: make([]int64, Bands)}
-	var buf [8 * (Rows + 1)]byte
 	for b := 0; b < Bands; b++ {
-		binary.LittleEndian.PutUint64(buf[:], uint64(b))
+		k := mix(uint64(b) + 0x9e3779b97f4a7c15)
 		for r := 0; r < Rows; r++ {
-			binary.LittleEndian.PutUint64(buf[8*(r+1):], mins[b*Rows+r])
+			k = mix(k ^ mins[b*Rows+r])
 		}
-		sum := sha256.Sum256(buf[:])
-		out.Bands[b] = int64(binary.LittleEndian.Uint64(sum[:8]))
+		out.Bands[b] = int64(k)
 	}
 	return out
 }

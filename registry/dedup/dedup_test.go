@@ -107,6 +107,9 @@ func FuzzNormalize(f *testing.F) {
 		if Normalize(n) != n {
 			t.Fatalf("not idempotent: %q → %q → %q", s, n, Normalize(n))
 		}
+		if norm, words := Normalized(s); norm != n || strings.Join(words, " ") != n {
+			t.Fatalf("Normalized(%q) = %q, %q; Normalize gives %q", s, norm, words, n)
+		}
 		if strings.Contains(n, "  ") || strings.HasPrefix(n, " ") || strings.HasSuffix(n, " ") {
 			t.Fatalf("spacing not collapsed: %q", n)
 		}
@@ -123,7 +126,7 @@ func FuzzASCIIPath(f *testing.F) {
 				return
 			}
 		}
-		if got, want := asciiWords(s), words(s); !slices.Equal(got, want) {
+		if got, want := asciiNormalized(s), words(s); !slices.Equal(got, want) {
 			t.Fatalf("%q: ASCII path %q, general path %q", s, got, want)
 		}
 	})
@@ -185,4 +188,9 @@ func TestBandsMatchTheRecallCurve(t *testing.T) {
 			t.Errorf("similarity %.1f–%.1f (%d pairs): %.3f share a band, Recall predicts %.3f", float64(k)/10, float64(k+1)/10, b.n, got, want)
 		}
 	}
+}
+
+func asciiNormalized(s string) []string {
+	_, w := asciiWords(s)
+	return w
 }
