@@ -259,7 +259,7 @@ func (s *Server) getCandidates(c echo.Context) error {
 	return c.JSON(http.StatusOK, list)
 }
 
-// lookupSamples answers which samples have the given ids, content hashes or external ids, for the
+// lookupSamples answers which samples have the given ids or external ids, for the
 // ingest role as for auditors: what a pipeline needs to link its own work, not a listing. Each
 // sample found is read through the checked store, so it is proven in the log as any other read.
 func (s *Server) lookupSamples(c echo.Context) error {
@@ -288,17 +288,6 @@ func (s *Server) lookupSamples(c echo.Context) error {
 	}
 	for _, id := range l.IDs {
 		add(id)
-	}
-	if len(l.ContentSHA256) > 0 {
-		byContent, err := s.store.ContentIDs(ctx, l.ContentSHA256)
-		if err != nil {
-			return err
-		}
-		for _, h := range l.ContentSHA256 {
-			for _, id := range byContent[h] {
-				add(id)
-			}
-		}
 	}
 	if len(l.ExternalIDs) > 0 {
 		byExternal, err := s.store.LookupExternal(ctx, l.ExternalIDs)

@@ -160,31 +160,26 @@ type ExternalKey struct {
 // MaxLookupKeys bounds one lookup request.
 const MaxLookupKeys = 1000
 
-// Lookup asks which samples have these ids, content hashes or external ids: what a pipeline needs to
-// link its own work, without listing the registry.
+// Lookup asks which samples have these ids or external ids: what a pipeline needs to link its own
+// work, without listing the registry. (Not by content hash: that would take an index on every
+// sample's hash, a random insert per ingested sample.)
 type Lookup struct {
-	IDs           []string      `json:"ids,omitempty"`
-	ContentSHA256 []string      `json:"content_sha256,omitempty"`
-	ExternalIDs   []ExternalKey `json:"external_ids,omitempty"`
+	IDs         []string      `json:"ids,omitempty"`
+	ExternalIDs []ExternalKey `json:"external_ids,omitempty"`
 }
 
 // Validate checks the keys' forms and number.
 func (l *Lookup) Validate() error {
-	n := len(l.IDs) + len(l.ContentSHA256) + len(l.ExternalIDs)
+	n := len(l.IDs) + len(l.ExternalIDs)
 	switch {
 	case n == 0:
-		return FieldErrorf("ids", "a lookup names at least one id, content_sha256 or external_id")
+		return FieldErrorf("ids", "a lookup names at least one id or external_id")
 	case n > MaxLookupKeys:
 		return Errorf(ETOOLARGE, "a lookup names at most %d keys, got %d", MaxLookupKeys, n)
 	}
 	for i, id := range l.IDs {
 		if !ValidID(id) {
 			return FieldErrorf("ids/"+strconv.Itoa(i), "is not a sample id")
-		}
-	}
-	for i, h := range l.ContentSHA256 {
-		if len(h) != 64 || strings.Trim(h, "0123456789abcdef") != "" {
-			return FieldErrorf("content_sha256/"+strconv.Itoa(i), "is not a SHA-256 in lower-case hex")
 		}
 	}
 	for i, k := range l.ExternalIDs {

@@ -199,8 +199,6 @@ type Store interface {
 	LookupExternal(ctx context.Context, keys []ExternalKey) (map[ExternalKey]ExternalSample, error)
 	// NearCandidates maps band keys to the stored model samples that have them, with their texts.
 	NearCandidates(ctx context.Context, bands []int64) (map[int64][]ModelText, error)
-	// ContentIDs maps content hashes to the ids of the stored samples that have them.
-	ContentIDs(ctx context.Context, hashes []string) (map[string][]string, error)
 	// Identities maps identity hashes to the ids of the stored samples that have them.
 	Identities(ctx context.Context, identities []string) (map[string]string, error)
 	GetSample(ctx context.Context, id string) (*Sample, error)

@@ -10,8 +10,8 @@ import (
 )
 
 // TestExternalIDsEndToEnd runs a pipeline's linking over HTTP, with an ingest key only: a JSON
-// Lines batch whose answers name their prompt by item and by external_id, the lookup route by each
-// kind of key, and the refusals of the new fields, each checked against openapi.yaml.
+// Lines batch whose answers name their prompt by item and by external_id, the lookup route by id and
+// by external id, and the refusals of the new fields, each checked against openapi.yaml.
 func TestExternalIDsEndToEnd(t *testing.T) {
 	ctx := context.Background()
 	srv := startServer(t, "")
@@ -36,9 +36,8 @@ func TestExternalIDsEndToEnd(t *testing.T) {
 	}
 
 	found := must[[]*registry.Sample](t)(ingest.LookupSamples(ctx, registry.Lookup{
-		IDs:           []string{got[1].ID, "01900000-0000-7000-8000-000000000000"},
-		ContentSHA256: []string{prompt.ContentSHA256, strings.Repeat("0", 64)},
-		ExternalIDs:   []registry.ExternalKey{{Dataset: "answers", ExternalID: "q1/a2"}, {Dataset: "prompts", ExternalID: "q9"}},
+		IDs:         []string{got[1].ID, prompt.ID, "01900000-0000-7000-8000-000000000000"},
+		ExternalIDs: []registry.ExternalKey{{Dataset: "answers", ExternalID: "q1/a2"}, {Dataset: "prompts", ExternalID: "q9"}, {Dataset: "prompts", ExternalID: "q1"}},
 	}))
 	ids := map[string]bool{}
 	for _, s := range found {
@@ -55,13 +54,12 @@ func TestExternalIDsEndToEnd(t *testing.T) {
 	}{
 		{"Empty", registry.Lookup{}, 400},
 		{"NotAnID", registry.Lookup{IDs: []string{"x"}}, 400},
-		{"NotAHash", registry.Lookup{ContentSHA256: []string{"ABC"}}, 400},
 		{"NoExternalID", registry.Lookup{ExternalIDs: []registry.ExternalKey{{Dataset: "d"}}}, 400},
-		{"TooMany", registry.Lookup{ContentSHA256: make([]string, registry.MaxLookupKeys+1)}, 413},
+		{"TooMany", registry.Lookup{IDs: make([]string, registry.MaxLookupKeys+1)}, 413},
 	} {
 		if tc.name == "TooMany" {
-			for i := range tc.lookup.ContentSHA256 {
-				tc.lookup.ContentSHA256[i] = strings.Repeat("a", 64)
+			for i := range tc.lookup.IDs {
+				tc.lookup.IDs[i] = prompt.ID
 			}
 		}
 		_, err := ingest.LookupSamples(ctx, tc.lookup)

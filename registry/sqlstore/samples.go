@@ -255,38 +255,6 @@ func (s *Store) LookupExternal(ctx context.Context, keys []registry.ExternalKey)
 	return lookupExternal(ctx, s.r, keys)
 }
 
-// ContentIDs implements registry.Store: through the index on the hash's first 16 hex digits.
-func (s *Store) ContentIDs(ctx context.Context, hashes []string) (map[string][]string, error) {
-	out := map[string][]string{}
-	err := batches(s.d, storableOnly(hashes), 500, func(part []string) error {
-		prefixes := make([]string, len(part))
-		for i, h := range part {
-			prefixes[i] = h[:min(16, len(h))]
-		}
-		cond, args := in(s.d, "substr(content_sha256, 1, 16)", prefixes)
-		rows, err := s.r.QueryContext(ctx, "SELECT content_sha256, id FROM samples WHERE "+cond+" ORDER BY id", args...)
-		if err != nil {
-			return fmt.Errorf("lookup content: %w", err)
-		}
-		defer rows.Close()
-		want := make(map[string]bool, len(part))
-		for _, h := range part {
-			want[h] = true
-		}
-		for rows.Next() {
-			var h, id string
-			if err := rows.Scan(&h, &id); err != nil {
-				return err
-			}
-			if want[h] {
-				out[h] = append(out[h], id)
-			}
-		}
-		return rows.Err()
-	})
-	return out, err
-}
-
 // Identities implements registry.Store.
 func (s *Store) Identities(ctx context.Context, identities []string) (map[string]string, error) {
 	m := map[string]string{}
