@@ -88,15 +88,14 @@ func asciiWords(text string) (string, []string) {
 	inWord := false
 	for i := 0; i < len(text); i++ {
 		c := text[i]
-		if asciiSpace[c] {
+		switch asciiClass[c] {
+		case classSpace:
 			if inWord {
 				ends = append(ends, len(buf))
 				inWord = false
 			}
 			continue
-		}
-		n := asciiNormal[c]
-		if n == "" {
+		case classDrop:
 			continue
 		}
 		if !inWord {
@@ -105,10 +104,10 @@ func asciiWords(text string) (string, []string) {
 			}
 			inWord = true
 		}
-		if len(n) == 1 {
-			buf = append(buf, n[0])
+		if asciiClass[c] == classByte {
+			buf = append(buf, asciiByte[c])
 		} else {
-			buf = append(buf, n...)
+			buf = append(buf, asciiNormal[c&0x7f]...)
 		}
 	}
 	if inWord {
@@ -123,6 +122,31 @@ func asciiWords(text string) (string, []string) {
 	}
 	return all, out
 }
+
+// What the general path does to each ASCII character, as tables indexed by byte: asciiClass says
+// whether it breaks words, is dropped, becomes one byte (asciiByte) or a longer text (asciiNormal).
+const (
+	classDrop = iota
+	classSpace
+	classByte
+	classText
+)
+
+var asciiClass, asciiByte = func() (class [256]uint8, one [256]byte) {
+	for c := 0; c < 128; c++ {
+		switch n := asciiNormal[c]; {
+		case asciiSpace[c]:
+			class[c] = classSpace
+		case n == "":
+			class[c] = classDrop
+		case len(n) == 1:
+			class[c], one[c] = classByte, n[0]
+		default:
+			class[c] = classText
+		}
+	}
+	return class, one
+}()
 
 // asciiSpace and asciiNormal are what the general path does to each ASCII character: a word break,
 // or the (possibly empty) text it becomes after folding, the skeleton and dropping punctuation.

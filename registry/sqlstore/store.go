@@ -12,6 +12,8 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -34,6 +36,10 @@ type Dialect struct {
 	// Arrays makes bulk inserts carry each column as one array (INSERT … SELECT * FROM unnest(…)),
 	// one statement whatever the number of rows, where the database takes array parameters.
 	Arrays bool
+	// JSONLists makes a list of values one JSON parameter (col IN (SELECT value FROM json_each(?))):
+	// one short statement however many values, where the database has JSON functions but no arrays.
+	// A long IN (?,?,…) list costs more to prepare than to run.
+	JSONLists bool
 	// LockSuffix follows the read of the sequencer's row, to lock it (" FOR UPDATE").
 	LockSuffix string
 	// TextParam writes a text parameter where its type must be given (the seed of a recursive
@@ -96,6 +102,16 @@ func in[T any](d *Dialect, col string, vals []T) (string, []any) {
 	if d.Arrays {
 		return col + " = ANY(?)", []any{vals}
 	}
+	if d.JSONLists {
+		if bs, ok := any(vals).([][]byte); ok { // JSON holds no bytes: hex, decoded in SQL
+			hexes := make([]string, len(bs))
+			for i, b := range bs {
+				hexes[i] = hex.EncodeToString(b)
+			}
+			return col + " IN (SELECT unhex(value) FROM json_each(?))", []any{jsonList(hexes)}
+		}
+		return col + " IN (SELECT value FROM json_each(?))", []any{jsonList(vals)}
+	}
 	args := make([]any, len(vals))
 	for i, v := range vals {
 		args[i] = v
@@ -106,7 +122,7 @@ func in[T any](d *Dialect, col string, vals []T) (string, []any) {
 // batches calls fn with successive slices of items: all of them at once where the database takes
 // arrays, else at most n at a time.
 func batches[T any](d *Dialect, items []T, n int, fn func([]T) error) error {
-	if d.Arrays && len(items) > 0 {
+	if (d.Arrays || d.JSONLists) && len(items) > 0 {
 		return fn(items)
 	}
 	return chunks(items, n, fn)
@@ -355,4 +371,16 @@ func storableOnly(vals []string) []string {
 // invalidCursor is the error of a pagination cursor that no stored id can follow.
 func invalidCursor() error {
 	return registry.FieldErrorf("cursor", "is not valid")
+}
+
+// jsonList encodes values as a JSON array, "[]" for none.
+func jsonList[T any](vals []T) string {
+	if len(vals) == 0 {
+		return "[]"
+	}
+	b, err := json.Marshal(vals)
+	if err != nil {
+		panic(err) // strings, integers and floats always encode
+	}
+	return string(b)
 }
