@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """The pipeline of the README's "Python pipelines" section, end to end, against a running registry:
 
-    prompts written by people
-      -> k answers to each from two teacher models (registered first)
+    prompts written by people, each with the pipeline's own id (external_id)
+      -> k answers to each from two teacher models (registered first), naming their prompt by that
+         id, so that prompts and answers go in one ingest
       -> a best-of-k mix under the default policy
       -> the mix exported as JSON Lines
       -> a student model registered as trained on that mix (generation 1)
@@ -38,15 +39,20 @@ WORDS = ("energy light water ground pressure money time cells signal pattern bal
          "heat layer market orbit memory rule step example picture story question reason").split()
 
 
+PROMPTS = "pipeline-prompts"
+
+
 def prompts() -> Iterator[dict]:
     """The human prompts: 12 topics x 10 audiences = 120, above the default policy's floor of 100
-    human samples. A generator: the client never needs the whole list."""
-    for topic in TOPICS:
-        for audience in AUDIENCES:
+    human samples, each with the pipeline's own id, unique in its dataset. A generator: the client
+    never needs the whole list."""
+    for t, topic in enumerate(TOPICS):
+        for a, audience in enumerate(AUDIENCES):
             yield {
                 "text": f"Explain {topic} to {audience}, in a few sentences.",
                 "origin": "human",
-                "dataset": "pipeline-prompts",
+                "dataset": PROMPTS,
+                "external_id": f"q{t:02d}-{a:02d}",
                 "source": {"kind": "private", "name": "prompt-writers", "license": "CC-BY-4.0"},
             }
 
@@ -72,12 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     reg = pedigree.Client(args.server, args.key)
     rng = random.Random(7)
 
-    # 1. Prompts, written by people: generation 0. ingest() batches any iterable and answers one
-    #    result per input, in order, with the id the registry gave it.
-    prompt_records = reg.ingest(prompts(), batch_size=50, progress=pedigree.TextProgress(label="prompts"))
-    print(f"{len(prompt_records)} prompts, generation {prompt_records[0].generation}")
-
-    # 2. Two teachers, trained outside the registry: their generation is declared (0).
+    # 1. Two teachers, trained outside the registry: their generation is declared (0).
     teachers = ["teacher-a@1", "teacher-b@1"]
     for ref in teachers:
         name, version = ref.split("@")
@@ -86,24 +87,36 @@ def main(argv: list[str] | None = None) -> int:
         except pedigree.ProblemError as e:
             if e.code != "conflict":  # already registered by an earlier run: keep it
                 raise
-    # k answers to every prompt (prompt_id makes them one best-of-k group). A prompt must be
-    # registered before its answers, so the answers go in a second ingest.
-    def answers() -> Iterator[dict]:
-        for p in prompt_records:
+
+    # 2. Each prompt (written by people: generation 0), followed by k answers from each teacher.
+    #    An answer names its prompt by the prompt's external_id (prompt_id makes the answers one
+    #    best-of-k group), so no prompt id is awaited: prompts and answers go in one ingest, which
+    #    batches any iterable (a prompt and its answers may land in different batches) and answers
+    #    one result per input, in order, with the id the registry gave it.
+    def prompts_and_answers() -> Iterator[dict]:
+        for p in prompts():
+            yield p
             for model in teachers:
                 for k in range(args.answers_per_teacher):
-                    yield {"text": answer(model, p.text, k, rng), "origin": "model", "model": model,
-                           "prompt_id": p.id, "dataset": "pipeline-answers"}
+                    yield {"text": answer(model, p["text"], k, rng), "origin": "model", "model": model,
+                           "dataset": "pipeline-answers", "external_id": f"{p['external_id']}/{model}/{k}",
+                           "prompt_id": pedigree.ext(p["external_id"], dataset=PROMPTS)}
 
-    answer_records = reg.ingest(answers(), batch_size=200, progress=pedigree.TextProgress(label="answers"))
-    print(f"{len(answer_records)} answers, generation {answer_records[0].generation}, "
+    records = reg.ingest(prompts_and_answers(), batch_size=256, progress=pedigree.TextProgress(label="samples"))
+    prompt_records = [r for r in records if r.dataset == PROMPTS]
+    answer_records = [r for r in records if r.dataset == "pipeline-answers"]
+    print(f"{len(prompt_records)} prompts, generation {prompt_records[0].generation}; "
+          f"{len(answer_records)} answers, generation {answer_records[0].generation}, "
           f"k={answer_records[-1].best_of_k.k if answer_records[-1].best_of_k else '?'}")
+    # The pipeline's own ids stay usable: lookup() answers what they became (an ingest key may).
+    found = reg.lookup(external_ids=[pedigree.ext("q00-00", dataset=PROMPTS)])
+    print(f"prompt q00-00 is sample {found[0].id if found else None}")
 
     # 3. A best-of-k mix under the default policy: of each prompt's answers only the one with the
     #    highest MTLD is eligible; the policy caps the synthetic share (0.5) and each model's share
     #    (0.25) and requires 100 human samples. A dry run first says what the policy would decide.
     request = dict(size=10_000, seed=7, strategy=pedigree.best_of_k("mtld"),
-                   filter={"datasets": ["pipeline-prompts", "pipeline-answers"]})
+                   filter={"datasets": [PROMPTS, "pipeline-answers"]})
     dry = reg.build_mix(**request, dry_run=True)
     if not dry.allowed:
         print("the policy would refuse the mix:", *dry.violations, sep="\n  ")
@@ -138,10 +151,12 @@ def main(argv: list[str] | None = None) -> int:
         raise
     print(f"student {student.ref}: generation {student.generation} ({student.generation_basis})")
 
-    # 6. The student's answers to the same prompts: 1 + max(student 1, prompt 0) = generation 2.
+    # 6. The student's answers to the same prompts, which they name by external_id again (no list
+    #    of prompt records kept): 1 + max(student 1, prompt 0) = generation 2.
     outputs = reg.ingest(
-        ({"text": answer("student", p.text, 0, rng), "origin": "model", "model": student.ref,
-          "prompt_id": p.id, "dataset": "pipeline-student"} for p in prompt_records),
+        ({"text": answer("student", p["text"], 0, rng), "origin": "model", "model": student.ref,
+          "dataset": "pipeline-student", "external_id": f"{p['external_id']}/{student.ref}",
+          "prompt_id": pedigree.ext(p["external_id"], dataset=PROMPTS)} for p in prompts()),
         batch_size=100,
     )
     gens = Counter(o.generation for o in outputs)
@@ -153,10 +168,13 @@ def main(argv: list[str] | None = None) -> int:
                "export_generations": {str(k): v for k, v in sorted(generations.items())},
                "export_bytes": written, "student": student.ref, "student_generation": student.generation,
                "student_basis": student.generation_basis, "student_output_generations": {str(k): v for k, v in gens.items()},
-               "student_output_ids": [o.id for o in outputs[:3]]}
+               "student_output_ids": [o.id for o in outputs[:3]],
+               "q00-00": found[0].id if found else None}
     if args.json:
         print(json.dumps(summary))
-    if gens != Counter({2: len(prompt_records)}) or student.generation != 1:
+    if (gens != Counter({2: len(prompt_records)}) or student.generation != 1
+            or [o.prompt_id for o in outputs] != [p.id for p in prompt_records]
+            or not found or found[0].id != prompt_records[0].id):
         print("unexpected generations", file=sys.stderr)
         return 1
     return 0

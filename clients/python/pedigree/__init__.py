@@ -6,12 +6,16 @@ Standard library only. Start with :class:`Client`::
 
     reg = pedigree.Client("http://127.0.0.1:8080", key)
     results = reg.ingest(samples, progress=True)
+
+Samples name their prompt and parents with :func:`ref` (an id), :func:`ext` (the pipeline's own
+``external_id``) or :func:`item` (an earlier item of the same ingest).
 """
 
 from .client import (
     DEFAULT_MAX_BATCH_BYTES,
     LINE_FORMATS,
     MAX_BATCH_SAMPLES,
+    MAX_LOOKUP_KEYS,
     Client,
     ExportLines,
     best_of_k,
@@ -19,6 +23,7 @@ from .client import (
 )
 from .errors import ExportError, PedigreeError, PolicyDeniedError, ProblemError, TransportError
 from .progress import Progress, TextProgress
+from .refs import SampleRef, ext, item, ref
 from .records import (
     APIKey,
     BestOfK,
@@ -58,6 +63,7 @@ __all__ = [
     "LINE_FORMATS",
     "Lineage",
     "MAX_BATCH_SAMPLES",
+    "MAX_LOOKUP_KEYS",
     "Metrics",
     "Mix",
     "MixStats",
@@ -71,9 +77,13 @@ __all__ = [
     "ProblemError",
     "Progress",
     "Sample",
+    "SampleRef",
     "TextProgress",
     "TransportError",
     "__version__",
     "best_of_k",
+    "ext",
+    "item",
     "random_strategy",
+    "ref",
 ]

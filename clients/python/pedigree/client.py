@@ -12,6 +12,7 @@ from typing import Any, Literal, TypeVar, overload
 from ._http import Response, Stream, Transport, path_escape
 from .errors import ExportError, PedigreeError, ProblemError
 from .progress import TextProgress
+from .refs import _AnsweredIds, _is_id, _lookup_key, _names_items, _place
 from .records import (
     APIKey,
     Candidates,
@@ -32,6 +33,8 @@ T = TypeVar("T")
 
 #: The most samples the registry takes in one batch.
 MAX_BATCH_SAMPLES = 10_000
+#: The most keys (ids and external ids) the registry looks up in one request.
+MAX_LOOKUP_KEYS = 1000
 #: The default cap on one batch request's body. The server's own default cap is 256 MiB
 #: (``--max-batch-bytes``); staying well below it keeps each request, and each retry, short.
 DEFAULT_MAX_BATCH_BYTES = 64 << 20
@@ -178,13 +181,16 @@ class Client:
 
     def create_sample(self, sample: Mapping[str, Any], *, idempotency_key: str | None = None) -> IngestedSample:
         """Registers one sample (``POST /v1/samples``, role ``ingest``). An identical sample already
-        registered comes back with ``duplicate=True``."""
+        registered comes back with ``duplicate=True``. Its ``parents`` and ``prompt_id`` name
+        registered samples by :func:`ref` or :func:`ext`."""
         r = self._write("POST", "/v1/samples", _dumps(dict(sample)), idempotency_key=idempotency_key or str(uuid.uuid4()))
         return IngestedSample.from_json(_obj(_loads(r), "POST /v1/samples"))
 
     def ingest_batch(self, samples: Sequence[Mapping[str, Any]], *, idempotency_key: str | None = None) -> list[IngestedSample]:
         """Registers up to 10,000 samples in one request, all or nothing (``POST /v1/samples/batch``).
-        Results come in request order."""
+        Results come in request order. A sample may name an earlier one of the list by
+        :func:`item` (its index in ``samples``) or by :func:`ext`; the list is sent as it is, so
+        naming a later item is the registry's 422."""
         items = [_dumps(dict(s)) for s in samples]
         return self._post_batch(items, idempotency_key or str(uuid.uuid4()))
 
@@ -209,7 +215,9 @@ class Client:
         max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES,
     ) -> Iterator[IngestedSample]:
         """Like :meth:`ingest`, but lazy: yields each result, in input order, as its batch is
-        answered; the input is read one batch ahead, never whole. Nothing is sent until you iterate."""
+        answered; the input is read one batch ahead, never whole. Nothing is sent until you iterate.
+        To let :func:`item` name any earlier item, the ids of the items answered are kept, 16 bytes
+        each (160 MB for ten million samples)."""
         if not 1 <= batch_size <= MAX_BATCH_SAMPLES:
             raise ValueError(f"batch_size must be between 1 and {MAX_BATCH_SAMPLES}")
         if max_batch_bytes < 1:
@@ -224,6 +232,7 @@ class Client:
         batch_no = 0
         buf: list[bytes] = []
         size = 0
+        answered = _AnsweredIds()
 
         def send() -> list[IngestedSample]:
             nonlocal done, batch_no, buf, size
@@ -233,6 +242,7 @@ class Client:
             except ProblemError as e:
                 e.batch_offset = done
                 raise
+            answered.extend(r.id for r in results)
             done += len(buf)
             batch_no += 1
             buf, size = [], 0
@@ -240,13 +250,26 @@ class Client:
                 report(done, total)
             return results
 
-        for i, s in enumerate(samples):
+        def encode(d: dict[str, Any], i: int) -> bytes:
             try:
-                enc = _dumps(dict(s))
+                return _dumps(d)
             except (TypeError, ValueError) as e:
                 raise ValueError(f"item {i} cannot be sent as JSON: {e}") from e
+
+        for i, s in enumerate(samples):
+            try:
+                d = dict(s)
+            except (TypeError, ValueError) as e:
+                raise ValueError(f"item {i} cannot be sent as JSON: it is not a mapping ({e})") from e
+            # Item references count in the caller's input: placed in the batch being filled
+            # (which starts at input item i - len(buf)), or, if this item opens the next batch,
+            # placed again there, where the items of the batch just sent are named by their ids.
+            items = _names_items(d)
+            enc = encode(_place(d, i, i - len(buf), answered) if items else d, i)
             if buf and (len(buf) >= batch_size or size + len(enc) + 1 > max_batch_bytes):
                 yield from send()
+                if items:
+                    enc = encode(_place(d, i, i, answered), i)
             buf.append(enc)
             size += len(enc) + 1
         if buf:
@@ -274,6 +297,14 @@ class Client:
         iterable has a length, else the ``total`` you give, else ``None``. ``progress=True`` writes
         progress to standard error (:class:`TextProgress`).
 
+        A sample's ``parents`` and ``prompt_id`` name other samples by :func:`ref` (an id),
+        :func:`ext` (an ``external_id``: one stored earlier, or an earlier item of this input) or
+        :func:`item`, whose position counts in *this iterable*, not in a batch: the client sends
+        ``item(j)`` as ``{"item": j - <first item of the batch>}`` when item *j* is in the same
+        batch, and as the id item *j* was answered with when it went in an earlier one, so batch
+        boundaries never change what a reference names. An ``item(j)`` that is not before the
+        naming item is a ``ValueError``, raised when that item is read, before its batch is sent.
+
         Each batch is all or nothing and carries its own ``Idempotency-Key``, the same on each retry.
         With ``idempotency_key`` given, batch *n* uses ``<idempotency_key>/<n>``: running the same
         ingest again (same samples, same batch size) after a crash replays the batches already
@@ -286,6 +317,65 @@ class Client:
             samples, batch_size=batch_size, progress=progress, total=total,
             idempotency_key=idempotency_key, max_batch_bytes=max_batch_bytes,
         ))
+
+    def lookup(
+        self,
+        ids: Iterable[str | Sample] = (),
+        external_ids: Iterable[Mapping[str, Any] | tuple[str, str]] = (),
+    ) -> list[Sample]:
+        """The registered samples with these ids or external ids (``POST /v1/samples/lookup``,
+        roles ``ingest`` and ``auditor``): how a pipeline finds what its own ids became without
+        listing the registry. ``ids`` are id strings (or records, for their ids). ``external_ids``
+        are :func:`ext` references with their dataset (a lookup has no sample whose dataset to
+        default to; ``""`` is the samples without one) or ``(dataset, external_id)`` pairs.
+
+        Unknown keys are left out; each sample comes once, in the order of the first key that
+        found it (the ids, then the external ids). Keys beyond the registry's 1,000 per request
+        are sent in further requests. To map keys to samples::
+
+            by_ext = {(s.dataset or "", s.external_id): s for s in found if s.external_id}
+        """
+        if isinstance(ids, (str, bytes)):
+            raise ValueError("ids is a list of ids, not one string")
+        id_keys: list[str] = []
+        seen_ids: set[str] = set()
+        for n, sid in enumerate(ids):
+            sid = getattr(sid, "id", sid)  # a Sample record stands for its id
+            if not _is_id(sid):
+                raise ValueError(f"ids[{n}] is {sid!r}, not a sample id (a UUID in canonical lowercase form)")
+            if sid not in seen_ids:
+                seen_ids.add(sid)
+                id_keys.append(sid)
+        ext_keys: list[tuple[str, str]] = []
+        seen_ext: set[tuple[str, str]] = set()
+        for n, k in enumerate(external_ids):
+            key = _lookup_key(k, n)
+            if key not in seen_ext:
+                seen_ext.add(key)
+                ext_keys.append(key)
+        keys: list[tuple[str, Any]] = [("id", x) for x in id_keys] + [("ext", x) for x in ext_keys]
+        out: list[Sample] = []
+        found: set[str] = set()
+        for c in range(0, len(keys), MAX_LOOKUP_KEYS):
+            chunk = keys[c: c + MAX_LOOKUP_KEYS]
+            body: dict[str, Any] = {}
+            chunk_ids = [v for kind, v in chunk if kind == "id"]
+            chunk_ext = [{"dataset": v[0], "external_id": v[1]} for kind, v in chunk if kind == "ext"]
+            if chunk_ids:
+                body["ids"] = chunk_ids
+            if chunk_ext:
+                body["external_ids"] = chunk_ext
+            r = self._write("POST", "/v1/samples/lookup", _dumps(body))
+            d = _obj(_loads(r), "POST /v1/samples/lookup")
+            got = d.get("samples")
+            if not isinstance(got, list):
+                raise PedigreeError("the registry answered POST /v1/samples/lookup without a samples list")
+            for x in got:
+                smp = Sample.from_json(_obj(x, "POST /v1/samples/lookup"))
+                if smp.id not in found:
+                    found.add(smp.id)
+                    out.append(smp)
+        return out
 
     def get_sample(self, sample_id: str) -> Sample:
         """One sample by id (``GET /v1/samples/{id}``)."""

@@ -93,7 +93,8 @@ class BestOfK:
 
 @dataclass(frozen=True, kw_only=True)
 class Sample:
-    """A registered sample with its provenance."""
+    """A registered sample with its provenance. ``external_id`` is the pipeline's own id of it,
+    unique within its ``dataset`` and set for good when the sample was first registered."""
 
     id: str
     text: str

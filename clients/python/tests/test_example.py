@@ -38,9 +38,10 @@ class ExampleTest(ServerTestCase):
         self.assertEqual(summary["export_generations"], {"0": summary["human"], "1": summary["synthetic"]})
         self.assertEqual((summary["student"], summary["student_generation"], summary["student_basis"]), ("student@1", 1, "declared"))
         self.assertEqual(summary["student_output_generations"], {"2": 120})
-        # The progress reporter wrote to standard error.
-        self.assertIn("prompts 120", proc.stderr)
-        self.assertIn("answers 480", proc.stderr)
+        # Prompts and answers went in one ingest (batches of 256: groups of five cross batches),
+        # whose progress reporter wrote to standard error.
+        self.assertIn("samples 256", proc.stderr)
+        self.assertIn("samples 600", proc.stderr)
 
         # What the script says is what the registry holds.
         mix = self.auditor.get_mix(summary["mix_id"])
@@ -51,6 +52,23 @@ class ExampleTest(ServerTestCase):
         for sid in summary["student_output_ids"]:
             s = self.auditor.get_sample(sid)
             self.assertEqual((s.generation, s.model, s.dataset), (2, "student@1", "pipeline-student"))
+
+        # The answers and the student's outputs named their prompts by external_id: every prompt
+        # is the prompt of its four answers and of one output, found under the ids the script gave.
+        prompts = {(s.external_id, s.id) for s in self.auditor.iter_samples(dataset="pipeline-prompts")}
+        self.assertEqual(len(prompts), 120)
+        by_ext = dict(prompts)
+        self.assertEqual(summary["q00-00"], by_ext["q00-00"])
+        answers = list(self.auditor.iter_samples(dataset="pipeline-answers"))
+        self.assertEqual(len(answers), 480)
+        for a in answers:
+            assert a.external_id is not None
+            q = a.external_id.split("/")[0]
+            self.assertEqual(a.prompt_id, by_ext[q], a.external_id)
+            self.assertIn(by_ext[q], a.parents)
+        outputs = list(self.auditor.iter_samples(dataset="pipeline-student"))
+        self.assertEqual(sorted((o.external_id, o.prompt_id) for o in outputs),
+                         sorted((f"{q}/student@1", pid) for q, pid in by_ext.items()))
 
         # Run again: the prompts and answers are duplicates, the teachers are kept, and a second
         # student@1 is refused with a message that says what to do.
