@@ -159,10 +159,10 @@ func (r *resolver) derive(ctx context.Context) error {
 				} else if stored, ok := r.external[k]; ok {
 					t.id, t.fact = stored.ID, stored.GenerationFact
 				} else if ok && first >= i {
-					r.fail(i, fields[j], ref.String()+" is a later item of the batch ("+strconv.Itoa(first)+"); list what a sample refers to first")
+					r.fail(i, fields[j], Ref{Dataset: k.Dataset, ExternalID: k.ExternalID}.String()+" is a later item of the batch ("+strconv.Itoa(first)+"); list what a sample refers to first")
 					continue
 				} else {
-					r.fail(i, fields[j], "no sample has "+ref.String())
+					r.fail(i, fields[j], "no sample has "+Ref{Dataset: k.Dataset, ExternalID: k.ExternalID}.String())
 					continue
 				}
 			default:
