@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/pedigreeml/pedigree/registry/dedup"
 )
@@ -146,7 +147,7 @@ func (p *planner) checkExternal(smp *Sample, dup string) error {
 
 // place decides a new sample's cluster, or refuses it.
 func (p *planner) place(smp *Sample) error {
-	if smp.words == nil && smp.NormSHA256 == "" {
+	if smp.NormSHA256 == "" {
 		smp.PrepareDedup()
 	}
 	smp.Cluster = smp.ID
@@ -223,7 +224,7 @@ func (p *planner) nearestModel(smp *Sample) (ModelText, float64) {
 		}
 		seen[m.ID] = true
 		if mine == nil {
-			mine = dedup.Shingles(smp.words)
+			mine = dedup.Shingles(strings.Fields(smp.norm))
 		}
 		sim := dedup.Jaccard(mine, shingles())
 		if sim >= p.rule.threshold() && (sim > bestSim || sim == bestSim && m.ID < best.ID) {
@@ -235,7 +236,7 @@ func (p *planner) nearestModel(smp *Sample) (ModelText, float64) {
 			consider(m, func() map[uint64]struct{} { return p.shinglesOf(m.ID, m.Text) })
 		}
 		for _, m := range p.bands[b] {
-			consider(ModelText{ID: m.ID, Cluster: m.Cluster}, func() map[uint64]struct{} { return dedup.Shingles(m.words) })
+			consider(ModelText{ID: m.ID, Cluster: m.Cluster}, func() map[uint64]struct{} { return dedup.Shingles(strings.Fields(m.norm)) })
 		}
 	}
 	return best, bestSim

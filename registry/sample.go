@@ -113,7 +113,7 @@ type Sample struct {
 	NormSHA256 string `json:"-"`
 
 	refAs  string       // the id later samples of its batch name it by (resolve), if any
-	words  []string     // the normalized words, for the near-duplicate check
+	norm   string       // the normalized text, for the near-duplicate check
 	sketch dedup.Sketch // the near-duplicate band keys (PrepareDedup)
 
 	leaf []byte // the log leaf, built before the write transaction (prepareLeaf)
@@ -122,11 +122,10 @@ type Sample struct {
 // PrepareDedup computes the normalized key and the near-duplicate sketch of the text (as ingest
 // does; the audits call it to re-derive what the index must hold).
 func (s *Sample) PrepareDedup() {
-	norm, words := dedup.Normalized(s.Text)
-	s.words = words
+	norm, sketch := dedup.Prepare(s.Text)
+	s.norm, s.sketch = norm, sketch
 	k := sha256.Sum256([]byte(norm))
 	s.NormSHA256 = hex.EncodeToString(k[:])
-	s.sketch = dedup.SketchWords(s.words)
 }
 
 // Bands returns the sample's near-duplicate band keys, computed at ingest; nil for a stored sample.

@@ -20,9 +20,8 @@ func BenchmarkIngestWork(b *testing.B) {
 	b.Run("normalize_key_sketch", func(b *testing.B) {
 		b.SetBytes(int64(len(text)))
 		for b.Loop() {
-			norm, words := Normalized(text)
+			norm, _ := Prepare(text)
 			sha256.Sum256([]byte(norm))
-			SketchWords(words)
 		}
 	})
 }

@@ -21,6 +21,7 @@ package dedup
 import (
 	"crypto/sha256"
 	"math"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -214,7 +215,7 @@ func dropped(r rune) rune {
 func skeleton(word string) string {
 	for i := 0; i < len(word); i++ {
 		if word[i] >= 0x80 {
-			return norm.NFC.String(cases.Fold().String(confusables.Skeleton(word)))
+			return stableSkeleton(word)
 		}
 	}
 	// An ASCII word maps byte by byte; the table is the library's own mapping (asciiSkeleton).
@@ -223,6 +224,27 @@ func skeleton(word string) string {
 		b.WriteString(asciiSkeleton[word[i]])
 	}
 	return b.String()
+}
+
+// stableSkeleton repeats skeleton-then-fold until the word stops changing, so that normalizing twice
+// changes nothing: folding a prototype can give a letter with a prototype of its own (a capital
+// stigma folds to a final sigma, which looks like an o). Where the two alternate instead (Cherokee
+// folds small letters to capitals, whose prototypes are the small ones), the least of the cycle is
+// the word's form.
+func stableSkeleton(word string) string {
+	seen := []string{word}
+	for range 8 {
+		next := norm.NFC.String(cases.Fold().String(confusables.Skeleton(word)))
+		if next == word {
+			return word
+		}
+		if i := slices.Index(seen, next); i >= 0 {
+			return slices.Min(seen[i:])
+		}
+		seen = append(seen, next)
+		word = next
+	}
+	return word
 }
 
 // asciiSkeleton is skeleton of each ASCII character, from the confusables table, so that the common
@@ -255,22 +277,36 @@ func Shingles(words []string) map[uint64]struct{} {
 	return set
 }
 
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+// hashWord is FNV-1a of a word.
+func hashWord(w string) uint64 {
+	h := uint64(fnvOffset)
+	for j := 0; j < len(w); j++ {
+		h = (h ^ uint64(w[j])) * fnvPrime
+	}
+	return h
+}
+
 // shingleHashes returns the hash of each run of Shingle words (one run if there are fewer words):
 // each word is hashed once (FNV-1a), and a run's hash mixes its words' hashes in order.
 func shingleHashes(words []string) []uint64 {
-	if len(words) == 0 {
-		return nil
-	}
 	wh := make([]uint64, len(words))
 	for i, w := range words {
-		h := uint64(14695981039346656037)
-		for j := 0; j < len(w); j++ {
-			h ^= uint64(w[j])
-			h *= 1099511628211
-		}
-		wh[i] = h
+		wh[i] = hashWord(w)
 	}
-	n := max(len(words)-Shingle+1, 1)
+	return shingleHashesOf(wh)
+}
+
+// shingleHashesOf is shingleHashes of words whose hashes are wh.
+func shingleHashesOf(wh []uint64) []uint64 {
+	if len(wh) == 0 {
+		return nil
+	}
+	n := max(len(wh)-Shingle+1, 1)
 	out := make([]uint64, n)
 	for i := range out {
 		h := uint64(Shingle)
@@ -306,14 +342,72 @@ var mulA, addB = func() (a, b [Bands * Rows]uint64) {
 
 // SketchWords computes the sketch of normalized words.
 func SketchWords(words []string) Sketch {
-	if len(words) < MinWords {
+	wh := make([]uint64, len(words))
+	for i, w := range words {
+		wh[i] = hashWord(w)
+	}
+	return sketchHashes(wh)
+}
+
+// Prepare is what ingest computes of a text: its normalized form and its sketch, in one pass over
+// an ASCII text's bytes. It gives what Normalize and SketchWords give.
+func Prepare(text string) (string, Sketch) {
+	for i := 0; i < len(text); i++ {
+		if text[i] >= 0x80 {
+			norm, words := Normalized(text)
+			return norm, SketchWords(words)
+		}
+	}
+	// asciiWords, hashing each word as it is written.
+	buf := make([]byte, 0, len(text))
+	wh := make([]uint64, 0, len(text)/5+1)
+	inWord := false
+	h := uint64(fnvOffset)
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		switch asciiClass[c] {
+		case classSpace:
+			if inWord {
+				wh = append(wh, h)
+				inWord = false
+			}
+			continue
+		case classDrop:
+			continue
+		}
+		if !inWord {
+			if len(buf) > 0 {
+				buf = append(buf, ' ')
+			}
+			inWord, h = true, fnvOffset
+		}
+		if asciiClass[c] == classByte {
+			buf = append(buf, asciiByte[c])
+			h = (h ^ uint64(asciiByte[c])) * fnvPrime
+		} else {
+			n := asciiNormal[c&0x7f]
+			buf = append(buf, n...)
+			for j := 0; j < len(n); j++ {
+				h = (h ^ uint64(n[j])) * fnvPrime
+			}
+		}
+	}
+	if inWord {
+		wh = append(wh, h)
+	}
+	return string(buf), sketchHashes(wh)
+}
+
+// sketchHashes computes the sketch of a text whose words hash to wh.
+func sketchHashes(wh []uint64) Sketch {
+	if len(wh) < MinWords {
 		return Sketch{}
 	}
 	var mins [Bands * Rows]uint64
 	for i := range mins {
 		mins[i] = math.MaxUint64
 	}
-	for _, x := range shingleHashes(words) {
+	for _, x := range shingleHashesOf(wh) {
 		for j := range mins {
 			if v := mulA[j]*x + addB[j]; v < mins[j] {
 				mins[j] = v

@@ -99,6 +99,7 @@ func FuzzNormalize(f *testing.F) {
 		f.Add(trick(modelText))
 	}
 	f.Add("\u0301\u200b")
+	f.Add(strings.Repeat("one two three four five six seven eight nine ", 3))
 	f.Fuzz(func(t *testing.T, s string) {
 		n := Normalize(s)
 		if !utf8.ValidString(n) {
@@ -113,7 +114,10 @@ func FuzzNormalize(f *testing.F) {
 		if strings.Contains(n, "  ") || strings.HasPrefix(n, " ") || strings.HasSuffix(n, " ") {
 			t.Fatalf("spacing not collapsed: %q", n)
 		}
-		SketchWords(Words(s))
+		norm, sketch := Prepare(s)
+		if want := SketchWords(Words(s)); norm != n || !slices.Equal(sketch.Bands, want.Bands) {
+			t.Fatalf("Prepare(%q) = %q, %v; want %q, %v", s, norm, sketch.Bands, n, want.Bands)
+		}
 	})
 }
 

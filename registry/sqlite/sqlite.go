@@ -57,7 +57,7 @@ func dialect() *sqlstore.Dialect {
 	if err != nil {
 		panic(err) // the embedded directory exists
 	}
-	return &sqlstore.Dialect{Name: "sqlite", TextParam: "CAST(? AS TEXT)", JSONLists: true, Migrations: sub}
+	return &sqlstore.Dialect{Name: "sqlite", TextParam: "CAST(? AS TEXT)", JSONLists: true, SingleWriter: true, Migrations: sub}
 }
 
 // Open opens (creating if needed) the database file at path and applies pending migrations.

@@ -46,7 +46,7 @@ func backfillDedup(ctx context.Context, tx *txn) error {
 				return fmt.Errorf("backfill sample %s: %w", s.ID, err)
 			}
 		}
-		if err := writeBands(ctx, tx, page); err != nil {
+		if _, err := writeBands(ctx, tx, page); err != nil {
 			return err
 		}
 		after = page[len(page)-1].ID

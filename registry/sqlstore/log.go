@@ -16,6 +16,7 @@ type logWriter struct {
 	start  int64 // log size when the lock was taken
 	app    *ledger.Appender
 	leaves []leafRow
+	bands  []int64 // band keys the write indexed, for the store's band filter
 }
 
 type leafRow struct {

@@ -298,8 +298,18 @@ func lookupExternal(ctx context.Context, q queryer, keys []registry.ExternalKey)
 }
 
 // NearCandidates implements registry.Store.
+// Where the store keeps a band filter, only the keys it may hold are looked up.
 func (s *Store) NearCandidates(ctx context.Context, bands []int64) (map[int64][]registry.ModelText, error) {
 	m := map[int64][]registry.ModelText{}
+	if s.bands != nil {
+		var err error
+		if bands, err = s.bands.maybe(ctx, s, bands); err != nil {
+			return nil, err
+		}
+		if len(bands) == 0 {
+			return m, nil
+		}
+	}
 	return m, nearCandidates(ctx, s.r, bands, m)
 }
 
@@ -337,25 +347,29 @@ func writeSamples(ctx context.Context, tx *txn, log *logWriter, samples []*regis
 	if err := insertRows(ctx, tx, samples); err != nil {
 		return err
 	}
-	if err := writeBands(ctx, tx, samples); err != nil {
+	keys, err := writeBands(ctx, tx, samples)
+	if err != nil {
 		return err
 	}
+	log.bands = append(log.bands, keys...)
 	return writeEdges(ctx, tx, samples)
 }
 
 // writeBands indexes the near-duplicate band keys of model samples: the texts that human text is
 // compared with.
-func writeBands(ctx context.Context, tx *txn, samples []*registry.Sample) error {
+func writeBands(ctx context.Context, tx *txn, samples []*registry.Sample) ([]int64, error) {
 	var rows [][]any
+	var keys []int64
 	for _, smp := range samples {
 		if smp.Origin != registry.OriginModel {
 			continue
 		}
 		for _, b := range registry.DistinctBands(smp) {
 			rows = append(rows, []any{b, smp.LogIndex})
+			keys = append(keys, b)
 		}
 	}
-	return insertMany(ctx, tx, bandsTable, rows)
+	return keys, insertMany(ctx, tx, bandsTable, rows)
 }
 
 // samplesTable and edgesTable are the targets of a batch's bulk inserts.

@@ -36,6 +36,9 @@ type Dialect struct {
 	// Arrays makes bulk inserts carry each column as one array (INSERT … SELECT * FROM unnest(…)),
 	// one statement whatever the number of rows, where the database takes array parameters.
 	Arrays bool
+	// SingleWriter says that only this process writes the database (SQLite), so that it may keep
+	// in memory what it wrote: the band filter in front of the near-duplicate probes.
+	SingleWriter bool
 	// JSONLists makes a list of values one JSON parameter (col IN (SELECT value FROM json_each(?))):
 	// one short statement however many values, where the database has JSON functions but no arrays.
 	// A long IN (?,?,…) list costs more to prepare than to run.
@@ -176,6 +179,9 @@ type Store struct {
 	// writer admits one write transaction of this process at a time. The sequencer alone would
 	// serialise them too, but each waiter would hold a pooled connection that reads need.
 	writer chan struct{}
+
+	// bands filters the near-duplicate probes, where the dialect has a single writer; else nil.
+	bands *bandFilter
 }
 
 var _ registry.Store = (*Store)(nil)
@@ -184,6 +190,9 @@ var _ registry.Store = (*Store)(nil)
 // applies d's pending migrations.
 func New(ctx context.Context, w, r *sql.DB, d *Dialect) (*Store, error) {
 	s := &Store{w: db{w, d}, r: db{r, d}, d: d, writer: make(chan struct{}, 1)}
+	if d.SingleWriter {
+		s.bands = newBandFilter()
+	}
 	if err := s.migrate(ctx); err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
@@ -289,9 +298,10 @@ func (s *Store) write(ctx context.Context, fn func(tx *txn, log *logWriter) erro
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	return s.tx(ctx, func(tx *txn) error {
-		log, err := lockLog(ctx, tx)
-		if err != nil {
+	var log *logWriter
+	err := s.tx(ctx, func(tx *txn) error {
+		var err error
+		if log, err = lockLog(ctx, tx); err != nil {
 			return err
 		}
 		if err := fn(tx, log); err != nil {
@@ -299,6 +309,10 @@ func (s *Store) write(ctx context.Context, fn func(tx *txn, log *logWriter) erro
 		}
 		return log.flush()
 	})
+	if err == nil && s.bands != nil {
+		s.bands.wrote(log.start, log.start+int64(len(log.leaves)), log.bands)
+	}
+	return err
 }
 
 // inList returns the inside of an IN list of n placeholders; with none, a NULL that matches nothing
