@@ -57,6 +57,7 @@ func newExportFixture(t *testing.T, extra ...string) *exportFixture {
 	for i := range 10 {
 		s := human(fmt.Sprintf("Prompt %d: describe a quiet harbour town in two sentences.", i))
 		s.Dataset, s.Source = "prompts", &registry.Source{Kind: "user_data", License: "MIT"}
+		s.ExternalID = fmt.Sprintf("prompt-%d", i)
 		batch = append(batch, s)
 	}
 	stored := must[[]client.IngestedSample](t)(f.ingest.IngestBatch(ctx, batch, ""))
@@ -97,6 +98,7 @@ func readAll(t *testing.T) func(io.ReadCloser, error) []byte {
 // exportRow is a line of the jsonl export as a client declares it, decoded strictly.
 type exportRow struct {
 	ID              string   `json:"id"`
+	ExternalID      *string  `json:"external_id"`
 	Text            string   `json:"text"`
 	Origin          string   `json:"origin"`
 	Model           *string  `json:"model"`
@@ -183,6 +185,7 @@ func TestExportFormatsEndToEnd(t *testing.T) {
 			row.GenerationBasis != s.GenerationBasis || deref(row.Dataset) != s.Dataset || row.Source.Kind != s.Source.Kind ||
 			deref(row.Source.Name) != s.Source.Name || deref(row.Source.URI) != s.Source.URI || deref(row.Source.License) != s.Source.License ||
 			!slices.Equal(row.Parents, s.Parents) && !(len(row.Parents) == 0 && len(s.Parents) == 0) || deref(row.PromptID) != s.PromptID ||
+			deref(row.ExternalID) != s.ExternalID ||
 			row.Metrics.Tokens != s.Metrics.Tokens || row.Metrics.MTLD != s.Metrics.MTLD || row.Metrics.Version != s.Metrics.Version ||
 			row.Metrics.ToxicityScorer != s.Metrics.ToxicityScorer || (row.Metrics.Toxicity == nil) != (s.Metrics.Toxicity == nil) ||
 			row.Metrics.Toxicity != nil && *row.Metrics.Toxicity != *s.Metrics.Toxicity {

@@ -134,6 +134,7 @@ type column struct {
 // description's record set declares them.
 var columns = []column{
 	{name: "id", dataType: "sc:Text", description: "The sample's id (a UUIDv7 the registry assigned)."},
+	{name: "external_id", dataType: "sc:Text", description: "The pipeline's own id of the sample, unique within its dataset; null if none was given."},
 	{name: "origin", dataType: "sc:Text", description: "human or model."},
 	{name: "model", dataType: "sc:Text", description: "The generating model as name@version; null for human text."},
 	{name: "generation", dataType: "sc:Integer", description: "How many model passes separate the text from human writing."},

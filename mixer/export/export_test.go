@@ -41,6 +41,7 @@ func samples(n int) []*registry.Sample {
 			s.Dataset = "prompts"
 			s.Source = registry.Source{Kind: "public_dataset", Name: "Prompts", URI: "https://example.org/prompts", License: "CC-BY-4.0"}
 			prompt = s.ID
+			s.ExternalID = fmt.Sprintf("q%d", i)
 		} else {
 			s.Origin, s.Model, s.Generation, s.GenerationBasis = registry.OriginModel, "teacher@1", 1, registry.BasisDeclared
 			s.Source.Kind = "synthetic"
@@ -141,7 +142,7 @@ func TestMetricsTypesAreStable(t *testing.T) {
 func TestJSONLColumns(t *testing.T) {
 	smps := samples(9)
 	out := write(t, export.FormatJSONL, smps, export.Options{})
-	want := []string{"generation", "generation_basis", "dataset", "id", "metrics", "model", "origin", "parents", "prompt_id", "source", "text"}
+	want := []string{"generation", "generation_basis", "dataset", "external_id", "id", "metrics", "model", "origin", "parents", "prompt_id", "source", "text"}
 	slices.Sort(want)
 	lines := bytes.Split(bytes.TrimSuffix(out, []byte("\n")), []byte("\n"))
 	if len(lines) != len(smps) {
@@ -175,6 +176,7 @@ func TestJSONLColumns(t *testing.T) {
 			row.GenerationBasis != s.GenerationBasis || row.Source.Kind != s.Source.Kind || str(row.Source.License) != s.Source.License ||
 			str(row.Source.URI) != s.Source.URI || str(row.Source.Name) != s.Source.Name || str(row.Model) != s.Model ||
 			str(row.Dataset) != s.Dataset || str(row.PromptID) != s.PromptID || !slices.Equal(row.Parents, s.Parents) ||
+			str(row.ExternalID) != s.ExternalID ||
 			row.Metrics.Tokens != s.Metrics.Tokens || float64(row.Metrics.MTLD) != s.Metrics.MTLD {
 			t.Fatalf("line %d: %s\ndoes not hold sample %+v", i, line, s)
 		}

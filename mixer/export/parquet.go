@@ -16,6 +16,7 @@ import (
 // reader of the provenance alone skips the bulk of the file.
 type parquetRow struct {
 	ID              string         `parquet:"id"`
+	ExternalID      *string        `parquet:"external_id"`
 	Origin          string         `parquet:"origin,dict"`
 	Model           *string        `parquet:"model,dict"`
 	Generation      int64          `parquet:"generation"`
@@ -86,7 +87,7 @@ func newParquet(w io.Writer, opts Options) *parquetWriter {
 // Write implements Writer.
 func (p *parquetWriter) Write(s *registry.Sample) error {
 	prov := NewProvenance(s)
-	row := parquetRow{ID: prov.ID, Origin: prov.Origin, Model: prov.Model, Generation: int64(prov.Generation),
+	row := parquetRow{ID: prov.ID, ExternalID: prov.ExternalID, Origin: prov.Origin, Model: prov.Model, Generation: int64(prov.Generation),
 		GenerationBasis: prov.GenerationBasis, Dataset: prov.Dataset,
 		Source:   parquetSource{Kind: prov.Source.Kind, Name: prov.Source.Name, URI: prov.Source.URI, License: prov.Source.License},
 		Parents:  prov.Parents,

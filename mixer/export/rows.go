@@ -13,6 +13,7 @@ import (
 // omitted, so that every row of a file has the same columns and a typed loader sees one schema.
 type Provenance struct {
 	ID              string   `json:"id"`
+	ExternalID      *string  `json:"external_id"` // the pipeline's own id; null if it gave none
 	Origin          string   `json:"origin"`
 	Model           *string  `json:"model"` // name@version; null for human text
 	Generation      int      `json:"generation"`
@@ -106,7 +107,7 @@ type ChatRow struct {
 
 // NewProvenance returns the provenance columns of s.
 func NewProvenance(s *registry.Sample) Provenance {
-	p := Provenance{ID: s.ID, Origin: s.Origin, Model: optional(s.Model), Generation: s.Generation,
+	p := Provenance{ID: s.ID, ExternalID: optional(s.ExternalID), Origin: s.Origin, Model: optional(s.Model), Generation: s.Generation,
 		GenerationBasis: s.GenerationBasis, Dataset: optional(s.Dataset), PromptID: optional(s.PromptID),
 		Source:  Source{Kind: s.Source.Kind, Name: optional(s.Source.Name), URI: optional(s.Source.URI), License: optional(s.Source.License)},
 		Parents: s.Parents,

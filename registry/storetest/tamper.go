@@ -323,8 +323,9 @@ type tamperCase struct {
 	// treeOnly marks edits of the tree itself, which re-deriving records from their leaves cannot
 	// see: the tree check finds them.
 	treeOnly bool
-	// index marks edits of the near-duplicate index, which holds no leaf but is a function of the
-	// samples' texts: the full check, not a leaf's re-derivation, finds them.
+	// index marks edits of what is derived from the samples' texts and held in no leaf (the
+	// near-duplicate index, the normalized key): the full check, not a leaf's re-derivation, finds
+	// them.
 	index bool
 }
 
@@ -470,8 +471,9 @@ func testTamper(t *testing.T, b Backend) {
 		{name: "RaisedSimilarity", sql: "UPDATE samples SET near_similarity = 0.99 WHERE dataset = 'flagged'", use: useFlagged},
 		{name: "MovedCluster", sql: "UPDATE samples SET cluster = NULL WHERE dataset = 'copies'", use: useCopied},
 		{name: "JoinedCluster", sql: "UPDATE samples SET cluster = (SELECT id FROM samples WHERE dataset = 'answers' AND toxicity IS NOT NULL) WHERE dataset = 'seeds'", use: useSeed},
+		// The normalized key is no read's to serve: the audits re-derive it.
 		{name: "ChangedNormalizedKey", sql: "UPDATE samples SET norm_sha256 = zeroblob(32) WHERE dataset = 'answers'",
-			postgres: "UPDATE samples SET norm_sha256 = decode(repeat('00', 32), 'hex') WHERE dataset = 'answers'", use: useAnswer},
+			postgres: "UPDATE samples SET norm_sha256 = decode(repeat('00', 32), 'hex') WHERE dataset = 'answers'", index: true},
 		{name: "DeletedBandKeys", sql: "DELETE FROM sample_bands", index: true},
 		{name: "PlantedBandKey", sql: "INSERT INTO sample_bands (band, log_index) SELECT 42, log_index FROM samples WHERE dataset = 'prompts'", index: true},
 		{name: "DeletedSample", sql: "DELETE FROM edges WHERE child_id IN (SELECT id FROM samples WHERE dataset = 'edits'); DELETE FROM samples WHERE dataset = 'edits'"},
