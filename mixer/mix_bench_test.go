@@ -140,9 +140,10 @@ func BenchmarkMixVsBareQuery(b *testing.B) {
 		var r registry.PoolRow
 		var tox *float64
 		var created int64
+		var norm []byte
 		for rows.Next() {
 			if err := rows.Scan(&r.ID, &r.ContentSHA256, &r.Origin, &r.Model, &r.Generation, &r.Basis, &r.Dataset,
-				&r.SourceKind, &r.SourceName, &r.SourceURI, &r.License, &r.Tokens, &r.MTLD, &tox, &created); err != nil {
+				&r.SourceKind, &r.SourceName, &r.SourceURI, &r.License, &r.Tokens, &r.MTLD, &tox, &created, &norm, &r.Cluster); err != nil {
 				b.Fatal(err)
 			}
 			count++

@@ -82,17 +82,32 @@ func joinWords(w []string) (string, []string) {
 }
 
 // asciiWords is Normalized for ASCII text, which NFKC leaves as it is and the tables map byte by
-// byte: the same words, in one pass and three allocations.
+// byte: the same words, in one pass.
 func asciiWords(text string) (string, []string) {
+	all, ends, _ := asciiNormalize(text)
+	out := make([]string, len(ends))
+	start := 0
+	for i, end := range ends {
+		out[i] = all[start:end]
+		start = end + 1
+	}
+	return all, out
+}
+
+// asciiNormalize normalizes an ASCII text in one pass over its bytes, returning the normalized text,
+// where each word ends in it, and each word's hash (hashWord).
+func asciiNormalize(text string) (string, []int, []uint64) {
 	buf := make([]byte, 0, len(text))
-	ends := make([]int, 0, len(text)/5+1) // where each word ends in buf
+	ends := make([]int, 0, len(text)/5+1)
+	hashes := make([]uint64, 0, len(text)/5+1)
 	inWord := false
+	h := uint64(fnvOffset)
 	for i := 0; i < len(text); i++ {
 		c := text[i]
 		switch asciiClass[c] {
 		case classSpace:
 			if inWord {
-				ends = append(ends, len(buf))
+				ends, hashes = append(ends, len(buf)), append(hashes, h)
 				inWord = false
 			}
 			continue
@@ -103,25 +118,23 @@ func asciiWords(text string) (string, []string) {
 			if len(buf) > 0 {
 				buf = append(buf, ' ')
 			}
-			inWord = true
+			inWord, h = true, fnvOffset
 		}
 		if asciiClass[c] == classByte {
 			buf = append(buf, asciiByte[c])
+			h = (h ^ uint64(asciiByte[c])) * fnvPrime
 		} else {
-			buf = append(buf, asciiNormal[c&0x7f]...)
+			n := asciiNormal[c&0x7f]
+			buf = append(buf, n...)
+			for j := 0; j < len(n); j++ {
+				h = (h ^ uint64(n[j])) * fnvPrime
+			}
 		}
 	}
 	if inWord {
-		ends = append(ends, len(buf))
+		ends, hashes = append(ends, len(buf)), append(hashes, h)
 	}
-	all := string(buf)
-	out := make([]string, len(ends))
-	start := 0
-	for i, end := range ends {
-		out[i] = all[start:end]
-		start = end + 1
-	}
-	return all, out
+	return string(buf), ends, hashes
 }
 
 // What the general path does to each ASCII character, as tables indexed by byte: asciiClass says
@@ -318,7 +331,9 @@ func shingleHashesOf(wh []uint64) []uint64 {
 	return out
 }
 
-// mix is the SplitMix64 finalizer: a bijection of 64-bit words that scatters every input bit.
+// Mix is the SplitMix64 finalizer: a bijection of 64-bit words that scatters every input bit.
+func Mix(x uint64) uint64 { return mix(x) }
+
 func mix(x uint64) uint64 {
 	x ^= x >> 30
 	x *= 0xbf58476d1ce4e5b9
@@ -358,44 +373,8 @@ func Prepare(text string) (string, Sketch) {
 			return norm, SketchWords(words)
 		}
 	}
-	// asciiWords, hashing each word as it is written.
-	buf := make([]byte, 0, len(text))
-	wh := make([]uint64, 0, len(text)/5+1)
-	inWord := false
-	h := uint64(fnvOffset)
-	for i := 0; i < len(text); i++ {
-		c := text[i]
-		switch asciiClass[c] {
-		case classSpace:
-			if inWord {
-				wh = append(wh, h)
-				inWord = false
-			}
-			continue
-		case classDrop:
-			continue
-		}
-		if !inWord {
-			if len(buf) > 0 {
-				buf = append(buf, ' ')
-			}
-			inWord, h = true, fnvOffset
-		}
-		if asciiClass[c] == classByte {
-			buf = append(buf, asciiByte[c])
-			h = (h ^ uint64(asciiByte[c])) * fnvPrime
-		} else {
-			n := asciiNormal[c&0x7f]
-			buf = append(buf, n...)
-			for j := 0; j < len(n); j++ {
-				h = (h ^ uint64(n[j])) * fnvPrime
-			}
-		}
-	}
-	if inWord {
-		wh = append(wh, h)
-	}
-	return string(buf), sketchHashes(wh)
+	norm, _, hashes := asciiNormalize(text)
+	return norm, sketchHashes(hashes)
 }
 
 // sketchHashes computes the sketch of a text whose words hash to wh.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math/bits"
 	"sync"
+
+	"github.com/pedigreeml/pedigree/registry/dedup"
 )
 
 // bandFilter is a Bloom filter of the keys in the near-duplicate index (sample_bands), in front of
@@ -36,7 +38,7 @@ func newBandFilter() *bandFilter { return &bandFilter{through: -1} }
 // independent-enough hashes come from the key and its SplitMix64 mix (double hashing).
 func (f *bandFilter) positions(key int64) [filterHashes]uint64 {
 	h1 := uint64(key)
-	h2 := splitmix(h1) | 1
+	h2 := dedup.Mix(h1) | 1
 	mask := uint64(len(f.words))*64 - 1
 	var p [filterHashes]uint64
 	for i := range p {
@@ -68,16 +70,6 @@ func (f *bandFilter) full() bool { return f.n*filterBitsPerKey > len(f.words)*64
 func (f *bandFilter) reset(n int) {
 	words := max(filterMinWords, 1<<bits.Len(uint(2*n*filterBitsPerKey/64)))
 	f.words, f.n = make([]uint64, words), 0
-}
-
-// splitmix is the SplitMix64 finalizer.
-func splitmix(x uint64) uint64 {
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	x ^= x >> 31
-	return x
 }
 
 // maybe returns the keys the index may hold, rebuilding the filter first if the log has moved on
