@@ -15,7 +15,10 @@ Usage:
   registryd serve   [--addr 127.0.0.1:8080] [--data-dir ./data] [--db PATH|postgres://…] [--toxicity-scorer lexicon|URL]
                     [--checkpoint-mirror DIR|URL] [--audit-rate 5000] [--audit-interval 10m]
   registryd keys create --role ingest|auditor|admin [--data-dir …|--db …]
-  registryd ingest  FILE.jsonl --server URL --key INGEST_KEY [--batch 1000]
+  registryd ingest  FILE.jsonl --server URL --key INGEST_KEY [--batch 1000] [--ids-out FILE]
+  registryd models create --name NAME --version V [--provider P] [--declared-generation N | --trained-on MIX,…]
+  registryd mixes create --size N [--policy P] [--seed S] [--best-of-k mtld] [--datasets a,b] [--dry-run] | --request FILE
+  registryd mixes export --mix ID [--format jsonl|chat|parquet|card|croissant] [--out FILE]
   registryd verify  --server URL --key AUDITOR_KEY --log-key VERIFIER_KEY [--index I,J] [--mix ID] [--sample N] [--state FILE]
   registryd audit   [--data-dir ./data] [--db PATH|postgres://…] [--checkpoint-mirror DIR|URL]
   registryd version
@@ -54,6 +57,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return keysCreateCommand(ctx, args[2:], getenv, stdout, stderr)
 	case "ingest":
 		return ingestCommand(ctx, args[1:], getenv, stdout, stderr)
+	case "models":
+		return modelsCommand(ctx, args[1:], getenv, stdout, stderr)
+	case "mixes":
+		return mixesCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "verify":
 		return verifyCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "audit":
@@ -65,7 +72,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	return &usageError{fmt.Sprintf("unknown command %q (commands: serve, keys create, ingest, verify, audit, version)", args[0])}
+	return &usageError{fmt.Sprintf("unknown command %q (commands: serve, keys create, ingest, models create, mixes create, mixes export, verify, audit, version)", args[0])}
 }
 
 // flags is a flag set whose flags default to REGISTRYD_* environment variables.
