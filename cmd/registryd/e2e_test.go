@@ -447,6 +447,13 @@ func TestCommandLineErrors(t *testing.T) {
 		{"NearThresholdNotANumber", []string{"serve", "--near-duplicate-threshold", "NaN", "--data-dir", t.TempDir()}},
 		{"IngestWithoutFile", []string{"ingest", "--key", "k"}},
 		{"IngestBadBatch", []string{"ingest", "f.jsonl", "--batch", "20000"}},
+		{"ModelsWithoutCreate", []string{"models", "--name", "m"}},
+		{"ModelsWithoutKey", []string{"models", "create", "--name", "m", "--version", "1"}},
+		{"ModelsBadGeneration", []string{"models", "create", "--key", "k", "--name", "m", "--version", "1", "--declared-generation", "one"}},
+		{"MixesWithoutSize", []string{"mixes", "create", "--key", "k"}},
+		{"MixesBadRatio", []string{"mixes", "create", "--key", "k", "--size", "10", "--synthetic-ratio", "half"}},
+		{"MixesExportBadFormat", []string{"mixes", "export", "--key", "k", "--mix", "01900000-0000-7000-8000-000000000000", "--format", "csv"}},
+		{"MixesUnknownSubcommand", []string{"mixes", "delete"}},
 		{"VerifyWithoutLogKey", []string{"verify", "--server", "http://127.0.0.1:1"}},
 		{"VerifyBadIndex", []string{"verify", "--log-key", "k", "--index", "x"}},
 	} {
