@@ -474,3 +474,31 @@ func TestExportsOfAnAlteredMixAreCutShort(t *testing.T) {
 		t.Fatal("the server's log does not say the export was cut short")
 	}
 }
+
+// TestExportsCarryOnlyLoggedProvenance edits what an export carries besides the text — a sample's
+// licence, its generation — under the running server: the export breaks off before serving it.
+func TestExportsCarryOnlyLoggedProvenance(t *testing.T) {
+	for _, edit := range []struct{ name, sql, served string }{
+		{"Licence", "UPDATE samples SET license = 'LicenseRef-stolen' WHERE dataset = 'prompts'", "LicenseRef-stolen"},
+		{"Generation", "UPDATE samples SET generation = 0, generation_basis = 'human' WHERE origin = 'model'", ""},
+	} {
+		t.Run(edit.name, func(t *testing.T) {
+			f := newExportFixture(t, "--audit-interval", "0")
+			ctx := context.Background()
+			plain := client.New(f.srv.URL, f.ingestKey)
+			execSQL(t, f.srv.DataDir, edit.sql)
+			rc, err := plain.ExportMixFormat(ctx, f.mix.ID, "jsonl")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, err := io.ReadAll(rc)
+			rc.Close()
+			if err == nil || errors.Is(err, io.EOF) {
+				t.Fatalf("the export ended normally after %q (%d bytes)", edit.sql, len(body))
+			}
+			if edit.served != "" && bytes.Contains(body, []byte(edit.served)) {
+				t.Fatalf("the edited value was served")
+			}
+		})
+	}
+}

@@ -168,14 +168,22 @@ func (c *Checked) Idempotent(ctx context.Context, scope, key string) (*registry.
 }
 
 // ExportMix implements registry.MixStore: the mix is checked first, then its samples as they stream
-// (see [ExportManifest]). A mismatch ends the stream with an error, so a client reading it sees an
-// incomplete export, never a silently altered one.
+// (see [ExportManifest]), each proven in the log as GetSample proves one, so that every column an
+// export carries — licence, source, origin, model, generation, parents — is the logged one. A
+// mismatch ends the stream with an error, so a client reading it sees an incomplete export, never a
+// silently altered one.
 func (c *Checked) ExportMix(ctx context.Context, id string, fn func(*registry.Sample) error) error {
 	m, err := c.GetMix(ctx, id)
 	if err != nil {
 		return err
 	}
-	err = ExportManifest(ctx, c.Store, m, fn)
+	err = ExportManifest(ctx, c.Store, m, func(s *registry.Sample) error {
+		leaf, err := registry.SampleLeaf(s)
+		if err := c.prove(ctx, "sample "+s.ID, s.LogIndex, leaf, err); err != nil {
+			return err
+		}
+		return fn(s)
+	})
 	if errors.Is(err, registry.ErrTampered) {
 		c.prover.Fail(err)
 	}
