@@ -786,6 +786,20 @@ func TestVerifyLeaf(t *testing.T) {
 				t.Fatal("a failed VerifyLeaf left the log healthy")
 			}
 		})
+		t.Run(tc.name+"InABatch", func(t *testing.T) {
+			r := newTestRegistry(t, n)
+			l := r.serve(t)
+			indexes := []int64{0, 5, 6, 8, 9, 600}
+			var leaves [][]byte
+			for _, i := range indexes {
+				leaves = append(leaves, leaf(r, i))
+			}
+			if err := l.VerifyLeaves(t.Context(), indexes, leaves); err != nil {
+				t.Fatalf("honest batch: %v", err)
+			}
+			want := tc.tamper(t, r)
+			wantFault(t, l.VerifyLeaves(t.Context(), append(indexes, tc.index), append(leaves, want)), nil)
+		})
 	}
 	t.Run("Concurrent", func(t *testing.T) {
 		r := newTestRegistry(t, n)

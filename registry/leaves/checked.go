@@ -16,6 +16,8 @@ import (
 // mark the log failed so that the registry refuses writes until it is restarted and checked again.
 type Prover interface {
 	VerifyLeaf(ctx context.Context, index int64, leaf []byte) error
+	// VerifyLeaves is VerifyLeaf for many leaves at once.
+	VerifyLeaves(ctx context.Context, indexes []int64, leaves [][]byte) error
 	Fail(cause error)
 }
 
@@ -39,6 +41,9 @@ type Checked struct {
 	mu     sync.Mutex
 	proven map[int64][sha256.Size]byte
 }
+
+// proveChunk is how many exported samples are proven together.
+const proveChunk = 256
 
 // maxProven bounds the memory of proofs made: past it the memory starts again (about 50 bytes an
 // entry).
@@ -77,6 +82,42 @@ func (c *Checked) prove(ctx context.Context, what string, index int64, leaf []by
 		clear(c.proven)
 	}
 	c.proven[index] = sum
+	c.mu.Unlock()
+	return nil
+}
+
+// proveSamples proves the leaves of samples in one batch, skipping those proven before.
+func (c *Checked) proveSamples(ctx context.Context, samples []*registry.Sample) error {
+	var indexes []int64
+	var leaves [][]byte
+	var sums [][sha256.Size]byte
+	for _, s := range samples {
+		leaf, err := registry.SampleLeaf(s)
+		if err != nil {
+			return fmt.Errorf("sample %s: derive its log leaf: %w", s.ID, err)
+		}
+		sum := sha256.Sum256(leaf)
+		c.mu.Lock()
+		done := c.proven[s.LogIndex] == sum
+		c.mu.Unlock()
+		if !done {
+			indexes, leaves, sums = append(indexes, s.LogIndex), append(leaves, leaf), append(sums, sum)
+		}
+	}
+	if err := c.prover.VerifyLeaves(ctx, indexes, leaves); err != nil {
+		var ae *ledger.AuditError
+		if errors.As(err, &ae) {
+			return registry.Tampered("a sample of the export, logged at index %d: %v", ae.Leaf, err)
+		}
+		return fmt.Errorf("prove the export's samples: %w", err)
+	}
+	c.mu.Lock()
+	if len(c.proven)+len(indexes) >= maxProven {
+		clear(c.proven)
+	}
+	for i, index := range indexes {
+		c.proven[index] = sums[i]
+	}
 	c.mu.Unlock()
 	return nil
 }
@@ -177,13 +218,29 @@ func (c *Checked) ExportMix(ctx context.Context, id string, fn func(*registry.Sa
 	if err != nil {
 		return err
 	}
-	err = ExportManifest(ctx, c.Store, m, func(s *registry.Sample) error {
-		leaf, err := registry.SampleLeaf(s)
-		if err := c.prove(ctx, "sample "+s.ID, s.LogIndex, leaf, err); err != nil {
+	// Samples are proven a chunk at a time, and handed on only once proven.
+	var chunk []*registry.Sample
+	flush := func() error {
+		if err := c.proveSamples(ctx, chunk); err != nil {
 			return err
 		}
-		return fn(s)
+		for _, s := range chunk {
+			if err := fn(s); err != nil {
+				return err
+			}
+		}
+		chunk = chunk[:0]
+		return nil
+	}
+	err = ExportManifest(ctx, c.Store, m, func(s *registry.Sample) error {
+		if chunk = append(chunk, s); len(chunk) == proveChunk {
+			return flush()
+		}
+		return nil
 	})
+	if err == nil {
+		err = flush()
+	}
 	if errors.Is(err, registry.ErrTampered) {
 		c.prover.Fail(err)
 	}
