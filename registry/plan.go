@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -91,7 +92,7 @@ func PlanBatch(samples []*Sample, known Known, rule NearRule) (*BatchPlan, error
 			id = p.identity[smp.IdentitySHA256]
 		}
 		if err := p.checkExternal(smp, id); err != nil {
-			return nil, err
+			return nil, atItem(err, i, "external_id")
 		}
 		if id != "" {
 			if smp.refAs != "" && smp.refAs != id {
@@ -104,13 +105,23 @@ func PlanBatch(samples []*Sample, known Known, rule NearRule) (*BatchPlan, error
 			return nil, raced()
 		}
 		if err := p.place(smp); err != nil {
-			return nil, err
+			return nil, atItem(err, i, "text")
 		}
 		p.identity[smp.IdentitySHA256] = smp.ID
 		plan.Insert = append(plan.Insert, smp)
 		plan.Results[i] = PlannedResult{ID: smp.ID, New: smp}
 	}
 	return plan, nil
+}
+
+// atItem names the batch item and field a refusal is about, as "samples/<i>/<field>" (the
+// single-sample route strips the prefix), so that the sample is found in a batch of thousands.
+func atItem(err error, i int, field string) error {
+	var e *Error
+	if errors.As(err, &e) && len(e.Fields) == 0 {
+		e.Fields = []FieldError{{Field: "samples/" + strconv.Itoa(i) + "/" + field, Message: e.Message}}
+	}
+	return err
 }
 
 // raced is the error of a batch whose samples name an earlier one as what it was when the batch

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -91,7 +92,14 @@ func (s *Service) ingest(ctx context.Context, in []NewSample, idem *Idempotency,
 			return nil, err
 		}
 	}
-	return WriteSamples(ctx, s.Store, InsertSamples{Samples: samples, Idempotency: idem, Near: s.Near, Candidates: candidates})
+	out, err := WriteSamples(ctx, s.Store, InsertSamples{Samples: samples, Idempotency: idem, Near: s.Near, Candidates: candidates})
+	var e *Error
+	if !batch && errors.As(err, &e) {
+		for i := range e.Fields { // one sample: its fields are named alone
+			e.Fields[i].Field = strings.TrimPrefix(e.Fields[i].Field, "samples/0/")
+		}
+	}
+	return out, err
 }
 
 func fieldPrefix(batch bool, i int) string {

@@ -83,7 +83,7 @@ func testExternalIDs(t *testing.T, h *Harness) {
 		}(), withExt(Human(Text("ext forward target")), "prompts", "q-later")}, registry.EUNPROCESSABLE, "samples/0/parents/0"},
 		{"ExternalIDReusedForOtherText", []registry.NewSample{withExt(Human(Text("ext other text")), "prompts", "q-1")}, registry.ECONFLICT, ""},
 		{"ExternalIDAddedToAStoredSample", []registry.NewSample{withExt(Human(Text("ext prompt")), "prompts", "q-other")}, registry.ECONFLICT, ""},
-		{"TwoTextsOneExternalID", []registry.NewSample{withExt(Human(Text("ext one")), "d", "x"), withExt(Human(Text("ext two")), "d", "x")}, registry.ECONFLICT, ""},
+		{"TwoTextsOneExternalID", []registry.NewSample{withExt(Human(Text("ext one")), "d", "x"), withExt(Human(Text("ext two")), "d", "x")}, registry.ECONFLICT, "samples/1/external_id"},
 		{"SelfReference", []registry.NewSample{func() registry.NewSample {
 			s := Human(Text("ext self"))
 			s.Parents = []registry.Ref{registry.RefItem(0)}
