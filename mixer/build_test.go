@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/pedigreeml/pedigree/mixer"
+	"github.com/pedigreeml/pedigree/policy"
 	"github.com/pedigreeml/pedigree/registry"
 )
 
@@ -251,6 +252,26 @@ func TestBuild(t *testing.T) {
 			name: "RequestedSyntheticRatioAboveCapRefused", rows: pool(60, "a@1=60"), module: limits(`{"max_synthetic_ratio": 0.5}`),
 			req:           registry.MixRequest{Size: 40, SyntheticRatio: ratio(0.75)},
 			wantViolation: "requested synthetic_ratio 0.75 exceeds the policy's max_synthetic_ratio 0.5",
+			check: func(t *testing.T, f *fakeStore, res *mixer.Result) {
+				// The one true reason, once: no mix was drawn, so nothing is said about one.
+				if len(res.Decision.Violations) != 1 || len(f.saves) != 1 || f.saves[0].d.ID == "" || f.saves[0].m != nil {
+					t.Fatalf("violations %q, %d saves", res.Decision.Violations, len(f.saves))
+				}
+			},
+		},
+		{
+			name: "DefaultPolicyStatesTheHumanFloorOnce", rows: pool(5, "a@1=3", "b@1=3"), module: policy.DefaultModule(),
+			req:           registry.MixRequest{Size: 100},
+			wantViolation: "the mix holds 5 human samples; the policy requires at least 100 (min_human_samples)",
+			check: func(t *testing.T, f *fakeStore, res *mixer.Result) {
+				if len(res.Decision.Violations) != 1 {
+					t.Fatalf("violations %q: the floor once, and nothing else", res.Decision.Violations)
+				}
+			},
+		},
+		{
+			name: "OneHumanSampleInTheSingular", rows: pool(1), module: limits(`{"min_human_samples": 2}`),
+			req: registry.MixRequest{Size: 10}, wantViolation: "the mix holds 1 human sample; the policy requires at least 2",
 		},
 		{
 			name: "RequestedSyntheticRatioHonoured", rows: pool(60, "a@1=60"), module: limits(`{"max_synthetic_ratio": 0.5}`),

@@ -75,10 +75,12 @@ func (b *Builder) Build(ctx context.Context, req registry.MixRequest, dryRun boo
 	if err := b.Store.MixPool(ctx, q, pool.add); err != nil {
 		return nil, err
 	}
-	var violations []string
 	if r, capR := req.SyntheticRatio, limits.MaxSyntheticRatio; r != nil && capR != nil && *r > *capR+1e-12 {
-		violations = append(violations, fmt.Sprintf("requested synthetic_ratio %.4g exceeds the policy's max_synthetic_ratio %.4g", *r, *capR))
+		// The request itself is refused: no mix is drawn, so nothing else about one would be true.
+		reason := fmt.Sprintf("requested synthetic_ratio %.4g exceeds the policy's max_synthetic_ratio %.4g", *r, *capR)
+		return b.refuseRequest(ctx, req, pv, pool, reason, dryRun, idem)
 	}
+	var violations []string
 	removed := 0
 	if limits.Dedup != nil {
 		objective := ""
@@ -95,10 +97,10 @@ func (b *Builder) Build(ctx context.Context, req registry.MixRequest, dryRun boo
 		violations = append(violations, fmt.Sprintf("the policy admits no samples for this request (%d admitted before limits)", stats.Pool))
 	}
 	if req.MinSize > 0 && len(selected) < req.MinSize {
-		violations = append(violations, fmt.Sprintf("the mix holds %d samples, fewer than min_size %d", len(selected), req.MinSize))
+		violations = append(violations, fmt.Sprintf("the mix holds %s, fewer than min_size %d", count(len(selected), "sample"), req.MinSize))
 	}
 	if f := limits.MinHumanSamples; f != nil && stats.Human < *f {
-		violations = append(violations, fmt.Sprintf("the mix holds %d human samples; the policy requires at least %d (min_human_samples)", stats.Human, *f))
+		violations = append(violations, fmt.Sprintf("the mix holds %s; the policy requires at least %d (min_human_samples)", count(stats.Human, "human sample"), *f))
 	}
 
 	now := b.now()
@@ -132,6 +134,36 @@ func (b *Builder) Build(ctx context.Context, req registry.MixRequest, dryRun boo
 		res.Mix.DecisionID = d.ID
 	}
 	if err := registry.WriteMix(ctx, b.Store, d, res.Mix, res.Manifest, idem); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// count writes n things, in the singular for one.
+func count(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return strconv.Itoa(n) + " " + thing + "s"
+}
+
+// refuseRequest records the refusal of a request that no mix could satisfy, with its one reason,
+// without drawing a mix or asking the policy about one.
+func (b *Builder) refuseRequest(ctx context.Context, req registry.MixRequest, pv *registry.PolicyVersion, pool *pool,
+	reason string, dryRun bool, idem *registry.Idempotency) (*Result, error) {
+	now := b.now()
+	stats := pool.stats(nil)
+	input, err := json.Marshal(Summary{Strategy: req.Strategy, Stats: stats, Request: req})
+	if err != nil {
+		return nil, err
+	}
+	d := &registry.Decision{Policy: pv.Ref(), Violations: []string{reason}, Input: input, EvaluatedAt: now}
+	res := &Result{Decision: d}
+	if dryRun {
+		return res, nil
+	}
+	d.ID = uuid.Must(uuid.NewV7()).String()
+	if err := registry.WriteMix(ctx, b.Store, d, nil, nil, idem); err != nil {
 		return nil, err
 	}
 	return res, nil
