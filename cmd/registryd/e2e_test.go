@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -469,5 +470,16 @@ func TestCommandLineErrors(t *testing.T) {
 	err := run(context.Background(), []string{"keys", "create", "--role", "root", "--data-dir", t.TempDir()}, env(nil), nil, &bytes.Buffer{}, &errb)
 	if err == nil || !strings.Contains(err.Error(), "role") {
 		t.Fatalf("bad role: %v", err)
+	}
+}
+
+func TestDescribeBuild(t *testing.T) {
+	bi := &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"}, Settings: []debug.BuildSetting{
+		{Key: "vcs.revision", Value: "0123456789abcdef0123"}, {Key: "vcs.time", Value: "2026-12-01T00:00:00Z"}, {Key: "vcs.modified", Value: "true"}}}
+	if got, want := describeBuild(bi), "(devel) 0123456789ab+dirty 2026-12-01T00:00:00Z go1.26.8"; got != want {
+		t.Fatalf("describeBuild = %q, want %q", got, want)
+	}
+	if got := describeBuild(&debug.BuildInfo{Main: debug.Module{Version: "v1.2.0"}}); got != "v1.2.0" {
+		t.Fatalf("a released build: %q", got)
 	}
 }

@@ -145,10 +145,50 @@ func openStore(ctx context.Context, c *config) (fullStore, error) {
 }
 
 func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		return bi.Main.Version
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(devel)"
 	}
-	return "(devel)"
+	return describeBuild(bi)
+}
+
+// describeBuild names a build: its module version and, for a build from a checkout, the VCS revision
+// (unless the version already names it), whether the tree had uncommitted changes, the commit's time
+// and the Go version, which Go embeds (unless built with -buildvcs=false).
+func describeBuild(bi *debug.BuildInfo) string {
+	v := bi.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
+	var rev, at string
+	dirty := false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			at = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev == "" {
+		return v
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	out := v
+	if !strings.Contains(v, rev) { // a pseudo-version names the revision already
+		out += " " + rev
+		if dirty {
+			out += "+dirty"
+		}
+	}
+	if at != "" {
+		out += " " + at
+	}
+	return out + " " + bi.GoVersion
 }
 
 func serveCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
