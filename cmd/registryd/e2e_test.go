@@ -483,3 +483,32 @@ func TestDescribeBuild(t *testing.T) {
 		t.Fatalf("a released build: %q", got)
 	}
 }
+
+// TestCommandHelpAndOrder: every command's --help prints its flags and succeeds; ingest's also
+// documents its input; flags may come before the file; a missing key says which flag is missing.
+func TestCommandHelpAndOrder(t *testing.T) {
+	for _, args := range [][]string{{"serve", "--help"}, {"ingest", "--help"}, {"keys", "create", "--help"}, {"verify", "--help"},
+		{"audit", "--help"}, {"models", "create", "--help"}, {"mixes", "create", "--help"}, {"mixes", "export", "--help"}} {
+		var out, errb bytes.Buffer
+		if err := run(context.Background(), args, env(nil), nil, &out, &errb); err != nil {
+			t.Errorf("%v: %v", args, err)
+		}
+		if !strings.Contains(errb.String(), "-key") && !strings.Contains(errb.String(), "-data-dir") {
+			t.Errorf("%v printed no flags:\n%s", args, errb.String())
+		}
+		if args[0] == "ingest" && !strings.Contains(errb.String(), `"origin": "human"`) {
+			t.Errorf("ingest --help does not show the input format:\n%s", errb.String())
+		}
+	}
+	srv := startServer(t, "")
+	path := filepath.Join(t.TempDir(), "one.jsonl")
+	os.WriteFile(path, []byte(`{"text": "A line sent with its flags first.", "origin": "human"}`+"\n"), 0o600)
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"ingest", "--server", srv.URL, "--key", srv.Key(registry.RoleIngest), path}, env(nil), nil, &out, &errb); err != nil {
+		t.Fatalf("flags before the file: %v\n%s", err, errb.String())
+	}
+	err := run(context.Background(), []string{"ingest", path, "--server", srv.URL}, env(nil), nil, &out, &errb)
+	if err == nil || exitCode(err) != 2 || !strings.Contains(err.Error(), "--key") || !strings.Contains(err.Error(), "REGISTRYD_KEY") {
+		t.Fatalf("ingest without a key: %v", err)
+	}
+}

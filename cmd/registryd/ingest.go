@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/pedigreeml/pedigree/client"
@@ -26,6 +27,21 @@ const (
 
 // ingestCommand streams a JSON Lines file of samples to the server in batches. Each batch carries an
 // Idempotency-Key derived from its bytes, so running the command again after an interruption replays
+// ingestUsage is what `registryd ingest --help` prints before the flags.
+const ingestUsage = `usage: registryd ingest FILE.jsonl [--server URL] --key KEY [--batch 1000] [--ids-out FILE]
+
+Streams a JSON Lines file to the registry in batches: one sample a line, as POST /v1/samples takes
+it (blank lines are skipped), for example
+  {"text": "…", "origin": "human", "dataset": "essays", "external_id": "e-1",
+   "source": {"kind": "public_dataset", "name": "…", "uri": "…", "license": "CC-BY-4.0"}}
+  {"text": "…", "origin": "model", "model": "teacher@1",
+   "prompt_id": {"dataset": "prompts", "external_id": "q-1"}, "metadata": {"temperature": 0.7}}
+Each batch carries an idempotency key derived from its bytes: running the command again resumes, and
+writes nothing twice. Name earlier lines by external_id (an "item" counts within one request).
+Flags may come before or after the file.
+
+`
+
 // the batches already done (nothing is written twice, nothing is scored again) and sends the rest.
 func ingestCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var server, key, idsOut string
@@ -35,11 +51,19 @@ func ingestCommand(ctx context.Context, args []string, getenv func(string) strin
 	f.string(&key, "key", "", "an API key with the ingest role")
 	f.IntVar(&batchSize, "batch", ingestBatchSamples, "samples per request (1 to 10000)")
 	f.string(&idsOut, "ids-out", "", `write one JSON line per input sample to this file: {"line", "external_id", "id", "duplicate"}`)
-	if len(args) == 0 || len(args[0]) == 0 || args[0][0] == '-' {
-		return &usageError{"usage: registryd ingest FILE.jsonl --server URL --key KEY"}
+	f.Usage = func() {
+		fmt.Fprint(stderr, ingestUsage)
+		f.PrintDefaults()
 	}
-	path := args[0]
-	if err := f.parse(args[1:]); err != nil {
+	pos, err := f.parseArgs(args, 1)
+	if err != nil {
+		if ue, ok := err.(*usageError); ok {
+			return &usageError{ue.msg + "\n" + strings.TrimSpace(strings.SplitN(ingestUsage, "\n", 2)[0])}
+		}
+		return err
+	}
+	path := pos[0]
+	if err := needKey(key); err != nil {
 		return err
 	}
 	if batchSize < 1 || batchSize > 10000 {

@@ -47,6 +47,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		fmt.Fprint(stderr, usage)
 		return &usageError{"a command is required"}
 	}
+	err := runCommand(ctx, args, getenv, stdin, stdout, stderr)
+	if errors.Is(err, errHelp) {
+		return nil // the flags were printed
+	}
+	return err
+}
+
+func runCommand(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "serve":
 		return serveCommand(ctx, args[1:], getenv, stdout, stderr)
@@ -98,16 +106,37 @@ func (f *flags) string(p *string, name, def, help string) {
 	f.StringVar(p, name, def, help+" (env "+envName(name)+")")
 }
 
-// parse parses args, turning flag errors into usage errors.
+// errHelp is what a command returns once --help has printed its flags: not a failure.
+var errHelp = errors.New("help shown")
+
+// parse parses args, turning flag errors into usage errors. No argument may be left over.
 func (f *flags) parse(args []string) error {
-	if err := f.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return &usageError{"help requested"}
+	_, err := f.parseArgs(args, 0)
+	return err
+}
+
+// parseArgs parses flags and exactly n positional arguments, in any order, and returns the
+// positional ones.
+func (f *flags) parseArgs(args []string, n int) ([]string, error) {
+	var pos []string
+	for {
+		if err := f.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, errHelp
+			}
+			return nil, &usageError{err.Error()}
 		}
-		return &usageError{err.Error()}
+		if f.NArg() == 0 {
+			break
+		}
+		pos = append(pos, f.Arg(0))
+		args = f.Args()[1:]
 	}
-	if f.NArg() > 0 {
-		return &usageError{fmt.Sprintf("unexpected argument %q", f.Arg(0))}
+	if len(pos) > n {
+		return nil, &usageError{fmt.Sprintf("unexpected argument %q", pos[n])}
 	}
-	return nil
+	if len(pos) < n {
+		return nil, &usageError{fmt.Sprintf("%d argument(s) missing", n-len(pos))}
+	}
+	return pos, nil
 }
