@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pedigreeml/pedigree"
 	"github.com/pedigreeml/pedigree/client"
@@ -510,5 +512,32 @@ func TestCommandHelpAndOrder(t *testing.T) {
 	err := run(context.Background(), []string{"ingest", path, "--server", srv.URL}, env(nil), nil, &out, &errb)
 	if err == nil || exitCode(err) != 2 || !strings.Contains(err.Error(), "--key") || !strings.Contains(err.Error(), "REGISTRYD_KEY") {
 		t.Fatalf("ingest without a key: %v", err)
+	}
+}
+
+// TestPortInUseCreatesNothing: a start that cannot listen fails before the data directory, the
+// database or the admin key exists.
+func TestPortInUseCreatesNothing(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	dir := filepath.Join(t.TempDir(), "data")
+	var out, errb bytes.Buffer
+	err = run(context.Background(), []string{"serve", "--addr", ln.Addr().String(), "--data-dir", dir}, env(nil), nil, &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "listen") {
+		t.Fatalf("serve on a port in use: %v", err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("the data directory exists after a failed start: %v", err)
+	}
+}
+
+func TestDurationsLogAsText(t *testing.T) {
+	var b bytes.Buffer
+	newLogger("json", &b).Info("checked", "took", 1500*time.Millisecond)
+	if !strings.Contains(b.String(), `"took":"1.5s"`) {
+		t.Fatalf("logged %s", b.String())
 	}
 }

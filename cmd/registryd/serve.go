@@ -205,10 +205,20 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 }
 
 func newLogger(format string, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{ReplaceAttr: durationsAsText}
 	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, nil))
+		return slog.New(slog.NewJSONHandler(w, opts))
 	}
-	return slog.New(slog.NewTextHandler(w, nil))
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// durationsAsText writes durations as Go writes them ("1.5s"), in JSON as in text, rather than as
+// the nanoseconds the JSON handler would give.
+func durationsAsText(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		return slog.String(a.Key, a.Value.Duration().String())
+	}
+	return a
 }
 
 func toxicityScorer(cfg *config) (metrics.ToxicityScorer, error) {
@@ -229,6 +239,13 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The address first: a port in use fails the start before the data directory, the database or
+	// the admin key is created. Connections wait in the listener's queue until the checks are done.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	defer ln.Close()
 	store, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
@@ -260,10 +277,6 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	handler := api.New(api.Config{MaxBatchBytes: cfg.MaxBatchBytes}, api.Deps{
 		Store: checked, Builder: builder, Policies: policies, Log: auditLog, Service: svc, Logger: logger, Registry: reg, Spec: pedigree.OpenAPI,
 	})
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -272,7 +285,11 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
+	if cfg.LogFormat == "json" { // the line scripts read, in the stream's own format
+		fmt.Fprintf(stdout, "{\"listening_on\":%q}\n", "http://"+ln.Addr().String())
+	} else {
+		fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
+	}
 	logger.Info("serving", "addr", ln.Addr().String(), "db", redactDSN(cfg.dbPath()), "toxicity_scorer", tox.ID())
 
 	errc := make(chan error, 1)
