@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -45,48 +44,13 @@ func (d *discard) Header() http.Header         { return d.h }
 func (d *discard) WriteHeader(status int)      { d.status = status }
 func (d *discard) Write(p []byte) (int, error) { d.n += int64(len(p)); return len(p), nil }
 
-// peakHeap samples the in-use heap every 2 ms while fn runs and returns the highest value seen and
-// the in-use heap when fn started (after a collection): what the process already held.
-func peakHeap(fn func()) (peak, start uint64) {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	start = ms.HeapInuse
-	p := peakOf(fn)
-	return p, start
-}
-
-func peakOf(fn func()) uint64 {
-	var peak atomic.Uint64
-	stop, done := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		var ms runtime.MemStats
-		for {
-			runtime.ReadMemStats(&ms)
-			if ms.HeapInuse > peak.Load() {
-				peak.Store(ms.HeapInuse)
-			}
-			select {
-			case <-stop:
-				return
-			case <-time.After(2 * time.Millisecond):
-			}
-		}
-	}()
-	fn()
-	close(stop)
-	<-done
-	return peak.Load()
-}
-
 // BenchmarkExportFormats exports one mix of PEDIGREE_BENCH_MIX samples through the API handler as
 // registryd serves it (the checked store over SQLite, proofs against the log) in each format, and
 // the Croissant description, which reads the whole mix to checksum the jsonl and parquet downloads.
 // The baselines, run alternately in the same loop, are the store's bare ExportMix (the same
 // manifest and sample reads, unchecked, nothing encoded) and the checked store's ExportMix with
-// nothing encoded (the reads and every check an export makes: texts against their content hashes
-// and normalized keys, the manifest against the log). It reports rows a second for all three, the
+// nothing encoded (the reads and every check an export makes: every sample proven in the log, texts
+// against their content hashes, the manifest against the log). It reports rows a second for all three, the
 // ratios of the format's time to each baseline's (ratio: to the bare read; ratio_checked: to the
 // checked read, which isolates the cost of encoding and, for chat, of the prompt lookups), the
 // output size, the peak in-use heap while exporting (which must not grow with the mix) and the
@@ -200,7 +164,7 @@ func BenchmarkExportFormats(b *testing.B) {
 				var before, after runtime.MemStats
 				runtime.ReadMemStats(&before)
 				t0 = time.Now()
-				p, start := peakHeap(func() { srv.ServeHTTP(w, req) })
+				p, start := baseline.PeakHeap(func() { srv.ServeHTTP(w, req) })
 				peak, above = max(peak, p), max(above, p-min(p, start))
 				tFormat += time.Since(t0)
 				runtime.ReadMemStats(&after)

@@ -10,9 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -74,33 +72,6 @@ func fillRegistry(b *testing.B, s *sqlite.Store, n int) {
 	}
 }
 
-// peakHeap samples the heap while fn runs and returns the highest in-use heap seen, in bytes.
-func peakHeap(fn func()) uint64 {
-	runtime.GC()
-	var peak atomic.Uint64
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		var ms runtime.MemStats
-		for {
-			runtime.ReadMemStats(&ms)
-			if ms.HeapInuse > peak.Load() {
-				peak.Store(ms.HeapInuse)
-			}
-			select {
-			case <-stop:
-				return
-			case <-time.After(5 * time.Millisecond):
-			}
-		}
-	}()
-	fn()
-	close(stop)
-	<-done
-	return peak.Load()
-}
-
 // BenchmarkMixVsBareQuery builds a mix of half the registry under a policy with limits and an include
 // rule, against the bare SQL query that selects the same admitted rows (scanned into Go values and
 // dropped), in the same run. It reports build/bare as "ratio", the peak heap during the build, and the
@@ -152,7 +123,7 @@ func BenchmarkMixVsBareQuery(b *testing.B) {
 		tBare += time.Since(start)
 
 		start = time.Now()
-		heap = max(heap, peakHeap(func() {
+		heap = max(heap, peakOnly(func() {
 			res, err := builder.Build(ctx, registry.MixRequest{Policy: "bench", Size: n / 2, Seed: int64(i)}, false, nil)
 			if err != nil || res.Mix == nil {
 				b.Fatalf("build: %v %+v", err, res)
@@ -165,7 +136,7 @@ func BenchmarkMixVsBareQuery(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	exportHeap = peakHeap(func() {
+	exportHeap = peakOnly(func() {
 		if err := s.ExportMix(ctx, last.ID, func(smp *registry.Sample) error {
 			_, err := fmt.Fprintln(io.Discard, smp.Text)
 			return err
@@ -178,4 +149,10 @@ func BenchmarkMixVsBareQuery(b *testing.B) {
 	b.ReportMetric(tBuild.Seconds()/tBare.Seconds(), "ratio")
 	b.ReportMetric(float64(heap)/(1<<20), "build_peak_MiB")
 	b.ReportMetric(float64(exportHeap)/(1<<20), "export_peak_MiB")
+}
+
+// peakOnly is baseline.PeakHeap's peak.
+func peakOnly(fn func()) uint64 {
+	peak, _ := baseline.PeakHeap(fn)
+	return peak
 }
