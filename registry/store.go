@@ -202,6 +202,8 @@ type Store interface {
 	// Identities maps identity hashes to the ids of the stored samples that have them.
 	Identities(ctx context.Context, identities []string) (map[string]string, error)
 	GetSample(ctx context.Context, id string) (*Sample, error)
+	// GetSamples reads stored samples with their parents (not their ranks); unknown ids are left out.
+	GetSamples(ctx context.Context, ids []string) ([]*Sample, error)
 	ListSamples(ctx context.Context, f SampleFilter) ([]*Sample, error)
 	Lineage(ctx context.Context, id, direction string, maxDepth, maxNodes int) (*Lineage, error)
 	Candidates(ctx context.Context, promptID, objective, modelID string) (*Candidates, error)

@@ -122,6 +122,88 @@ func (c *Checked) proveSamples(ctx context.Context, samples []*registry.Sample) 
 	return nil
 }
 
+// GetSamples implements registry.Store: each sample proven, in one batch.
+func (c *Checked) GetSamples(ctx context.Context, ids []string) ([]*registry.Sample, error) {
+	samples, err := c.Store.GetSamples(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range samples {
+		if err := registry.CheckDerived(s); err != nil {
+			c.prover.Fail(err)
+			return nil, err
+		}
+	}
+	if err := c.proveSamples(ctx, samples); err != nil {
+		if errors.Is(err, registry.ErrTampered) {
+			c.prover.Fail(err)
+		}
+		return nil, err
+	}
+	return samples, nil
+}
+
+// Resolve implements registry.Store: the generations that new samples and models derive theirs from
+// are read from proven records — the referenced samples in one batch, each model by GetModel — so
+// that an edited parent cannot pass its edit on to a child whose leaf would then vouch for it.
+func (c *Checked) Resolve(ctx context.Context, sampleIDs, modelRefs []string) (*registry.Resolution, error) {
+	res, err := c.Store.Resolve(ctx, sampleIDs, modelRefs)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.proveFacts(ctx, res.Samples); err != nil {
+		return nil, err
+	}
+	for ref, m := range res.Models {
+		proven, err := c.GetModel(ctx, m.ID)
+		if err != nil {
+			return nil, err
+		}
+		res.Models[ref] = proven
+	}
+	return res, nil
+}
+
+// LookupExternal implements registry.Store: the samples found are proven, as Resolve's are.
+func (c *Checked) LookupExternal(ctx context.Context, keys []registry.ExternalKey) (map[registry.ExternalKey]registry.ExternalSample, error) {
+	found, err := c.Store.LookupExternal(ctx, keys)
+	if err != nil || len(found) == 0 {
+		return found, err
+	}
+	facts := make(map[string]registry.GenerationFact, len(found))
+	for _, e := range found {
+		facts[e.ID] = e.GenerationFact
+	}
+	if err := c.proveFacts(ctx, facts); err != nil {
+		return nil, err
+	}
+	for k, e := range found {
+		e.GenerationFact = facts[e.ID]
+		found[k] = e
+	}
+	return found, nil
+}
+
+// proveFacts replaces each sample's generation fact with the one its proven record holds.
+func (c *Checked) proveFacts(ctx context.Context, facts map[string]registry.GenerationFact) error {
+	if len(facts) == 0 {
+		return nil
+	}
+	ids := make([]string, 0, len(facts))
+	for id := range facts {
+		ids = append(ids, id)
+	}
+	samples, err := c.GetSamples(ctx, ids)
+	if err != nil {
+		return err
+	}
+	clear(facts) // a sample gone since is unknown, not trusted
+	for _, s := range samples {
+		facts[s.ID] = registry.GenerationFact{Generation: s.Generation, Basis: s.GenerationBasis}
+	}
+	return nil
+}
+
 // GetSample implements registry.Store.
 func (c *Checked) GetSample(ctx context.Context, id string) (*registry.Sample, error) {
 	s, err := c.Store.GetSample(ctx, id)

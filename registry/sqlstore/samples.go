@@ -437,6 +437,31 @@ func samplesByIDs(ctx context.Context, q queryer, ids []string) ([]*registry.Sam
 	return out, nil
 }
 
+// GetSamples implements registry.Store.
+func (s *Store) GetSamples(ctx context.Context, ids []string) ([]*registry.Sample, error) {
+	var out []*registry.Sample
+	err := batches(s.d, storableOnly(ids), 500, func(part []string) error {
+		cond, args := in(s.d, "id", part)
+		rows, err := s.r.QueryContext(ctx, "SELECT "+sampleColumns+" FROM samples WHERE "+cond, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			smp, err := scanSample(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, smp)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read samples: %w", err)
+	}
+	return out, parents(ctx, s.r, out)
+}
+
 // decorate fills parents and best-of-k ranks of samples.
 func decorate(ctx context.Context, q queryer, samples []*registry.Sample) error {
 	if err := parents(ctx, q, samples); err != nil {

@@ -379,6 +379,14 @@ var (
 	useAnswer  = getSample(func(f *Filled) *registry.Sample { return f.Answer })
 	useEdited  = getSample(func(f *Filled) *registry.Sample { return f.Edited })
 	useFlagged = getSample(func(f *Filled) *registry.Sample { return f.Flagged })
+	// useAsParent ingests, through the checked store, an edit of the model answer: its generation
+	// derives from the answer's, which must be the logged one.
+	useAsParent = func(ctx context.Context, f *Filled, c *leaves.Checked) error {
+		svc := &registry.Service{Store: c, Scorer: registry.MetricsScorer{Scorer: &metrics.Scorer{}}}
+		text := Text("an edit of the answer, made after the database was opened") + " " + Words("as parent", 12)
+		_, err := svc.Ingest(ctx, []registry.NewSample{Human(text, f.Answer.ID)}, nil)
+		return err
+	}
 	useCopied  = getSample(func(f *Filled) *registry.Sample { return f.Copied })
 	useModel   = func(ctx context.Context, f *Filled, c *leaves.Checked) error {
 		_, err := c.GetModel(ctx, f.Base.ID)
@@ -424,6 +432,7 @@ func testTamper(t *testing.T, b Backend) {
 	cases := []tamperCase{
 		{name: "EditedText", sql: "UPDATE samples SET text = 'rewritten' WHERE dataset = 'prompts'", use: usePrompt},
 		{name: "RelabelledGeneration", sql: "UPDATE samples SET generation = 0, generation_basis = 'human' WHERE origin = 'model'", use: useAnswer},
+		{name: "RelabelledGenerationOfAParent", sql: "UPDATE samples SET generation = 0, generation_basis = 'human' WHERE origin = 'model'", use: useAsParent},
 		{name: "RelabelledOrigin", sql: "UPDATE samples SET origin = 'human', model_id = NULL, model = NULL WHERE origin = 'model'", use: useAnswer},
 		{name: "ChangedContentHashAndText", sql: "UPDATE samples SET text = 'x', content_sha256 = '2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881' WHERE dataset = 'prompts'", use: usePrompt},
 		{name: "ChangedScores", sql: "UPDATE samples SET mtld = mtld + 1", use: usePrompt},
