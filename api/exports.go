@@ -52,13 +52,22 @@ func (s *Server) exportMixAs(c echo.Context) error {
 	// underlying writer: echo's Response.Flush panics where flushing is not supported, and such a
 	// writer sends the headers with the first bytes anyway.
 	_ = http.NewResponseController(w.Writer).Flush()
-	ew, err := export.New(format, w, export.Options{Mix: m, Prompt: s.promptText(ctx)})
+	prompts := &promptChunks{s: s, ctx: ctx, texts: map[string]string{}}
+	ew, err := export.New(format, w, export.Options{Mix: m, Prompt: prompts.text})
 	if err == nil {
 		alive := keepWriting(w.Writer)
+		write := ew.Write
+		if format == export.FormatChat {
+			prompts.write = ew.Write
+			write = prompts.add
+		}
 		err = s.store.ExportMix(ctx, m.ID, func(smp *registry.Sample) error {
 			alive()
-			return ew.Write(smp)
+			return write(smp)
 		})
+		if err == nil && format == export.FormatChat {
+			err = prompts.flush()
+		}
 	}
 	if err == nil {
 		err = ew.Close()
@@ -90,16 +99,64 @@ func keepWriting(w http.ResponseWriter) func() {
 	}
 }
 
-// promptText reads prompts for the chat format through the checked store, one at a time: the
-// export holds no more than the current sample and its prompt.
-func (s *Server) promptText(ctx context.Context) export.PromptFunc {
-	return func(id string) (string, error) {
-		p, err := s.store.GetSample(ctx, id)
-		if err != nil {
-			return "", err
-		}
-		return p.Text, nil
+// promptChunks feeds the chat format its prompts: it holds a chunk of samples, reads and proves all
+// their prompts at once through the checked store (GetSamples), then writes the chunk. The export
+// holds no more than a chunk and its prompts.
+type promptChunks struct {
+	s     *Server
+	ctx   context.Context
+	write func(*registry.Sample) error
+	chunk []*registry.Sample
+	texts map[string]string // the prompts of the chunk being written
+}
+
+// promptChunk is how many samples share one read of their prompts.
+const promptChunk = 256
+
+func (p *promptChunks) add(smp *registry.Sample) error {
+	if p.chunk = append(p.chunk, smp); len(p.chunk) == promptChunk {
+		return p.flush()
 	}
+	return nil
+}
+
+func (p *promptChunks) flush() error {
+	clear(p.texts)
+	var ids []string
+	for _, smp := range p.chunk {
+		if smp.PromptID != "" {
+			if _, ok := p.texts[smp.PromptID]; !ok {
+				p.texts[smp.PromptID] = ""
+				ids = append(ids, smp.PromptID)
+			}
+		}
+	}
+	if len(ids) > 0 {
+		got, err := p.s.store.GetSamples(p.ctx, ids)
+		if err != nil {
+			return err
+		}
+		clear(p.texts)
+		for _, prompt := range got {
+			p.texts[prompt.ID] = prompt.Text
+		}
+	}
+	for _, smp := range p.chunk {
+		if err := p.write(smp); err != nil {
+			return err
+		}
+	}
+	p.chunk = p.chunk[:0]
+	return nil
+}
+
+// text is the chat writer's prompt lookup, from the chunk's prompts.
+func (p *promptChunks) text(id string) (string, error) {
+	t, ok := p.texts[id]
+	if !ok {
+		return "", registry.Errorf(registry.ENOTFOUND, "sample %s not found", id)
+	}
+	return t, nil
 }
 
 // describedMix gathers what a dataset card and a Croissant description are built from, through the
