@@ -387,8 +387,8 @@ var (
 		_, err := svc.Ingest(ctx, []registry.NewSample{Human(text, f.Answer.ID)}, nil)
 		return err
 	}
-	useCopied  = getSample(func(f *Filled) *registry.Sample { return f.Copied })
-	useModel   = func(ctx context.Context, f *Filled, c *leaves.Checked) error {
+	useCopied = getSample(func(f *Filled) *registry.Sample { return f.Copied })
+	useModel  = func(ctx context.Context, f *Filled, c *leaves.Checked) error {
 		_, err := c.GetModel(ctx, f.Base.ID)
 		return err
 	}
