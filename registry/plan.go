@@ -28,7 +28,7 @@ type PlannedResult struct {
 }
 
 // ModelText is a stored model sample that a batch's text is compared with: found by its normalized
-// key (LookupModelNorm) or because it shares a near-duplicate band key (NearCandidates).
+// key (LookupModelNorms) or because it shares a near-duplicate band key (NearCandidates).
 type ModelText struct {
 	ID      string
 	Cluster string // its near-duplicate cluster
