@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/pedigreeml/pedigree/ledger"
@@ -18,6 +19,9 @@ import (
 // fixtureText is the text of a human sample in the schema-2 fixtures (what Text("idem") gave when they
 // were written).
 const fixtureText = "This is sample idem, written to test the registry with a handful of distinct words."
+
+// fixtureModelText is the text of the fixtures' model sample (Text("answer") when they were written).
+const fixtureModelText = "This is sample answer, written to test the registry with a handful of distinct words."
 
 func CheckUpgrade(t *testing.T, s LoggedStore, keyDir string) {
 	t.Helper()
@@ -38,6 +42,13 @@ func CheckUpgrade(t *testing.T, s LoggedStore, keyDir string) {
 	again, err := svc.Ingest(ctx, []registry.NewSample{Human(fixtureText)}, nil)
 	if err != nil || !again.Results[0].Duplicate {
 		t.Fatalf("a sample stored before the upgrade, sent again: %+v, %v; want a duplicate", again, err)
+	}
+	// The model answer stored before the upgrade got its normalized key and band keys from the
+	// migration: copies of it are refused as human text.
+	for _, copy := range []string{strings.ToUpper(fixtureModelText), strings.Replace(fixtureModelText, "handful", "few", 1)} {
+		if _, err := svc.Ingest(ctx, []registry.NewSample{Human(copy)}, nil); registry.ErrorCode(err) != registry.EPROVENANCECONFLICT {
+			t.Fatalf("a copy of model text stored before the upgrade, as human: %v", err)
+		}
 	}
 	if _, err := svc.Ingest(ctx, []registry.NewSample{Human(Text("after the upgrade"))},
 		&registry.Idempotency{Scope: "s", Key: "new", RequestSHA256: "r"}); err != nil {
