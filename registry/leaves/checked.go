@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/pedigreeml/pedigree/ledger"
@@ -202,6 +203,52 @@ func (c *Checked) proveFacts(ctx context.Context, facts map[string]registry.Gene
 		facts[s.ID] = registry.GenerationFact{Generation: s.Generation, Basis: s.GenerationBasis}
 	}
 	return nil
+}
+
+// Lineage implements registry.Store: every node of the graph is proven (its samples in one batch),
+// and its origin, model and generation, and every edge, must be what the proven samples say.
+func (c *Checked) Lineage(ctx context.Context, id, direction string, maxDepth, maxNodes int) (*registry.Lineage, error) {
+	l, err := c.Store.Lineage(ctx, id, direction, maxDepth, maxNodes)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(l.Nodes))
+	for i, n := range l.Nodes {
+		ids[i] = n.ID
+	}
+	samples, err := c.GetSamples(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]*registry.Sample, len(samples))
+	for _, s := range samples {
+		byID[s.ID] = s
+	}
+	fail := func(format string, args ...any) error {
+		err := registry.Tampered(format, args...)
+		c.prover.Fail(err)
+		return err
+	}
+	for _, n := range l.Nodes {
+		s, ok := byID[n.ID]
+		if !ok {
+			return nil, fail("lineage node %s has no sample", n.ID)
+		}
+		if n.Origin != s.Origin || n.Model != s.Model || n.Generation != s.Generation {
+			return nil, fail("lineage node %s differs from its logged sample", n.ID)
+		}
+	}
+	for _, e := range l.Edges {
+		child, ok := byID[e.To]
+		if !ok || !slices.Contains(child.Parents, e.From) {
+			return nil, fail("the lineage edge from %s to %s is not in the logged sample's parents", e.From, e.To)
+		}
+		if err := registry.CheckEdge(child, e.From, e.Kind); err != nil {
+			c.prover.Fail(err)
+			return nil, err
+		}
+	}
+	return l, nil
 }
 
 // GetSample implements registry.Store.

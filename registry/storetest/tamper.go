@@ -388,7 +388,12 @@ var (
 		return err
 	}
 	useCopied = getSample(func(f *Filled) *registry.Sample { return f.Copied })
-	useModel  = func(ctx context.Context, f *Filled, c *leaves.Checked) error {
+	// useLineage reads the lineage graph around the answer, as an auditor's console does.
+	useLineage = func(ctx context.Context, f *Filled, c *leaves.Checked) error {
+		_, err := c.Lineage(ctx, f.Answer.ID, registry.DirectionBoth, 10, 100)
+		return err
+	}
+	useModel = func(ctx context.Context, f *Filled, c *leaves.Checked) error {
 		_, err := c.GetModel(ctx, f.Base.ID)
 		return err
 	}
@@ -443,6 +448,8 @@ func testTamper(t *testing.T, b Backend) {
 		{name: "ChangedLicense", sql: "UPDATE samples SET license = 'MIT'", use: usePrompt},
 		{name: "ChangedDataset", sql: "UPDATE samples SET dataset = 'moved' WHERE dataset = 'edits'", use: useEdited},
 		{name: "RemovedLineage", sql: "DELETE FROM edges WHERE kind = 'parent'", use: useAnswer},
+		{name: "RemovedLineageInAGraph", sql: "DELETE FROM edges WHERE kind = 'parent'", use: useLineage},
+		{name: "RelabelledGenerationInAGraph", sql: "UPDATE samples SET generation = 0, generation_basis = 'human' WHERE dataset = 'edits'", use: useLineage},
 		{name: "PromptEdgeMadeParent", sql: "UPDATE edges SET kind = 'parent' WHERE kind = 'prompt'", use: useAnswer},
 		{name: "ParentEdgeMadePrompt", sql: "UPDATE edges SET kind = 'prompt' WHERE kind = 'parent'", use: useAnswer},
 		{name: "AddedEdge", sql: "INSERT INTO edges (child_id, parent_id, kind) SELECT e.id, p.id, 'parent' FROM samples e, samples p WHERE e.dataset = 'edits' AND p.dataset = 'seeds'", use: useEdited},
