@@ -128,9 +128,6 @@ func (s *Sample) PrepareDedup() {
 	s.NormSHA256 = hex.EncodeToString(k[:])
 }
 
-// Bands returns the sample's near-duplicate band keys, computed at ingest; nil for a stored sample.
-func (s *Sample) Bands() []int64 { return s.sketch.Bands }
-
 // prepareLeaf builds the sample's log leaf now, once its fields are final, for Leaf to return.
 func (s *Sample) prepareLeaf() error {
 	leaf, err := SampleLeaf(s)

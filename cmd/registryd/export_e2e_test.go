@@ -253,6 +253,7 @@ func TestExportFormatsEndToEnd(t *testing.T) {
 		}
 		type pqRow struct {
 			ID              string  `parquet:"id"`
+			ExternalID      *string `parquet:"external_id"`
 			Origin          string  `parquet:"origin"`
 			Model           *string `parquet:"model"`
 			Generation      int64   `parquet:"generation"`
@@ -280,7 +281,7 @@ func TestExportFormatsEndToEnd(t *testing.T) {
 		}
 		for i, p := range got {
 			r := rows[i]
-			if p.ID != r.ID || p.Text != r.Text || deref(p.Model) != deref(r.Model) || p.Generation != int64(r.Generation) ||
+			if p.ID != r.ID || deref(p.ExternalID) != deref(r.ExternalID) || p.Text != r.Text || deref(p.Model) != deref(r.Model) || p.Generation != int64(r.Generation) ||
 				p.GenerationBasis != r.GenerationBasis || deref(p.Dataset) != deref(r.Dataset) || deref(p.Source.License) != deref(r.Source.License) ||
 				deref(p.Source.URI) != deref(r.Source.URI) || !slices.Equal(p.Parents, r.Parents) && len(p.Parents)+len(r.Parents) > 0 ||
 				deref(p.PromptID) != deref(r.PromptID) || p.Metrics.Tokens != int64(r.Metrics.Tokens) || p.Metrics.MTLD != r.Metrics.MTLD ||

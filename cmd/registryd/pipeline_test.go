@@ -119,6 +119,28 @@ func TestPipelineWithTheCLI(t *testing.T) {
 		t.Fatalf("the student's output: generation %d, want 2", s.Generation)
 	}
 
+	// A dry run saves nothing; --request takes the whole request as JSON, and a bad one is a usage error.
+	var dry struct {
+		DryRun  bool `json:"dry_run"`
+		Allowed bool `json:"allowed"`
+		Size    int  `json:"size"`
+	}
+	json.Unmarshal([]byte(ok("mixes", "create", "--size", "400", "--seed", "3", "--dry-run")), &dry)
+	if !dry.DryRun || !dry.Allowed || dry.Size == 0 {
+		t.Fatalf("dry run: %+v", dry)
+	}
+	reqFile := filepath.Join(dir, "request.json")
+	os.WriteFile(reqFile, []byte(`{"size": 120, "seed": 9, "filter": {"datasets": ["essays"]}}`), 0o600)
+	var fromFile registry.Mix
+	json.Unmarshal([]byte(ok("mixes", "create", "--request", reqFile)), &fromFile)
+	if fromFile.Size == 0 || fromFile.Stats.Synthetic != 0 || fromFile.Request.Seed != 9 {
+		t.Fatalf("a mix from --request: size %d, %d synthetic, seed %d", fromFile.Size, fromFile.Stats.Synthetic, fromFile.Request.Seed)
+	}
+	os.WriteFile(reqFile, []byte(`{"size": "many"}`), 0o600)
+	if _, err := cli("mixes", "create", "--request", reqFile); err == nil || exitCode(err) != 2 {
+		t.Fatalf("a malformed --request: %v", err)
+	}
+
 	// A refused mix says why, and exits non-zero.
 	out, err := cli("mixes", "create", "--size", "100", "--synthetic-ratio", "0.9")
 	if err == nil || !strings.Contains(out, "the policy refused the mix") || !strings.Contains(out, "synthetic") {

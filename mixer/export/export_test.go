@@ -261,6 +261,7 @@ func TestChat(t *testing.T) {
 // written here independently of the writer's own struct.
 type pqRow struct {
 	ID              string   `parquet:"id"`
+	ExternalID      *string  `parquet:"external_id"`
 	Origin          string   `parquet:"origin"`
 	Model           *string  `parquet:"model"`
 	Generation      int64    `parquet:"generation"`
@@ -341,7 +342,7 @@ func TestParquetReadsBack(t *testing.T) {
 	}
 	for i, row := range got {
 		s := smps[i]
-		if row.ID != s.ID || row.Text != s.Text || str(row.Model) != s.Model || row.Generation != int64(s.Generation) ||
+		if row.ID != s.ID || str(row.ExternalID) != s.ExternalID || row.Text != s.Text || str(row.Model) != s.Model || row.Generation != int64(s.Generation) ||
 			str(row.Dataset) != s.Dataset || row.Source.Kind != s.Source.Kind || str(row.Source.License) != s.Source.License ||
 			str(row.PromptID) != s.PromptID || !slices.Equal(row.Parents, s.Parents) || row.Metrics.MTLD != s.Metrics.MTLD ||
 			row.Metrics.Tokens != int64(s.Metrics.Tokens) || row.Metrics.ToxicityScorer != s.Metrics.ToxicityScorer {
