@@ -23,14 +23,15 @@ func benchTexts(b *testing.B) ([]string, []int) {
 	return texts, counts
 }
 
-// BenchmarkScore measures tokenizer + MTLD + length + lexicon per text, for the fast path and the
-// map-based oracle, and their ratio measured in the same run.
+// BenchmarkScore measures tokenizer + MTLD + length + lexicon per text, for the fast path with
+// lexicon/1, with the default lexicon/2, and the map-based oracle of lexicon/1, and the ratio of
+// the lexicon/1 fast path to its oracle measured in the same run.
 //
 //	go test ./metrics -run '^$' -bench Score -benchtime 2s -cpu 1
 func BenchmarkScore(b *testing.B) {
 	texts, counts := benchTexts(b)
 	lex := loadOracleLexicon(b)
-	s := &metrics.Scorer{Toxicity: metrics.NewLexiconScorer()}
+	s := &metrics.Scorer{Toxicity: metrics.NewLexiconV1Scorer()}
 	ctx := context.Background()
 	fast := func(text string) {
 		if _, err := s.Score(ctx, text); err != nil {
@@ -51,7 +52,14 @@ func BenchmarkScore(b *testing.B) {
 			b.ReportMetric(float64(tokens)/b.Elapsed().Seconds(), "tokens/s")
 		}
 	}
+	s2 := &metrics.Scorer{Toxicity: metrics.NewLexiconScorer()}
+	lexicon2 := func(text string) {
+		if _, err := s2.Score(ctx, text); err != nil {
+			b.Fatal(err)
+		}
+	}
 	b.Run("fast", run(fast))
+	b.Run("lexicon2", run(lexicon2)) // the default lexicon: obfuscations, patterns, context rules
 	b.Run("oracle", run(oracle))
 	b.Run("speedup", func(b *testing.B) {
 		// Each iteration scores every text with both implementations, timing each, so that the ratio

@@ -1,5 +1,5 @@
 // Package metrics computes the per-sample metrics stored at ingest: the token count, MTLD (lexical
-// diversity) and a toxicity probability. It is pure: it imports only the standard library and does no
+// diversity) and a toxicity probability. It is pure: it does no
 // I/O except through an HTTP toxicity scorer the caller configures.
 //
 // Every stored score records how it was computed: Version names the tokenizer and the MTLD and
@@ -36,8 +36,12 @@
 //
 // # Toxicity
 //
-// A ToxicityScorer returns a probability in [0, 1]. Two are provided: LexiconScorer, the offline
-// default, which matches tokens against an embedded word list (lexicon/en.txt); and HTTPScorer, a
-// client for any service speaking the Perspective API comments:analyze format. Scorer ties the
+// A ToxicityScorer returns a probability in [0, 1]. LexiconScorer is the offline default: licensed
+// word lists (lexicon/ATTRIBUTION.md) with obfuscation handling, threat and identity-attack patterns
+// and context rules; LexiconV1Scorer is its predecessor, kept to reproduce old scores. HTTPScorer is
+// a client for any service speaking the Perspective API comments:analyze format. Scorer ties the
 // metrics together and decides what happens when the toxicity scorer is unavailable.
+//
+// The package imports the standard library, golang.org/x/text (accent folding) and
+// github.com/mtibben/confusables (look-alike letters), the same tables registry/dedup uses.
 package metrics

@@ -1,4 +1,6 @@
 package metrics
 
-// NewLexiconScorerFromData exposes the word-list parser to the external tests.
-func NewLexiconScorerFromData(data string) (*LexiconScorer, error) { return newLexiconScorer(data) }
+// NewLexiconV1ScorerFromData exposes the word-list parser to the external tests.
+func NewLexiconV1ScorerFromData(data string) (*LexiconV1Scorer, error) {
+	return newLexiconV1Scorer(data)
+}

@@ -12,11 +12,11 @@ import (
 	"strings"
 )
 
-// lexiconVersion versions the lexicon file format, its matching rules and the probability formula.
+// lexiconV1Version versions the lexicon file format, its matching rules and the probability formula.
 // The ID also carries TokenizerVersion and a hash of the word list, so those change it by themselves.
-const lexiconVersion = "lexicon/1"
+const lexiconV1Version = "lexicon/1"
 
-// The probability formula's constants; see LexiconScorer.
+// The probability formula's constants; see LexiconV1Scorer.
 const (
 	lexiconAlpha     = 2.5  // how fast the probability rises with the weight of the matches
 	lexiconRefLength = 10.0 // benign tokens a text may have before they start to dilute the matches
@@ -25,9 +25,10 @@ const (
 //go:embed lexicon/en.txt
 var lexiconEN string
 
-// LexiconScorer is the built-in, offline toxicity scorer. It matches tokens against an embedded word
-// list (lexicon/en.txt, written for this project), where each word has a weight w in (0, 1]: 1.00 for
-// slurs, 0.60 for strong profanity and insults, 0.25 for mild ones.
+// LexiconV1Scorer is the first built-in lexicon scorer ("lexicon/1"), kept so that scores stored with
+// it can be reproduced and compared (see LexiconScorer, which replaced it as the default). It matches
+// tokens against an embedded word list (lexicon/en.txt, written for this project), where each word has
+// a weight w in (0, 1]: 1.00 for slurs, 0.60 for strong profanity and insults, 0.25 for mild ones.
 //
 // A token matches a listed word exactly; failing that, a token ending in "'s" matches its stem, and a
 // hyphenated token matches with the largest weight among its hyphen-separated parts. With S the sum
@@ -42,8 +43,8 @@ var lexiconEN string
 // 0.46 and about 0.17. Diluting by benign tokens only (not by all tokens) keeps p monotone: adding a
 // matching token never lowers it. p is always in [0, 1).
 //
-// A LexiconScorer is immutable and safe for concurrent use.
-type LexiconScorer struct {
+// A LexiconV1Scorer is immutable and safe for concurrent use.
+type LexiconV1Scorer struct {
 	id      string
 	seed    maphash.Seed
 	mask    uint64
@@ -57,26 +58,26 @@ type lexEntry struct {
 	weight int32 // hundredths
 }
 
-var _ ToxicityScorer = (*LexiconScorer)(nil)
+var _ ToxicityScorer = (*LexiconV1Scorer)(nil)
 
-// NewLexiconScorer returns the built-in lexicon scorer. Its word list is embedded in the binary and
+// NewLexiconV1Scorer returns the first built-in lexicon scorer. Its word list is embedded in the binary and
 // checked by the package tests, so this cannot fail at run time.
-func NewLexiconScorer() *LexiconScorer {
-	l, err := newLexiconScorer(lexiconEN)
+func NewLexiconV1Scorer() *LexiconV1Scorer {
+	l, err := newLexiconV1Scorer(lexiconEN)
 	if err != nil {
 		panic("metrics: embedded lexicon: " + err.Error())
 	}
 	return l
 }
 
-func newLexiconScorer(data string) (*LexiconScorer, error) {
+func newLexiconV1Scorer(data string) (*LexiconV1Scorer, error) {
 	words, err := parseLexicon(data)
 	if err != nil {
 		return nil, err
 	}
 	sum := sha256.Sum256([]byte(data))
-	l := &LexiconScorer{
-		id:   lexiconVersion + "+" + TokenizerVersion + "+" + hex.EncodeToString(sum[:4]),
+	l := &LexiconV1Scorer{
+		id:   lexiconV1Version + "+" + TokenizerVersion + "+" + hex.EncodeToString(sum[:4]),
 		seed: maphash.MakeSeed(),
 	}
 	size := 16
@@ -148,11 +149,11 @@ func parseLexicon(data string) ([]lexWord, error) {
 }
 
 // ID returns "lexicon/1+" TokenizerVersion "+" and the first 8 hex digits of the word list's SHA-256.
-func (l *LexiconScorer) ID() string { return l.id }
+func (l *LexiconV1Scorer) ID() string { return l.id }
 
-// Toxicity returns the probability described on LexiconScorer. It uses tokens, or Tokenize(text)
+// Toxicity returns the probability described on LexiconV1Scorer. It uses tokens, or Tokenize(text)
 // when tokens is nil, and never fails.
-func (l *LexiconScorer) Toxicity(_ context.Context, text string, tokens []string) (float64, error) {
+func (l *LexiconV1Scorer) Toxicity(_ context.Context, text string, tokens []string) (float64, error) {
 	if tokens == nil {
 		tokens = Tokenize(text)
 	}
@@ -169,7 +170,7 @@ func (l *LexiconScorer) Toxicity(_ context.Context, text string, tokens []string
 
 // fromState is Toxicity over the tokens interned in st (with this lexicon), type by type. The
 // integer sums make it identical to Toxicity whatever the order of summation.
-func (l *LexiconScorer) fromState(st *state) float64 {
+func (l *LexiconV1Scorer) fromState(st *state) float64 {
 	var sum int64
 	hits := 0
 	for _, t := range st.types {
@@ -181,7 +182,7 @@ func (l *LexiconScorer) fromState(st *state) float64 {
 	return lexiconProbability(sum, len(st.ids)-hits)
 }
 
-// lexiconProbability is the formula on LexiconScorer; sum is in hundredths.
+// lexiconProbability is the formula on LexiconV1Scorer; sum is in hundredths.
 func lexiconProbability(sum int64, benign int) float64 {
 	if sum == 0 {
 		return 0
@@ -194,7 +195,7 @@ func lexiconProbability(sum int64, benign int) float64 {
 }
 
 // weightBytes is the weight of a token whose hash (with l.seed) is h.
-func (l *LexiconScorer) weightBytes(tok []byte, h uint64) int32 {
+func (l *LexiconV1Scorer) weightBytes(tok []byte, h uint64) int32 {
 	if w := l.getBytes(tok, h); w > 0 {
 		return w
 	}
@@ -206,8 +207,8 @@ func (l *LexiconScorer) weightBytes(tok []byte, h uint64) int32 {
 	return 0
 }
 
-// weightString is the weight of a token, by the matching rules on LexiconScorer.
-func (l *LexiconScorer) weightString(tok string) int32 {
+// weightString is the weight of a token, by the matching rules on LexiconV1Scorer.
+func (l *LexiconV1Scorer) weightString(tok string) int32 {
 	if w := l.getStem(tok); w > 0 || strings.IndexByte(tok, '-') < 0 {
 		return w
 	}
@@ -221,7 +222,7 @@ func (l *LexiconScorer) weightString(tok string) int32 {
 }
 
 // getStem looks tok up, and failing that its stem without a possessive "'s".
-func (l *LexiconScorer) getStem(tok string) int32 {
+func (l *LexiconV1Scorer) getStem(tok string) int32 {
 	if w := l.getString(tok); w > 0 {
 		return w
 	}
@@ -231,7 +232,7 @@ func (l *LexiconScorer) getStem(tok string) int32 {
 	return 0
 }
 
-func (l *LexiconScorer) getString(tok string) int32 {
+func (l *LexiconV1Scorer) getString(tok string) int32 {
 	h := maphash.String(l.seed, tok)
 	for i := h & l.mask; ; i = (i + 1) & l.mask {
 		e := l.slots[i]
@@ -244,7 +245,7 @@ func (l *LexiconScorer) getString(tok string) int32 {
 	}
 }
 
-func (l *LexiconScorer) getBytes(tok []byte, h uint64) int32 {
+func (l *LexiconV1Scorer) getBytes(tok []byte, h uint64) int32 {
 	for i := h & l.mask; ; i = (i + 1) & l.mask {
 		e := l.slots[i]
 		if e == 0 {

@@ -15,7 +15,7 @@ import (
 const wantLexiconID = "lexicon/1+tok/1+4f66b4a1"
 
 func TestLexiconID(t *testing.T) {
-	if got := metrics.NewLexiconScorer().ID(); got != wantLexiconID {
+	if got := metrics.NewLexiconV1Scorer().ID(); got != wantLexiconID {
 		t.Errorf("ID() = %q, want %q: the word list changed; update wantLexiconID", got, wantLexiconID)
 	}
 }
@@ -34,7 +34,7 @@ func TestLexiconFile(t *testing.T) {
 			t.Errorf("identity term %q is in the lexicon", w)
 		}
 	}
-	l := metrics.NewLexiconScorer()
+	l := metrics.NewLexiconV1Scorer()
 	for w, hundredths := range lex {
 		got, _ := l.Toxicity(context.Background(), w, nil)
 		if want := 1 - math.Exp(-2.5*float64(hundredths)/100); got != want {
@@ -59,19 +59,19 @@ func TestLexiconParseErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := metrics.NewLexiconScorerFromData(tt.data); err == nil {
+			if _, err := metrics.NewLexiconV1ScorerFromData(tt.data); err == nil {
 				t.Error("no error")
 			}
 		})
 	}
-	if _, err := metrics.NewLexiconScorerFromData("@weight 0.25 # mild\nfoo bar-baz it's\n"); err != nil {
+	if _, err := metrics.NewLexiconV1ScorerFromData("@weight 0.25 # mild\nfoo bar-baz it's\n"); err != nil {
 		t.Errorf("valid data: %v", err)
 	}
 }
 
 func toxicity(t *testing.T, text string) float64 {
 	t.Helper()
-	v, err := metrics.NewLexiconScorer().Toxicity(context.Background(), text, metrics.Tokenize(text))
+	v, err := metrics.NewLexiconV1Scorer().Toxicity(context.Background(), text, metrics.Tokenize(text))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +173,7 @@ func TestLexiconToxicity(t *testing.T) {
 		}
 	})
 	t.Run("NilTokensTokenizesText", func(t *testing.T) {
-		l := metrics.NewLexiconScorer()
+		l := metrics.NewLexiconV1Scorer()
 		a, _ := l.Toxicity(context.Background(), "You IDIOT", nil)
 		b, _ := l.Toxicity(context.Background(), "You IDIOT", metrics.Tokenize("You IDIOT"))
 		if a != b || a == 0 {
@@ -191,7 +191,7 @@ func TestLexiconMatchesOracle(t *testing.T) {
 	for _, w := range words[:40] {
 		words = append(words, w+"'s", "x-"+w, w+"-y's", strings.ToUpper(w))
 	}
-	l := metrics.NewLexiconScorer()
+	l := metrics.NewLexiconV1Scorer()
 	s := &metrics.Scorer{Toxicity: l}
 	r := rand.New(rand.NewPCG(7, 8))
 	for i := range 3000 {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 )
 
 // Scores is what ingest stores for one sample.
@@ -51,9 +50,6 @@ type Scorer struct {
 	NullOnUnavailable bool
 }
 
-// defaultLexicon is built once, on first use, because parsing the word list is not free.
-var defaultLexicon = sync.OnceValue(NewLexiconScorer)
-
 // Score computes Tokens, MTLD and Toxicity for text.
 //
 // When the toxicity scorer fails, Score returns an error wrapping ErrScorerUnavailable, unless
@@ -63,21 +59,26 @@ var defaultLexicon = sync.OnceValue(NewLexiconScorer)
 func (s *Scorer) Score(ctx context.Context, text string) (Scores, error) {
 	tox := s.Toxicity
 	if tox == nil {
-		tox = defaultLexicon()
+		tox = NewLexiconScorer()
 	}
 	st := getState()
 	defer putState(st)
 	st.scan(text)
-	lex, isLexicon := tox.(*LexiconScorer)
-	if isLexicon {
-		st.intern(lex.seed, lex) // one hash per token serves both MTLD and the lexicon
+	v1, isV1 := tox.(*LexiconV1Scorer)
+	if isV1 {
+		st.intern(v1.seed, v1) // one hash per token serves both MTLD and the lexicon
 	} else {
 		st.intern(st.seed, nil)
 	}
 	out := Scores{Tokens: len(st.ends), MTLD: st.mtld(), Version: Version, ToxicityScorer: tox.ID()}
 
-	if isLexicon {
-		v := lex.fromState(st)
+	if isV1 {
+		v := v1.fromState(st)
+		out.Toxicity = &v
+		return out, nil
+	}
+	if lex, ok := tox.(*LexiconScorer); ok {
+		v := lex.score(text) // reads the text itself, so it needs no token strings
 		out.Toxicity = &v
 		return out, nil
 	}

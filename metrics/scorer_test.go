@@ -28,15 +28,15 @@ func TestScorerDefaultsToLexicon(t *testing.T) {
 	if got.MTLD != metrics.MTLD(tokens) || got.MTLD == 0 {
 		t.Errorf("MTLD = %v, want %v", got.MTLD, metrics.MTLD(tokens))
 	}
-	want, _ := metrics.NewLexiconScorer().Toxicity(context.Background(), "", tokens)
+	want, _ := metrics.NewLexiconScorer().Toxicity(context.Background(), sampleText+" You idiot.", nil)
 	if got.Toxicity == nil || *got.Toxicity != want || want == 0 {
 		t.Errorf("Toxicity = %v, want %v", got.Toxicity, want)
 	}
 	if got.Version != metrics.Version || metrics.Version != "pedigree-metrics/1+tok/1" {
 		t.Errorf("Version = %q", got.Version)
 	}
-	if got.ToxicityScorer != wantLexiconID {
-		t.Errorf("ToxicityScorer = %q, want %q", got.ToxicityScorer, wantLexiconID)
+	if got.ToxicityScorer != wantLexiconV2ID {
+		t.Errorf("ToxicityScorer = %q, want %q", got.ToxicityScorer, wantLexiconV2ID)
 	}
 }
 

@@ -52,7 +52,7 @@ func putState(st *state) {
 
 // intern assigns each scanned token a type id (in order of first occurrence), hashing with seed. With
 // a lexicon (whose seed must be seed), it also looks up each new type's weight.
-func (st *state) intern(seed maphash.Seed, lex *LexiconScorer) {
+func (st *state) intern(seed maphash.Seed, lex *LexiconV1Scorer) {
 	n := len(st.ends)
 	size := 16
 	for size < 2*n {
