@@ -32,6 +32,7 @@ const (
 	codeMethodNotAllowed     = "method_not_allowed"
 	codeURITooLong           = "uri_too_long"
 	codeUnsupportedMediaType = "unsupported_media_type"
+	codeRateLimited          = "rate_limited"
 )
 
 // problemTypeBase prefixes each problem type URI; the code completes it.
@@ -59,6 +60,8 @@ func codeOfStatus(status int) string {
 		return codeURITooLong
 	case http.StatusUnsupportedMediaType:
 		return codeUnsupportedMediaType
+	case http.StatusTooManyRequests:
+		return codeRateLimited
 	case http.StatusNotFound:
 		return registry.ENOTFOUND
 	case http.StatusRequestEntityTooLarge:

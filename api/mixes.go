@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/pedigreeml/pedigree/mixer"
@@ -68,7 +69,13 @@ func (s *Server) buildMix(c echo.Context, dry bool) error {
 			}
 		}
 	}
+	start := time.Now()
 	res, err := s.builder.Build(ctx, req, dry, idem)
+	var decision *registry.Decision
+	if res != nil {
+		decision = res.Decision
+	}
+	s.metrics.mixBuilt(decision, dry, err, time.Since(start))
 	if err != nil {
 		return err
 	}

@@ -22,11 +22,7 @@ func (s *Server) countIngest(results []registry.IngestResult, replayed bool) []i
 		if replayed {
 			continue
 		}
-		if r.Duplicate {
-			s.metrics.ingested.WithLabelValues("duplicate").Inc()
-		} else {
-			s.metrics.ingested.WithLabelValues("new").Inc()
-		}
+		s.metrics.sampleIngested(r)
 	}
 	return out
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -23,6 +24,9 @@ type Config struct {
 	MaxBodyBytes  int64 // any request body but a batch; default 8 MiB
 	MaxBatchBytes int64 // a batch body; default 256 MiB
 	MaxURIBytes   int   // the request target, path and query; default 8 KiB
+	// TrustedProxies are the addresses of reverse proxies whose X-Forwarded-For the request log
+	// believes for the client's address; with none, it logs the connection's peer address.
+	TrustedProxies []*net.IPNet
 }
 
 // Deps are what the API serves from.
@@ -35,6 +39,8 @@ type Deps struct {
 	Logger   *slog.Logger
 	Registry *prometheus.Registry // where the API registers its metrics; a new one if nil
 	Spec     []byte               // the OpenAPI document served at /openapi.yaml
+	Metrics  *Metrics             // the series the API feeds; NewMetrics(Registry) if nil
+	Limits   RateLimits           // per-key request-rate limits; none if zero
 }
 
 // Server is the HTTP API.
@@ -46,7 +52,8 @@ type Server struct {
 	ledger   *ledger.Log
 	svc      *registry.Service
 	log      *slog.Logger
-	metrics  *httpMetrics
+	metrics  *Metrics
+	limiter  *rateLimiter
 	spec     []byte
 	echo     *echo.Echo
 }
@@ -68,11 +75,16 @@ func New(cfg Config, d Deps) *Server {
 	if d.Registry == nil {
 		d.Registry = prometheus.NewRegistry()
 	}
+	if d.Metrics == nil {
+		d.Metrics = NewMetrics(d.Registry)
+	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(d.Logger)
+	e.IPExtractor = clientIP(cfg.TrustedProxies)
 	s := &Server{cfg: cfg, store: d.Store, builder: d.Builder, policies: d.Policies, ledger: d.Log, svc: d.Service, log: d.Logger, spec: d.Spec, echo: e,
-		metrics: newHTTPMetrics(d.Registry)}
+		metrics: d.Metrics}
+	s.limiter = newRateLimiter(d.Limits, d.Metrics)
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{}))
 	e.Use(s.observe)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: false, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
@@ -104,10 +116,24 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		elapsed := time.Since(start)
 		s.metrics.observe(c.Request().Method, route, status, elapsed)
 		s.log.InfoContext(c.Request().Context(), "request", "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
-			"method", c.Request().Method, "route", route, "status", status, "duration_ms", float64(elapsed.Microseconds())/1000,
+			"method", c.Request().Method, "route", route, "client_ip", c.RealIP(), "status", status, "duration_ms", float64(elapsed.Microseconds())/1000,
 			"bytes_in", c.Request().ContentLength, "bytes_out", c.Response().Size)
 		return nil
 	}
+}
+
+// clientIP finds a request's client address: the connection's peer, or, behind the trusted
+// proxies, the nearest address in X-Forwarded-For that is not one of them. Echo would otherwise
+// believe any X-Forwarded-For (and, by default, any proxy on a private network).
+func clientIP(trusted []*net.IPNet) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range trusted {
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
 }
 
 // limitURI refuses a request whose target (path and query) is longer than the limit with a 414

@@ -14,6 +14,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pedigreeml/pedigree"
@@ -47,6 +48,8 @@ type config struct {
 	AuditRate        float64       // leaves a second the background audit checks; 0: no limit
 	AuditInterval    time.Duration // pause between background audit passes; 0: no background audit
 
+	Exposure exposure // TLS, per-key rate limits, trusted proxies (tls.go)
+
 	finish func() error // validates what the flags could not; set by register
 }
 
@@ -71,7 +74,11 @@ func (c *config) register(f *flags, withServer bool) {
 	c.registerMirror(f)
 	f.string(&auditRate, "audit-rate", strconv.Itoa(defaultAuditRate), "leaves a second that the background audit re-hashes and re-derives (each phase); 0 for no limit")
 	f.string(&auditInterval, "audit-interval", "10m", "pause between passes of the background audit; 0 turns it off")
+	finishExposure := c.Exposure.register(f)
 	c.finish = func() error {
+		if err := finishExposure(); err != nil {
+			return err
+		}
 		d, err := time.ParseDuration(timeout)
 		if err != nil || d <= 0 {
 			return &usageError{"--toxicity-timeout must be a positive duration such as 5s"}
@@ -239,6 +246,15 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var certs *certReloader
+	if cfg.Exposure.TLSCert != "" {
+		if certs, err = newCertReloader(cfg.Exposure.TLSCert, cfg.Exposure.TLSKey, logger); err != nil {
+			return err
+		}
+	}
+	reg := prometheus.NewRegistry()
+	opsMetrics := api.NewMetrics(reg)
+	tox = opsMetrics.InstrumentToxicity(tox)
 	// The address first: a port in use fails the start before the data directory, the database or
 	// the admin key is created. Connections wait in the listener's queue until the checks are done.
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -251,11 +267,15 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer store.Close()
+	store.SetWriteWaitObserver(opsMetrics.ObserveWriteWait)
 	// Check the log before anything is written: a registry whose records or log were altered
 	// refuses to start.
 	auditLog, err := openLog(ctx, cfg, store, logger)
 	if err != nil {
 		return err
+	}
+	if t, ok := auditLog.Trusted(); ok { // openLog signed a checkpoint of it
+		opsMetrics.CheckpointSigned(t.N, time.Now())
 	}
 	// From here on every record read for a response, an authorization, a policy evaluation or a
 	// replay is proven in the log first.
@@ -272,10 +292,14 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	}
 	builder := &mixer.Builder{Store: checked, Policies: policies}
 
-	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	handler := api.New(api.Config{MaxBatchBytes: cfg.MaxBatchBytes}, api.Deps{
+	if certs != nil {
+		reg.MustRegister(certs.collectors()...)
+	}
+	opsMetrics.WatchLog(auditLog)
+	handler := api.New(api.Config{MaxBatchBytes: cfg.MaxBatchBytes, TrustedProxies: cfg.Exposure.TrustedProxies}, api.Deps{
 		Store: checked, Builder: builder, Policies: policies, Log: auditLog, Service: svc, Logger: logger, Registry: reg, Spec: pedigree.OpenAPI,
+		Metrics: opsMetrics, Limits: cfg.Exposure.RateLimits,
 	})
 	srv := &http.Server{
 		Handler:           handler,
@@ -285,15 +309,26 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	scheme := "http://"
+	if certs != nil {
+		scheme = "https://"
+	}
 	if cfg.LogFormat == "json" { // the line scripts read, in the stream's own format
-		fmt.Fprintf(stdout, "{\"listening_on\":%q}\n", "http://"+ln.Addr().String())
+		fmt.Fprintf(stdout, "{\"listening_on\":%q}\n", scheme+ln.Addr().String())
 	} else {
-		fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
+		fmt.Fprintf(stdout, "listening on %s%s\n", scheme, ln.Addr())
 	}
 	logger.Info("serving", "addr", ln.Addr().String(), "db", redactDSN(cfg.dbPath()), "toxicity_scorer", tox.ID())
 
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- serveOn(srv, ln, certs) }()
+	opsCtx, stopOps := context.WithCancel(ctx)
+	var opsDone sync.WaitGroup
+	opsDone.Go(func() { opsMetrics.CountSamples(opsCtx, store.CountSamples, sampleRecount, logger) })
+	if certs != nil {
+		opsDone.Go(func() { certs.watch(opsCtx, cfg.Exposure.TLSReload) })
+	}
+	defer func() { stopOps(); opsDone.Wait() }()
 	auditCtx, stopAudit := context.WithCancel(ctx)
 	auditDone := make(chan struct{})
 	go func() {
@@ -311,8 +346,10 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 			if auditLog.Healthy() != nil {
 				continue // the audit loop has said why; an unhealthy log signs nothing
 			}
-			if _, _, err := auditLog.Checkpoint(ctx); err != nil && ctx.Err() == nil {
+			if _, t, err := auditLog.Checkpoint(ctx); err != nil && ctx.Err() == nil {
 				logger.Error("signing a checkpoint", "err", err)
+			} else if err == nil {
+				opsMetrics.CheckpointSigned(t.N, time.Now())
 			}
 		case <-ctx.Done():
 			running = false
@@ -336,6 +373,11 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// sampleRecount is how often /metrics recounts the stored samples by origin and generation in the
+// database (between counts it adds this server's ingests): a grouped scan of the samples table,
+// about a second at a million samples.
+const sampleRecount = 10 * time.Minute
+
 // checkpointEvery is how often the server signs and stores a checkpoint when the log has grown.
 const checkpointEvery = 30 * time.Second
 
@@ -345,6 +387,9 @@ type fullStore interface {
 	leaves.RecordStore
 	ledger.Storage
 	RecordLeaves(ctx context.Context, fn func(index int64, leaf []byte) error) error
+	// For /metrics: how long writes wait for the writer, and the samples by origin and generation.
+	SetWriteWaitObserver(fn func(time.Duration))
+	CountSamples(ctx context.Context, fn func(origin string, generation int, n int64)) error
 }
 
 // openLog loads (creating on first start) the log signing key, runs the start-up check against the

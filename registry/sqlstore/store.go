@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pedigreeml/pedigree/registry"
@@ -182,6 +183,9 @@ type Store struct {
 
 	// bands filters the near-duplicate probes, where the dialect has a single writer; else nil.
 	bands *bandFilter
+
+	// onWriteWait, if set, is told how long each write waited before it could write.
+	onWriteWait atomic.Pointer[func(time.Duration)]
 }
 
 var _ registry.Store = (*Store)(nil)
@@ -292,6 +296,7 @@ func (s *Store) mapError(err error) error {
 // its commit; fn appends leaves to log, which are written, with their stored hashes and the new
 // head, before the commit.
 func (s *Store) write(ctx context.Context, fn func(tx *txn, log *logWriter) error) error {
+	start := time.Now()
 	select {
 	case s.writer <- struct{}{}:
 		defer func() { <-s.writer }()
@@ -303,6 +308,9 @@ func (s *Store) write(ctx context.Context, fn func(tx *txn, log *logWriter) erro
 		var err error
 		if log, err = lockLog(ctx, tx); err != nil {
 			return err
+		}
+		if observe := s.onWriteWait.Load(); observe != nil {
+			(*observe)(time.Since(start))
 		}
 		if err := fn(tx, log); err != nil {
 			return err
