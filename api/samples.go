@@ -255,7 +255,7 @@ func (s *Server) getCandidates(c echo.Context) error {
 	return c.JSON(http.StatusOK, list)
 }
 
-// lookupSamples answers which samples have the given ids or external ids, for the
+// lookupSamples answers which samples have the given ids, external ids or contents, for the
 // ingest role as for auditors: what a pipeline needs to link its own work, not a listing. Each
 // sample found is read through the checked store, so it is proven in the log as any other read.
 func (s *Server) lookupSamples(c echo.Context) error {
@@ -270,42 +270,9 @@ func (s *Server) lookupSamples(c echo.Context) error {
 	if err := decodeStrict(body, &l, ""); err != nil {
 		return err
 	}
-	if err := l.Validate(); err != nil {
+	out, err := s.svc.Lookup(c.Request().Context(), &l)
+	if err != nil {
 		return err
-	}
-	ctx := c.Request().Context()
-	var ids []string
-	seen := map[string]bool{}
-	add := func(id string) {
-		if !seen[id] {
-			seen[id] = true
-			ids = append(ids, id)
-		}
-	}
-	for _, id := range l.IDs {
-		add(id)
-	}
-	if len(l.ExternalIDs) > 0 {
-		byExternal, err := s.store.LookupExternal(ctx, l.ExternalIDs)
-		if err != nil {
-			return err
-		}
-		for _, k := range l.ExternalIDs {
-			if e, ok := byExternal[k]; ok {
-				add(e.ID)
-			}
-		}
-	}
-	out := make([]*registry.Sample, 0, len(ids))
-	for _, id := range ids {
-		smp, err := s.store.GetSample(ctx, id)
-		if registry.ErrorCode(err) == registry.ENOTFOUND {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		out = append(out, smp)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"samples": out})
 }

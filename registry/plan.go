@@ -312,15 +312,25 @@ func CheckDerived(s *Sample) error {
 }
 
 // DerivedMismatch says what the audits find wrong with a stored sample's derived values, or "":
-// its content hash, and its normalized key (dedup.Key), which no read serves — only the ingest's
-// exact check and a mix's exact dedup use it, through the index — so the audits, not each read,
-// re-derive it.
+// its content hash; its normalized key (dedup.Key), which no read serves — only the ingest's exact
+// check and a mix's exact dedup use it, through the index — so the audits, not each read,
+// re-derive it. (Its identity needs its parents: IdentityMismatch.)
 func DerivedMismatch(s *Sample) string {
 	if sum := sha256.Sum256([]byte(s.Text)); hex.EncodeToString(sum[:]) != s.ContentSHA256 {
 		return "sample " + s.ID + "'s text no longer matches its content hash"
 	}
 	if k := dedup.Key(s.Text); hex.EncodeToString(k[:]) != s.NormSHA256 {
 		return "sample " + s.ID + "'s normalized key no longer matches its text"
+	}
+	return ""
+}
+
+// IdentityMismatch says what the audits find wrong with a stored sample's identity, or "": the
+// ingest's duplicate check reads identities through their index, unproven (a content lookup proves
+// what it finds). s must have its parents.
+func IdentityMismatch(s *Sample) string {
+	if Identity(s) != s.IdentitySHA256 {
+		return "sample " + s.ID + "'s identity (the duplicate key) no longer matches its text and provenance"
 	}
 	return ""
 }

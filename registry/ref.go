@@ -156,39 +156,3 @@ type ExternalKey struct {
 	Dataset    string `json:"dataset"`
 	ExternalID string `json:"external_id"`
 }
-
-// MaxLookupKeys bounds one lookup request.
-const MaxLookupKeys = 1000
-
-// Lookup asks which samples have these ids or external ids: what a pipeline needs to link its own
-// work, without listing the registry. (Not by content hash: that would take an index on every
-// sample's hash, a random insert per ingested sample.)
-type Lookup struct {
-	IDs         []string      `json:"ids,omitempty"`
-	ExternalIDs []ExternalKey `json:"external_ids,omitempty"`
-}
-
-// Validate checks the keys' forms and number.
-func (l *Lookup) Validate() error {
-	n := len(l.IDs) + len(l.ExternalIDs)
-	switch {
-	case n == 0:
-		return FieldErrorf("ids", "a lookup names at least one id or external_id")
-	case n > MaxLookupKeys:
-		return Errorf(ETOOLARGE, "a lookup names at most %d keys, got %d", MaxLookupKeys, n)
-	}
-	for i, id := range l.IDs {
-		if !ValidID(id) {
-			return FieldErrorf("ids/"+strconv.Itoa(i), "is not a sample id")
-		}
-	}
-	for i, k := range l.ExternalIDs {
-		if msg := checkExternalID(k.ExternalID); msg != "" || k.ExternalID == "" {
-			if msg == "" {
-				msg = "is required"
-			}
-			return FieldErrorf("external_ids/"+strconv.Itoa(i)+"/external_id", "%s", msg)
-		}
-	}
-	return nil
-}

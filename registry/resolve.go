@@ -26,15 +26,24 @@ type resolver struct {
 	res      *Resolution
 	external map[ExternalKey]ExternalSample // stored samples named by external_id
 	firstExt map[ExternalKey]int            // the batch's first item with each external key
-	itemOf   [][]int                        // per sample: the batch items its references resolve to, parents then prompt
 	fe       []FieldError
 }
 
 // resolve looks up parents, prompts and models, and derives each sample's model, parents, prompt,
 // generation and identity. Unknown references are one EUNPROCESSABLE error listing every one.
 func (s *Service) resolve(ctx context.Context, in []NewSample, samples []*Sample, batch bool) error {
-	r := &resolver{svc: s, in: in, samples: samples, prefix: func(i int) string { return fieldPrefix(batch, i) },
-		firstExt: map[ExternalKey]int{}, itemOf: make([][]int, len(samples))}
+	return s.newResolver(in, samples, func(i int) string { return fieldPrefix(batch, i) }).run(ctx)
+}
+
+// newResolver resolves the references of in, writing into samples; prefix(i) starts the field path
+// of item i's errors.
+func (s *Service) newResolver(in []NewSample, samples []*Sample, prefix func(int) string) *resolver {
+	return &resolver{svc: s, in: in, samples: samples, prefix: prefix, firstExt: map[ExternalKey]int{}}
+}
+
+// run looks up and derives; an unknown reference or model is one EUNPROCESSABLE error listing every
+// one.
+func (r *resolver) run(ctx context.Context) error {
 	if err := r.lookup(ctx); err != nil {
 		return err
 	}
@@ -272,6 +281,6 @@ func (r *resolver) build(i int, targets []target) bool {
 	smp.Parents = parents
 	g := SampleGeneration(model, facts)
 	smp.Generation, smp.GenerationBasis = g.Generation, g.Basis
-	smp.IdentitySHA256 = identity(smp)
+	smp.IdentitySHA256 = Identity(smp)
 	return true
 }

@@ -151,8 +151,10 @@ func buildSample(n *NewSample) *Sample {
 	}
 }
 
-// identity is the duplicate key of a sample: its text, origin, model, prompt and parents.
-func identity(smp *Sample) string {
+// Identity is the duplicate key of a sample: its text, origin, model, prompt and parents (the prompt
+// among them). A re-sent item has the identity of the stored sample, and a content lookup finds a
+// sample by it.
+func Identity(smp *Sample) string {
 	h := sha256.New()
 	for _, part := range []string{smp.ContentSHA256, smp.Origin, smp.ModelID, smp.PromptID} {
 		h.Write([]byte(part))

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"testing"
 
@@ -10,8 +12,8 @@ import (
 )
 
 // TestExternalIDsEndToEnd runs a pipeline's linking over HTTP, with an ingest key only: a JSON
-// Lines batch whose answers name their prompt by item and by external_id, the lookup route by id and
-// by external id, and the refusals of the new fields, each checked against openapi.yaml.
+// Lines batch whose answers name their prompt by item and by external_id, the lookup route by id, by
+// external id and by content, and the refusals of the new fields, each checked against openapi.yaml.
 func TestExternalIDsEndToEnd(t *testing.T) {
 	ctx := context.Background()
 	srv := startServer(t, "")
@@ -47,11 +49,35 @@ func TestExternalIDsEndToEnd(t *testing.T) {
 		t.Fatalf("lookup found %d: %v", len(found), ids)
 	}
 
+	// By content: the text's hash with what makes it a record. The prompt is human text with no
+	// parents, so its hash alone finds it; an answer needs its model and prompt (by id or by
+	// external id); the same text under another prompt, or as human text, is another record.
+	hash := func(text string) string {
+		sum := sha256.Sum256([]byte(text))
+		return hex.EncodeToString(sum[:])
+	}
+	answer := "Purring comes from the larynx and may also soothe the cat itself."
+	byContent := must[[]*registry.Sample](t)(ingest.LookupSamples(ctx, registry.Lookup{Contents: []registry.ContentKey{
+		{ContentSHA256: hash("Why do cats purr when they are content?")},
+		{ContentSHA256: hash(answer), Origin: "model", Model: teacher.Ref(), PromptID: registry.Ref{Dataset: "prompts", ExternalID: "q1"}},
+		{ContentSHA256: hash(answer), Origin: "model", Model: "teacher@1", PromptID: registry.RefID(prompt.ID)},
+		{ContentSHA256: hash(answer)},
+		{ContentSHA256: hash(answer), Origin: "model", Model: teacher.Ref(), PromptID: registry.RefID(got[1].ID)},
+	}}))
+	if len(byContent) != 2 || byContent[0].ID != prompt.ID || byContent[1].ID != got[2].ID {
+		t.Fatalf("lookup by content found %d: %+v", len(byContent), byContent)
+	}
+
 	for _, tc := range []struct {
 		name   string
 		lookup registry.Lookup
 		status int
 	}{
+		{"ContentNotAHash", registry.Lookup{Contents: []registry.ContentKey{{ContentSHA256: strings.ToUpper(hash(answer))}}}, 400},
+		{"ContentModelWithoutOrigin", registry.Lookup{Contents: []registry.ContentKey{{ContentSHA256: hash(answer), Model: teacher.Ref()}}}, 400},
+		{"ContentItemReference", registry.Lookup{Contents: []registry.ContentKey{{ContentSHA256: hash(answer), Origin: "model", Model: teacher.Ref(), PromptID: registry.RefItem(0)}}}, 400},
+		{"ContentUnknownModel", registry.Lookup{Contents: []registry.ContentKey{{ContentSHA256: hash(answer), Origin: "model", Model: "nobody@1"}}}, 422},
+		{"ContentUnknownPrompt", registry.Lookup{Contents: []registry.ContentKey{{ContentSHA256: hash(answer), Origin: "model", Model: teacher.Ref(), PromptID: registry.Ref{Dataset: "prompts", ExternalID: "q404"}}}}, 422},
 		{"Empty", registry.Lookup{}, 400},
 		{"NotAnID", registry.Lookup{IDs: []string{"x"}}, 400},
 		{"NoExternalID", registry.Lookup{ExternalIDs: []registry.ExternalKey{{Dataset: "d"}}}, 400},

@@ -165,24 +165,79 @@ func (c *Checked) Resolve(ctx context.Context, sampleIDs, modelRefs []string) (*
 	return res, nil
 }
 
-// LookupExternal implements registry.Store: the samples found are proven, as Resolve's are.
+// LookupExternal implements registry.Store: the samples found are proven, as Resolve's are, and
+// each must have the external id it was found by; its generation and identity are the proven ones.
 func (c *Checked) LookupExternal(ctx context.Context, keys []registry.ExternalKey) (map[registry.ExternalKey]registry.ExternalSample, error) {
 	found, err := c.Store.LookupExternal(ctx, keys)
 	if err != nil || len(found) == 0 {
 		return found, err
 	}
-	facts := make(map[string]registry.GenerationFact, len(found))
-	for _, e := range found {
-		facts[e.ID] = e.GenerationFact
-	}
-	if err := c.proveFacts(ctx, facts); err != nil {
+	byID, err := provenByID(ctx, c, found, func(e registry.ExternalSample) string { return e.ID })
+	if err != nil {
 		return nil, err
 	}
+	out := make(map[registry.ExternalKey]registry.ExternalSample, len(found))
 	for k, e := range found {
-		e.GenerationFact = facts[e.ID]
-		found[k] = e
+		s, ok := byID[e.ID]
+		if !ok {
+			continue // gone since: unknown, not trusted
+		}
+		if s.Dataset != k.Dataset || s.ExternalID != k.ExternalID {
+			return nil, c.fail(registry.Tampered("the external-id index names sample %s for %s, but its logged record has %s",
+				s.ID, registry.Ref{Dataset: k.Dataset, ExternalID: k.ExternalID}, registry.Ref{Dataset: s.Dataset, ExternalID: s.ExternalID}))
+		}
+		out[k] = registry.ExternalSample{ID: s.ID, Identity: registry.Identity(s),
+			GenerationFact: registry.GenerationFact{Generation: s.Generation, Basis: s.GenerationBasis}}
 	}
-	return found, nil
+	return out, nil
+}
+
+// Identities implements registry.Store: each sample found is proven and must have the identity it
+// was found by.
+func (c *Checked) Identities(ctx context.Context, identities []string) (map[string]string, error) {
+	found, err := c.Store.Identities(ctx, identities)
+	if err != nil || len(found) == 0 {
+		return found, err
+	}
+	byID, err := provenByID(ctx, c, found, func(id string) string { return id })
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(found))
+	for ident, id := range found {
+		s, ok := byID[id]
+		if !ok {
+			continue
+		}
+		if registry.Identity(s) != ident {
+			return nil, c.fail(registry.Tampered("the identity index names sample %s for a record its logged text and provenance do not make", s.ID))
+		}
+		out[ident] = id
+	}
+	return out, nil
+}
+
+// provenByID reads the samples that found names, proven in one batch.
+func provenByID[K comparable, V any](ctx context.Context, c *Checked, found map[K]V, id func(V) string) (map[string]*registry.Sample, error) {
+	ids := make([]string, 0, len(found))
+	for _, v := range found {
+		ids = append(ids, id(v))
+	}
+	samples, err := c.GetSamples(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]*registry.Sample, len(samples))
+	for _, s := range samples {
+		byID[s.ID] = s
+	}
+	return byID, nil
+}
+
+// fail reports a mismatch to the prover and returns it.
+func (c *Checked) fail(err error) error {
+	c.prover.Fail(err)
+	return err
 }
 
 // proveFacts replaces each sample's generation fact with the one its proven record holds.

@@ -153,6 +153,9 @@ func (s *Store) sampleLeaves(ctx context.Context, fn func(int64, []byte) error) 
 			return err
 		}
 		for _, smp := range page {
+			if reason := registry.IdentityMismatch(smp); reason != "" {
+				return &ledger.AuditError{Leaf: smp.LogIndex, StoredIndex: -1, Reason: reason}
+			}
 			leaf, err := registry.SampleLeaf(smp)
 			if err := emit(fn, smp.LogIndex, leaf, err); err != nil {
 				return err

@@ -388,6 +388,15 @@ var (
 		return err
 	}
 	useCopied = getSample(func(f *Filled) *registry.Sample { return f.Copied })
+	// useContentLookup finds the prompt by its content, as a pipeline linking its work does.
+	useContentLookup = func(ctx context.Context, f *Filled, c *leaves.Checked) error {
+		svc := &registry.Service{Store: c}
+		found, err := svc.Lookup(ctx, &registry.Lookup{Contents: []registry.ContentKey{{ContentSHA256: f.Prompt.ContentSHA256}}})
+		if err == nil && (len(found) != 1 || found[0].ID != f.Prompt.ID) {
+			return fmt.Errorf("a content lookup of the prompt found %d samples", len(found))
+		}
+		return err
+	}
 	// useLineage reads the lineage graph around the answer, as an auditor's console does.
 	useLineage = func(ctx context.Context, f *Filled, c *leaves.Checked) error {
 		_, err := c.Lineage(ctx, f.Answer.ID, registry.DirectionBoth, 10, 100)
@@ -491,6 +500,14 @@ func testTamper(t *testing.T, b Backend) {
 		{name: "ChangedNormalizedKey", sql: "UPDATE samples SET norm_sha256 = zeroblob(32) WHERE dataset = 'answers'",
 			postgres: "UPDATE samples SET norm_sha256 = decode(repeat('00', 32), 'hex') WHERE dataset = 'answers'", index: true},
 		{name: "DeletedBandKeys", sql: "DELETE FROM sample_bands", index: true},
+		// The identity index made to answer the seed for the prompt's content: a lookup proves what
+		// it finds, and the audits re-derive every identity.
+		{name: "MovedIdentity", sql: `CREATE TEMP TABLE moved AS SELECT identity_sha256 AS i FROM samples WHERE dataset = 'prompts';
+			UPDATE samples SET identity_sha256 = zeroblob(32) WHERE dataset = 'prompts';
+			UPDATE samples SET identity_sha256 = (SELECT i FROM moved) WHERE dataset = 'seeds'`,
+			postgres: `CREATE TEMP TABLE moved AS SELECT identity_sha256 AS i FROM samples WHERE dataset = 'prompts';
+			UPDATE samples SET identity_sha256 = decode(repeat('00', 32), 'hex') WHERE dataset = 'prompts';
+			UPDATE samples SET identity_sha256 = (SELECT i FROM moved) WHERE dataset = 'seeds'`, use: useContentLookup, index: true},
 		{name: "PlantedBandKey", sql: "INSERT INTO sample_bands (band, log_index) SELECT 42, log_index FROM samples WHERE dataset = 'prompts'", index: true},
 		{name: "DeletedSample", sql: "DELETE FROM edges WHERE child_id IN (SELECT id FROM samples WHERE dataset = 'edits'); DELETE FROM samples WHERE dataset = 'edits'"},
 		{name: "TruncatedLog", sql: "DELETE FROM log_leaves WHERE idx = (SELECT max(idx) FROM log_leaves)", treeOnly: true},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import json
 import os
@@ -322,15 +323,22 @@ class Client:
         self,
         ids: Iterable[str | Sample] = (),
         external_ids: Iterable[Mapping[str, Any] | tuple[str, str]] = (),
+        contents: Iterable[Mapping[str, Any]] = (),
     ) -> list[Sample]:
-        """The registered samples with these ids or external ids (``POST /v1/samples/lookup``,
-        roles ``ingest`` and ``auditor``): how a pipeline finds what its own ids became without
-        listing the registry. ``ids`` are id strings (or records, for their ids). ``external_ids``
-        are :func:`ext` references with their dataset (a lookup has no sample whose dataset to
-        default to; ``""`` is the samples without one) or ``(dataset, external_id)`` pairs.
+        """The registered samples with these ids, external ids or contents (``POST
+        /v1/samples/lookup``, roles ``ingest`` and ``auditor``): how a pipeline finds what its own
+        ids became without listing the registry. ``ids`` are id strings (or records, for their
+        ids). ``external_ids`` are :func:`ext` references with their dataset (a lookup has no
+        sample whose dataset to default to; ``""`` is the samples without one) or ``(dataset,
+        external_id)`` pairs. ``contents`` name samples by content: mappings with ``text`` (hashed
+        here; the text is not sent) or ``content_sha256``, and the ``origin``, ``model``,
+        ``parents``, ``prompt_id`` and ``dataset`` the sample was ingested with — the key by which
+        the registry knows a re-sent item, so an ingest item can be passed as it is (its other
+        fields are left out). A text alone finds human text with no parents and no prompt; an
+        unknown model or reference raises :class:`ProblemError` (422).
 
         Unknown keys are left out; each sample comes once, in the order of the first key that
-        found it (the ids, then the external ids). Keys beyond the registry's 1,000 per request
+        found it (the ids, then the external ids, then the contents). Keys beyond the registry's 1,000 per request
         are sent in further requests. To map keys to samples::
 
             by_ext = {(s.dataset or "", s.external_id): s for s in found if s.external_id}
@@ -353,7 +361,22 @@ class Client:
             if key not in seen_ext:
                 seen_ext.add(key)
                 ext_keys.append(key)
-        keys: list[tuple[str, Any]] = [("id", x) for x in id_keys] + [("ext", x) for x in ext_keys]
+        content_keys: list[dict[str, Any]] = []
+        for n, item in enumerate(contents):
+            if not isinstance(item, Mapping):
+                raise ValueError(f"contents[{n}] is {type(item).__name__}, not a mapping with text or content_sha256")
+            key = {f: item[f] for f in ("origin", "model", "parents", "prompt_id", "dataset") if item.get(f) is not None}
+            if "text" in item:
+                if not isinstance(item["text"], str):
+                    raise ValueError(f"contents[{n}].text is not a string")
+                key["content_sha256"] = hashlib.sha256(item["text"].encode("utf-8")).hexdigest()
+            elif isinstance(item.get("content_sha256"), str):
+                key["content_sha256"] = item["content_sha256"]
+            else:
+                raise ValueError(f"contents[{n}] has neither text nor content_sha256")
+            content_keys.append(key)
+        keys: list[tuple[str, Any]] = ([("id", x) for x in id_keys] + [("ext", x) for x in ext_keys]
+                                       + [("content", x) for x in content_keys])
         out: list[Sample] = []
         found: set[str] = set()
         for c in range(0, len(keys), MAX_LOOKUP_KEYS):
@@ -365,6 +388,9 @@ class Client:
                 body["ids"] = chunk_ids
             if chunk_ext:
                 body["external_ids"] = chunk_ext
+            chunk_contents = [v for kind, v in chunk if kind == "content"]
+            if chunk_contents:
+                body["contents"] = chunk_contents
             r = self._write("POST", "/v1/samples/lookup", _dumps(body))
             d = _obj(_loads(r), "POST /v1/samples/lookup")
             got = d.get("samples")

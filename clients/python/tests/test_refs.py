@@ -1,8 +1,9 @@
 """Ids a pipeline controls: external_id on samples, references by ref()/ext()/item() in parents and
-prompt_id, lookup by id and external id, and the registry's refusals of each."""
+prompt_id, lookup by id, external id and content, and the registry's refusals of each."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections.abc import Iterator
@@ -285,6 +286,27 @@ class RefTest(ServerTestCase):
         # The empty dataset is a dataset of its own, named "".
         bare = self.ingest.create_sample({"text": "Lookup D, in no dataset.", "origin": "human", "external_id": "look-d"})
         self.assertEqual([s.id for s in self.ingest.lookup(external_ids=[("", "look-d")])], [bare.id])
+
+    def test_lookup_by_content(self) -> None:
+        prompt = human("What does a lookup by content need?", "look-content", external_id="lc-q")
+        reply = answer("The text with its origin, model and prompt.", "look-content",
+                       pedigree.ext("lc-q"), external_id="lc-a")
+        p, a = self.ingest.ingest([prompt, reply])
+        # The ingest items themselves are keys: the text is hashed here, the rest is the record's key.
+        found = self.ingest.lookup(contents=[reply, prompt])
+        self.assertEqual([s.id for s in found], [a.id, p.id])
+        sent = self.via_proxy().lookup(contents=[{"text": prompt["text"]}])
+        self.assertEqual([s.id for s in sent], [p.id])
+        [body] = [json.loads(r.body) for r in self.proxy.requests("POST", "/v1/samples/lookup")]
+        self.assertEqual(body, {"contents": [{"content_sha256": hashlib.sha256(prompt["text"].encode()).hexdigest()}]})
+        # The answer's text as human text, or under another prompt, is another record.
+        self.assertEqual(self.ingest.lookup(contents=[{"text": reply["text"]},
+                                                      {**reply, "prompt_id": a.id}]), [])
+        with self.assertRaises(ValueError):
+            self.ingest.lookup(contents=[{"origin": "human"}])
+        with self.assertRaises(pedigree.ProblemError) as cm:
+            self.ingest.lookup(contents=[{**reply, "model": "nobody@1"}])
+        self.assertEqual(cm.exception.status, 422)
 
     def test_lookup_of_more_than_1000_keys_is_chunked(self) -> None:
         results = self.ingest.ingest(
