@@ -62,16 +62,57 @@ type HTTPScorerConfig struct {
 // format. It is safe for concurrent use.
 type HTTPScorer struct {
 	cfg    HTTPScorerConfig
-	url    string // the full URL, with any key
 	id     string
-	client *http.Client
+	poster *poster
 }
 
 var _ ToxicityScorer = (*HTTPScorer)(nil)
 
 // NewHTTPScorer validates cfg, fills in defaults and returns the scorer.
 func NewHTTPScorer(cfg HTTPScorerConfig) (*HTTPScorer, error) {
-	u, err := url.Parse(cfg.URL)
+	for _, l := range cfg.Languages {
+		if l == "" {
+			return nil, errors.New("metrics: toxicity scorer language is empty")
+		}
+	}
+	cfg.Languages = append([]string(nil), cfg.Languages...)
+	p, err := newPoster(posterConfig{
+		kind: "perspective", url: cfg.URL, timeout: cfg.Timeout, maxResponseBytes: cfg.MaxResponseBytes,
+		maxRetries: cfg.MaxRetries, retryBackoff: cfg.RetryBackoff, client: cfg.Client,
+	})
+	if err != nil {
+		return nil, err
+	}
+	cfg.Timeout, cfg.MaxResponseBytes, cfg.MaxRetries, cfg.RetryBackoff = p.timeout, p.maxResponseBytes, p.maxRetries, p.retryBackoff
+	id := p.id
+	if cfg.ModelVersion != "" {
+		id += "+" + cfg.ModelVersion
+	}
+	p.id = id
+	return &HTTPScorer{cfg: cfg, id: id, poster: p}, nil
+}
+
+// posterConfig is what every HTTP toxicity scorer shares: where, how long, how often.
+type posterConfig struct {
+	kind             string // the ID's prefix: "perspective", "tei", "openai-moderation"
+	url              string
+	timeout          time.Duration
+	maxResponseBytes int64
+	maxRetries       int
+	retryBackoff     time.Duration
+	client           *http.Client
+	header           http.Header // extra request headers (an API key); never in IDs or errors
+}
+
+// poster sends JSON requests to one endpoint with the timeouts, size limit and bounded, jittered
+// retries of HTTPScorerConfig. It is safe for concurrent use.
+type poster struct {
+	posterConfig
+	id string // kind@host/path
+}
+
+func newPoster(cfg posterConfig) (*poster, error) {
+	u, err := url.Parse(cfg.url)
 	if err != nil {
 		return nil, errors.New("metrics: toxicity scorer URL does not parse") // the URL may hold a key
 	}
@@ -82,51 +123,40 @@ func NewHTTPScorer(cfg HTTPScorerConfig) (*HTTPScorer, error) {
 		return nil, errors.New("metrics: toxicity scorer URL has no host")
 	}
 	switch {
-	case cfg.Timeout < 0:
+	case cfg.timeout < 0:
 		return nil, errors.New("metrics: toxicity scorer timeout is negative")
-	case cfg.Timeout == 0:
-		cfg.Timeout = DefaultHTTPTimeout
+	case cfg.timeout == 0:
+		cfg.timeout = DefaultHTTPTimeout
 	}
 	switch {
-	case cfg.MaxResponseBytes < 0:
+	case cfg.maxResponseBytes < 0:
 		return nil, errors.New("metrics: toxicity scorer MaxResponseBytes is negative")
-	case cfg.MaxResponseBytes == 0:
-		cfg.MaxResponseBytes = DefaultMaxResponseBytes
+	case cfg.maxResponseBytes == 0:
+		cfg.maxResponseBytes = DefaultMaxResponseBytes
 	}
 	switch {
-	case cfg.MaxRetries > MaxHTTPRetries:
-		return nil, fmt.Errorf("metrics: toxicity scorer MaxRetries %d, at most %d", cfg.MaxRetries, MaxHTTPRetries)
-	case cfg.MaxRetries < 0:
-		cfg.MaxRetries = 0
-	case cfg.MaxRetries == 0:
-		cfg.MaxRetries = DefaultMaxRetries
+	case cfg.maxRetries > MaxHTTPRetries:
+		return nil, fmt.Errorf("metrics: toxicity scorer MaxRetries %d, at most %d", cfg.maxRetries, MaxHTTPRetries)
+	case cfg.maxRetries < 0:
+		cfg.maxRetries = 0
+	case cfg.maxRetries == 0:
+		cfg.maxRetries = DefaultMaxRetries
 	}
 	switch {
-	case cfg.RetryBackoff < 0:
+	case cfg.retryBackoff < 0:
 		return nil, errors.New("metrics: toxicity scorer RetryBackoff is negative")
-	case cfg.RetryBackoff == 0:
-		cfg.RetryBackoff = DefaultRetryBackoff
+	case cfg.retryBackoff == 0:
+		cfg.retryBackoff = DefaultRetryBackoff
 	}
-	for _, l := range cfg.Languages {
-		if l == "" {
-			return nil, errors.New("metrics: toxicity scorer language is empty")
-		}
-	}
-	cfg.Languages = append([]string(nil), cfg.Languages...)
-
 	var client http.Client
-	if cfg.Client != nil {
-		client = *cfg.Client
+	if cfg.client != nil {
+		client = *cfg.client
 	} else {
 		client.Transport = http.DefaultTransport.(*http.Transport).Clone()
 	}
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-
-	id := "perspective@" + u.Host + u.EscapedPath()
-	if cfg.ModelVersion != "" {
-		id += "+" + cfg.ModelVersion
-	}
-	return &HTTPScorer{cfg: cfg, url: cfg.URL, id: id, client: &client}, nil
+	cfg.client = &client
+	return &poster{posterConfig: cfg, id: cfg.kind + "@" + u.Host + u.EscapedPath()}, nil
 }
 
 // ID returns "perspective@" + host + path (no query, so never a key), plus "+ModelVersion" if
@@ -166,27 +196,50 @@ func (s *HTTPScorer) Toxicity(ctx context.Context, text string, _ []string) (flo
 	if err != nil {
 		return 0, fmt.Errorf("%w: %s: encoding request: %w", ErrScorerUnavailable, s.id, err)
 	}
+	var v float64
+	err = s.poster.post(ctx, body, func(data []byte) error {
+		var pr perspectiveResponse
+		if err := json.Unmarshal(data, &pr); err != nil {
+			return &attemptError{msg: "malformed response", cause: err}
+		}
+		p := pr.AttributeScores.Toxicity.SummaryScore.Value
+		if p == nil {
+			return &attemptError{msg: "malformed response: no attributeScores.TOXICITY.summaryScore.value"}
+		}
+		if !(*p >= 0 && *p <= 1) {
+			return &attemptError{msg: fmt.Sprintf("malformed response: toxicity %v outside [0, 1]", *p)}
+		}
+		v = *p
+		return nil
+	})
+	return v, err
+}
+
+// post sends body and hands a 2xx response's body to decode, retrying timeouts, transport errors,
+// 429 and 5xx responses. A decode error is not retried. Every failure wraps ErrScorerUnavailable;
+// when ctx ends, the error also wraps ctx.Err().
+func (s *poster) post(ctx context.Context, body []byte, decode func([]byte) error) error {
 	for attempt := 0; ; attempt++ {
-		v, retry, err := s.attempt(ctx, body)
+		retry, err := s.attempt(ctx, body, decode)
 		if err == nil {
-			return v, nil
+			return nil
 		}
 		if cerr := ctx.Err(); cerr != nil {
-			return 0, fmt.Errorf("%w: %s: %w", ErrScorerUnavailable, s.id, cerr)
+			return fmt.Errorf("%w: %s: %w", ErrScorerUnavailable, s.id, cerr)
 		}
-		if !retry || attempt >= s.cfg.MaxRetries {
-			return 0, fmt.Errorf("%w: %s: %w (after %d attempts)", ErrScorerUnavailable, s.id, err, attempt+1)
+		if !retry || attempt >= s.maxRetries {
+			return fmt.Errorf("%w: %s: %w (after %d attempts)", ErrScorerUnavailable, s.id, err, attempt+1)
 		}
 		if err := sleep(ctx, s.backoff(attempt)); err != nil {
-			return 0, fmt.Errorf("%w: %s: %w", ErrScorerUnavailable, s.id, err)
+			return fmt.Errorf("%w: %s: %w", ErrScorerUnavailable, s.id, err)
 		}
 	}
 }
 
 // backoff is the wait before retry number attempt+1: RetryBackoff·2^attempt, capped, with the upper
 // half jittered so concurrent ingests do not retry in lockstep.
-func (s *HTTPScorer) backoff(attempt int) time.Duration {
-	d := s.cfg.RetryBackoff << min(attempt, 16)
+func (s *poster) backoff(attempt int) time.Duration {
+	d := s.retryBackoff << min(attempt, 16)
 	if d <= 0 || d > maxRetryWait {
 		d = maxRetryWait
 	}
@@ -220,15 +273,18 @@ func (e *attemptError) Error() string {
 func (e *attemptError) Unwrap() error { return e.cause }
 
 // attempt makes one request. retry reports whether a failure is transient.
-func (s *HTTPScorer) attempt(ctx context.Context, body []byte) (v float64, retry bool, err error) {
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+func (s *poster) attempt(ctx context.Context, body []byte, decode func([]byte) error) (retry bool, err error) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(body))
 	if err != nil {
-		return 0, false, &attemptError{msg: "building request"}
+		return false, &attemptError{msg: "building request"}
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
+	for k, v := range s.header {
+		req.Header[k] = v
+	}
 	resp, err := s.client.Do(req)
 	if err != nil {
 		// Report the cause without the *url.Error wrapper, whose message holds the URL and key.
@@ -236,36 +292,25 @@ func (s *HTTPScorer) attempt(ctx context.Context, body []byte) (v float64, retry
 		if errors.As(err, &uerr) {
 			err = uerr.Err
 		}
-		return 0, true, &attemptError{msg: "request failed", cause: err}
+		return true, &attemptError{msg: "request failed", cause: err}
 	}
 	defer resp.Body.Close()
 	defer io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10)) // let the connection be reused
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		retry := resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500
-		return 0, retry, &attemptError{msg: "status " + strconv.Itoa(resp.StatusCode)}
+		return retry, &attemptError{msg: "status " + strconv.Itoa(resp.StatusCode)}
 	}
-	limit := s.cfg.MaxResponseBytes
+	limit := s.maxResponseBytes
 	if resp.ContentLength > limit {
-		return 0, false, &attemptError{msg: fmt.Sprintf("response of %d bytes exceeds %d", resp.ContentLength, limit)}
+		return false, &attemptError{msg: fmt.Sprintf("response of %d bytes exceeds %d", resp.ContentLength, limit)}
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
-		return 0, true, &attemptError{msg: "reading response", cause: err}
+		return true, &attemptError{msg: "reading response", cause: err}
 	}
 	if int64(len(data)) > limit {
-		return 0, false, &attemptError{msg: fmt.Sprintf("response exceeds %d bytes", limit)}
+		return false, &attemptError{msg: fmt.Sprintf("response exceeds %d bytes", limit)}
 	}
-	var pr perspectiveResponse
-	if err := json.Unmarshal(data, &pr); err != nil {
-		return 0, false, &attemptError{msg: "malformed response", cause: err}
-	}
-	p := pr.AttributeScores.Toxicity.SummaryScore.Value
-	if p == nil {
-		return 0, false, &attemptError{msg: "malformed response: no attributeScores.TOXICITY.summaryScore.value"}
-	}
-	if !(*p >= 0 && *p <= 1) {
-		return 0, false, &attemptError{msg: fmt.Sprintf("malformed response: toxicity %v outside [0, 1]", *p)}
-	}
-	return *p, false, nil
+	return false, decode(data)
 }

@@ -88,20 +88,79 @@ func (s *Scorer) Score(ctx context.Context, text string) (Scores, error) {
 		err = fmt.Errorf("%w: %s returned %v, outside [0, 1]", ErrScorerUnavailable, out.ToxicityScorer, v)
 	}
 	if err != nil {
-		if !errors.Is(err, ErrScorerUnavailable) {
-			err = fmt.Errorf("%w: %w", ErrScorerUnavailable, err)
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			if !errors.Is(err, cerr) {
-				err = fmt.Errorf("%w (%w)", err, cerr)
-			}
-			return Scores{}, fmt.Errorf("metrics: toxicity: %w", err)
-		}
-		if !s.NullOnUnavailable {
-			return Scores{}, fmt.Errorf("metrics: toxicity: %w", err)
+		if err := s.unavailable(ctx, err); err != nil {
+			return Scores{}, err
 		}
 		return out, nil
 	}
 	out.Toxicity = &v
+	return out, nil
+}
+
+// unavailable turns a toxicity scorer's failure into Score's error, or into nil when a null score
+// may be stored.
+func (s *Scorer) unavailable(ctx context.Context, err error) error {
+	if !errors.Is(err, ErrScorerUnavailable) {
+		err = fmt.Errorf("%w: %w", ErrScorerUnavailable, err)
+	}
+	if cerr := ctx.Err(); cerr != nil {
+		if !errors.Is(err, cerr) {
+			err = fmt.Errorf("%w (%w)", err, cerr)
+		}
+		return fmt.Errorf("metrics: toxicity: %w", err)
+	}
+	if !s.NullOnUnavailable {
+		return fmt.Errorf("metrics: toxicity: %w", err)
+	}
+	return nil
+}
+
+// ScoreBatch computes the metrics of each text, in order. A BatchToxicityScorer scores the texts
+// in as few requests as its batch size allows; any other scorer scores them one by one, as Score.
+// A failure affects the whole batch as it would one text in Score: an error and no scores, or, with
+// NullOnUnavailable, every text with a nil Toxicity.
+func (s *Scorer) ScoreBatch(ctx context.Context, texts []string) ([]Scores, error) {
+	out := make([]Scores, len(texts))
+	bs, ok := s.Toxicity.(BatchToxicityScorer)
+	if !ok {
+		for i, text := range texts {
+			sc, err := s.Score(ctx, text)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = sc
+		}
+		return out, nil
+	}
+	id := bs.ID()
+	st := getState()
+	for i, text := range texts {
+		st.scan(text)
+		st.intern(st.seed, nil)
+		out[i] = Scores{Tokens: len(st.ends), MTLD: st.mtld(), Version: Version, ToxicityScorer: id}
+	}
+	putState(st)
+	if len(texts) == 0 {
+		return out, nil
+	}
+	vs, err := bs.ToxicityBatch(ctx, texts)
+	if err == nil && len(vs) != len(texts) {
+		err = fmt.Errorf("%w: %s returned %d scores for %d texts", ErrScorerUnavailable, id, len(vs), len(texts))
+	}
+	for i := 0; err == nil && i < len(vs); i++ {
+		if !(vs[i] >= 0 && vs[i] <= 1) {
+			err = fmt.Errorf("%w: %s returned %v, outside [0, 1]", ErrScorerUnavailable, id, vs[i])
+		}
+	}
+	if err != nil {
+		if err := s.unavailable(ctx, err); err != nil {
+			return nil, err
+		}
+		return out, nil
+	}
+	for i := range out {
+		v := vs[i]
+		out[i].Toxicity = &v
+	}
 	return out, nil
 }
