@@ -91,6 +91,9 @@ func (s *Server) buildMix(c echo.Context, dry bool) error {
 		}
 		return c.JSON(http.StatusOK, out)
 	}
+	if s.lineage != nil {
+		s.lineage.MixRecorded(res.Decision, res.Mix)
+	}
 	if res.Mix == nil {
 		return refused(res.Decision)
 	}

@@ -44,6 +44,9 @@ func (s *Server) createModel(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if s.lineage != nil {
+		s.lineage.ModelRegistered(m)
+	}
 	return c.JSON(http.StatusCreated, m)
 }
 

@@ -50,7 +50,9 @@ func (s *Server) routes(reg *prometheus.Registry) {
 	v1.GET("/mixes/:id/card", s.mixCard, s.allow(ingest, auditor), expensive)
 	v1.GET("/mixes/:id/croissant", s.mixCroissant, s.allow(ingest, auditor), expensive)
 	v1.GET("/mixes/:id/lineage", s.mixLineage, s.allow(auditor), expensive)
+	v1.GET("/mixes/:id/openlineage", s.mixOpenLineage, s.allow(auditor))
 	v1.GET("/decisions/:id", s.getDecision, s.allow(auditor))
+	v1.GET("/decisions/:id/openlineage", s.decisionOpenLineage, s.allow(auditor))
 
 	v1.GET("/reports/eu-ai-act", s.euAIActReport, s.allow(auditor), expensive)
 

@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/pedigreeml/pedigree/ledger"
 	"github.com/pedigreeml/pedigree/mixer"
+	"github.com/pedigreeml/pedigree/openlineage"
 	"github.com/pedigreeml/pedigree/registry"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -41,6 +42,12 @@ type Deps struct {
 	Spec     []byte               // the OpenAPI document served at /openapi.yaml
 	Metrics  *Metrics             // the series the API feeds; NewMetrics(Registry) if nil
 	Limits   RateLimits           // per-key request-rate limits; none if zero
+
+	// OpenLineage names the namespace and producer of the events GET /v1/mixes/{id}/openlineage
+	// answers; Lineage, if not nil, is told of every mix decision and model the API records, to
+	// publish the same events.
+	OpenLineage openlineage.Config
+	Lineage     LineageSink
 }
 
 // Server is the HTTP API.
@@ -56,6 +63,8 @@ type Server struct {
 	limiter  *rateLimiter
 	spec     []byte
 	echo     *echo.Echo
+	olConfig openlineage.Config
+	lineage  LineageSink
 }
 
 // New builds the API handler.
@@ -83,6 +92,7 @@ func New(cfg Config, d Deps) *Server {
 	e.HTTPErrorHandler = errorHandler(d.Logger)
 	e.IPExtractor = clientIP(cfg.TrustedProxies)
 	s := &Server{cfg: cfg, store: d.Store, builder: d.Builder, policies: d.Policies, ledger: d.Log, svc: d.Service, log: d.Logger, spec: d.Spec, echo: e,
+		olConfig: d.OpenLineage, lineage: d.Lineage,
 		metrics: d.Metrics}
 	s.limiter = newRateLimiter(d.Limits, d.Metrics)
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{}))

@@ -25,8 +25,8 @@ type PublisherConfig struct {
 	URL string
 	// QueueSize is how many events may wait for delivery; an event beyond it is dropped. Default 1024.
 	QueueSize int
-	// Retries is how many times a failed delivery is retried before the event is dropped. Default 4;
-	// negative means none.
+	// Retries is how many times a failed delivery is retried before the event is dropped; 0 means
+	// none (serve's default is 4).
 	Retries int
 	// Backoff is the wait before the first retry, doubled before each next one up to MaxBackoff.
 	// A receiver's Retry-After (in seconds) is obeyed up to MaxBackoff. Default 1s.
@@ -99,18 +99,13 @@ type queued struct {
 
 // NewPublisher starts a publisher of events described by events, delivered as cfg says. Close stops it.
 func NewPublisher(events Config, cfg PublisherConfig) (*Publisher, error) {
-	u, err := url.Parse(cfg.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("the OpenLineage URL %q is not an http(s) URL", cfg.URL)
+	if err := CheckURL(cfg.URL); err != nil {
+		return nil, err
 	}
 	if cfg.QueueSize <= 0 {
 		cfg.QueueSize = 1024
 	}
-	if cfg.Retries == 0 {
-		cfg.Retries = 4
-	} else if cfg.Retries < 0 {
-		cfg.Retries = 0
-	}
+	cfg.Retries = max(cfg.Retries, 0)
 	if cfg.Backoff <= 0 {
 		cfg.Backoff = time.Second
 	}
@@ -152,6 +147,15 @@ func NewPublisher(events Config, cfg PublisherConfig) (*Publisher, error) {
 	}
 	go p.run()
 	return p, nil
+}
+
+// CheckURL says whether s can be a publisher's URL: an absolute http or https URL.
+func CheckURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("the OpenLineage URL %q is not an http(s) URL", s)
+	}
+	return nil
 }
 
 // Events returns the configuration the publisher describes records with.

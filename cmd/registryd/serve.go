@@ -22,6 +22,7 @@ import (
 	"github.com/pedigreeml/pedigree/ledger"
 	"github.com/pedigreeml/pedigree/metrics"
 	"github.com/pedigreeml/pedigree/mixer"
+	"github.com/pedigreeml/pedigree/openlineage"
 	"github.com/pedigreeml/pedigree/registry"
 	"github.com/pedigreeml/pedigree/registry/leaves"
 	"github.com/pedigreeml/pedigree/registry/postgres"
@@ -50,6 +51,11 @@ type config struct {
 
 	Exposure exposure // TLS, per-key rate limits, trusted proxies (tls.go)
 
+	OpenLineage        openlineage.Config // the namespace of the OpenLineage events
+	OpenLineageURL     string             // where the events are posted; none if empty
+	OpenLineageRetries int                // retries of a failed delivery
+	OpenLineageBackoff time.Duration      // the first retry's wait, doubled for each next one
+
 	finish func() error // validates what the flags could not; set by register
 }
 
@@ -60,7 +66,7 @@ func (c *config) register(f *flags, withServer bool) {
 	if !withServer {
 		return
 	}
-	var timeout, maxBatch, auditRate, auditInterval, nearThreshold string
+	var timeout, maxBatch, auditRate, auditInterval, nearThreshold, olRetries, olBackoff string
 	f.string(&c.Addr, "addr", "127.0.0.1:8080", "address to listen on")
 	f.string(&c.ToxicityScorer, "toxicity-scorer", "lexicon", `toxicity scorer: "lexicon" (built in, offline) or the URL of a Perspective-compatible comments:analyze endpoint`)
 	f.string(&timeout, "toxicity-timeout", "5s", "timeout of one call to an HTTP toxicity scorer")
@@ -74,6 +80,10 @@ func (c *config) register(f *flags, withServer bool) {
 	c.registerMirror(f)
 	f.string(&auditRate, "audit-rate", strconv.Itoa(defaultAuditRate), "leaves a second that the background audit re-hashes and re-derives (each phase); 0 for no limit")
 	f.string(&auditInterval, "audit-interval", "10m", "pause between passes of the background audit; 0 turns it off")
+	f.string(&c.OpenLineageURL, "openlineage-url", "", "post an OpenLineage run event for each mix build and each model trained on mixes to this http(s) URL (e.g. Marquez's http://host:5000/api/v1/lineage), from a background queue")
+	f.string(&c.OpenLineage.Namespace, "openlineage-namespace", openlineage.DefaultNamespace, "OpenLineage namespace of the registry's jobs and datasets")
+	f.string(&olRetries, "openlineage-retries", "4", "retries of a failed OpenLineage delivery before the event is dropped (and counted)")
+	f.string(&olBackoff, "openlineage-backoff", "1s", "wait before the first retry of an OpenLineage delivery, doubled for each next one (at most 30s)")
 	finishExposure := c.Exposure.register(f)
 	c.finish = func() error {
 		if err := finishExposure(); err != nil {
@@ -115,6 +125,20 @@ func (c *config) register(f *flags, withServer bool) {
 			return &usageError{"--audit-interval must be a duration such as 10m, or 0 to turn the background audit off"}
 		}
 		c.AuditInterval = iv
+		if c.OpenLineageURL != "" {
+			if err := openlineage.CheckURL(c.OpenLineageURL); err != nil {
+				return &usageError{"--openlineage-url: " + err.Error()}
+			}
+		}
+		if c.OpenLineage.Namespace == "" {
+			return &usageError{"--openlineage-namespace must not be empty"}
+		}
+		if c.OpenLineageRetries, err = strconv.Atoi(olRetries); err != nil || c.OpenLineageRetries < 0 || c.OpenLineageRetries > 100 {
+			return &usageError{"--openlineage-retries must be a number from 0 to 100"}
+		}
+		if c.OpenLineageBackoff, err = time.ParseDuration(olBackoff); err != nil || c.OpenLineageBackoff <= 0 {
+			return &usageError{"--openlineage-backoff must be a positive duration such as 1s"}
+		}
 		return nil
 	}
 }
@@ -297,9 +321,24 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		reg.MustRegister(certs.collectors()...)
 	}
 	opsMetrics.WatchLog(auditLog)
+	var lineage api.LineageSink
+	if cfg.OpenLineageURL != "" {
+		pub, err := openlineage.NewPublisher(cfg.OpenLineage, openlineage.PublisherConfig{URL: cfg.OpenLineageURL,
+			Retries: cfg.OpenLineageRetries, Backoff: cfg.OpenLineageBackoff, Logger: logger, Registerer: reg})
+		if err != nil {
+			return err
+		}
+		// After the HTTP server has stopped: what is still queued gets a few seconds to go out.
+		defer func() {
+			c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			pub.Close(c)
+		}()
+		lineage = pub
+	}
 	handler := api.New(api.Config{MaxBatchBytes: cfg.MaxBatchBytes, TrustedProxies: cfg.Exposure.TrustedProxies}, api.Deps{
 		Store: checked, Builder: builder, Policies: policies, Log: auditLog, Service: svc, Logger: logger, Registry: reg, Spec: pedigree.OpenAPI,
-		Metrics: opsMetrics, Limits: cfg.Exposure.RateLimits,
+		Metrics: opsMetrics, Limits: cfg.Exposure.RateLimits, OpenLineage: cfg.OpenLineage, Lineage: lineage,
 	})
 	srv := &http.Server{
 		Handler:           handler,
