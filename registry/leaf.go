@@ -17,7 +17,7 @@ import (
 
 // SampleLeaf returns the leaf of a sample: its content hash and every provenance field that the
 // registry derives or the client sets, so that changing any of them in the database is detected.
-// The near-duplicate fields appear only when set (a cluster only when it is not the sample's own),
+// The near-duplicate fields and the collection time appear only when set (a cluster only when it is not the sample's own),
 // so samples logged before they existed keep their leaves, and setting one on such a sample changes
 // its leaf. The normalized key and the band keys are not in the leaf: they are functions of the
 // text, which the checks re-derive (CheckDerived).
@@ -42,6 +42,9 @@ func SampleLeaf(s *Sample) ([]byte, error) {
 	optional(fields, "near_duplicate_of", s.NearDuplicateOf)
 	if s.Similarity != nil {
 		fields["similarity"] = strconv.FormatFloat(*s.Similarity, 'g', -1, 64)
+	}
+	if s.CollectedAt != nil {
+		fields["collected_at"] = strconv.FormatInt(s.CollectedAt.UnixMilli(), 10)
 	}
 	if len(s.Parents) > 0 {
 		fields["parents"] = digest(strings.Join(s.Parents, ","))

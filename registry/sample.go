@@ -104,6 +104,10 @@ type Sample struct {
 	NearDuplicateOf string   `json:"near_duplicate_of,omitempty"`
 	Similarity      *float64 `json:"near_duplicate_similarity,omitempty"`
 
+	// CollectedAt is when the text was collected, as its registrant states it (UTC, milliseconds);
+	// nil when not stated.
+	CollectedAt *time.Time `json:"collected_at,omitempty"`
+
 	// ModelID is the registered model's id; IdentitySHA256 identifies the sample for duplicate
 	// detection (text, origin, model, prompt, parents). Neither is part of the wire format.
 	ModelID        string `json:"-"`
@@ -157,6 +161,9 @@ type NewSample struct {
 	ExternalID string          `json:"external_id,omitempty"`
 	Source     *Source         `json:"source,omitempty"`
 	Metadata   json.RawMessage `json:"metadata,omitempty"`
+	// CollectedAt is when the text was collected (RFC 3339), if known: the EU AI Act summary's latest
+	// data date. It cannot lie in the future; it is kept to the millisecond.
+	CollectedAt *time.Time `json:"collected_at,omitempty"`
 }
 
 var licenseRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.+:\- ()]{0,127}$`)

@@ -60,6 +60,9 @@ func (s *Service) ingest(ctx context.Context, in []NewSample, idem *Idempotency,
 	if err := validateBatch(in, batch); err != nil {
 		return nil, err
 	}
+	if err := checkCollected(in, s.now(), batch); err != nil {
+		return nil, err
+	}
 	if idem != nil {
 		prev, err := s.Store.Idempotent(ctx, idem.Scope, idem.Key)
 		if err != nil {
@@ -148,7 +151,31 @@ func buildSample(n *NewSample) *Sample {
 		ExternalID:    n.ExternalID,
 		Source:        n.source(),
 		Metadata:      n.Metadata,
+		CollectedAt:   collectedAt(n.CollectedAt),
 	}
+}
+
+// collectedAt returns a stated collection time as stored: UTC, to the millisecond.
+func collectedAt(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := t.UTC().Truncate(time.Millisecond)
+	return &v
+}
+
+// checkCollected refuses collection times in the future of now.
+func checkCollected(in []NewSample, now time.Time, batch bool) error {
+	var fe []FieldError
+	for i := range in {
+		if t := in[i].CollectedAt; t != nil && t.After(now) {
+			fe = append(fe, FieldError{Field: fieldPrefix(batch, i) + "collected_at", Message: "is in the future"})
+		}
+	}
+	if len(fe) == 0 {
+		return nil
+	}
+	return &Error{Code: EINVALID, Message: fe[0].Field + ": " + fe[0].Message, Fields: fe}
 }
 
 // Identity is the duplicate key of a sample: its text, origin, model, prompt and parents (the prompt

@@ -26,8 +26,8 @@ const (
 		"registered)"
 	latestDateBasis = "the registration time of the newest sample in the mixes; the registry records when a " +
 		"sample was registered, not when its text was collected"
-	tdmNote = "Not recorded by the registry: it does not record robots.txt or other machine-readable " +
-		"reservations of rights (Article 4(3) of Directive (EU) 2019/790) for the samples it holds"
+	tdmNote = "Not recorded: the provider's disclosure does not state how reservations of rights (robots.txt " +
+		"and other machine-readable opt-outs, Article 4(3) of Directive (EU) 2019/790) were respected."
 	illegalContentNote = "The registry runs no illegal-content classifier. Every sample is scored for " +
 		"toxicity at ingest; a mix's policy can refuse samples by that score, as reported per mix below. " +
 		"A toxicity score is not a finding of illegality."
@@ -61,11 +61,18 @@ func Build(s Subject) (*Report, error) {
 	if r.General.LatestDataDate == nil {
 		r.General.LatestDataDateBasis = "the mixes predate the registry's record of their newest sample"
 	}
-	r.Sources = sources(ix, r)
+	if s.Corpus != nil {
+		fromCorpus(s.Corpus, r)
+		r.Sources = corpusSources(ix, s.Corpus)
+	} else {
+		r.Sources = sources(ix, r)
+	}
 	if r.Processing, err = processing(ix); err != nil {
 		return nil, err
 	}
+	applyDisclosure(s.Disclosure, r)
 	r.Evidence = evidence(s, ix)
+	r.Completeness = completeness(s, r)
 	return r, nil
 }
 
@@ -145,6 +152,16 @@ func check(s Subject) (*index, error) {
 			return nil, err
 		}
 	}
+	if d := s.Disclosure; d != nil && (s.Model == nil || d.ModelID != s.Model.ID) {
+		return nil, inconsistent("the disclosure of model %s is not the subject's", d.ModelID)
+	}
+	if s.Corpus != nil {
+		for ref := range s.Corpus.models {
+			if ix.generators[ref] == nil {
+				return nil, inconsistent("the samples hold output of model %s, which the subject lacks", ref)
+			}
+		}
+	}
 	return ix, checkCheckpoint(s, ix)
 }
 
@@ -209,6 +226,9 @@ func logIndexes(s Subject, ix *index) []int64 {
 	if s.Model != nil {
 		out = append(out, s.Model.LogIndex)
 	}
+	if s.Disclosure != nil {
+		out = append(out, s.Disclosure.LogIndex)
+	}
 	for _, m := range ix.mixes {
 		out = append(out, m.LogIndex, ix.decisions[m.DecisionID].LogIndex,
 			ix.policies[policyRef(m.Policy.Name, m.Policy.Version)].LogIndex)
@@ -244,7 +264,8 @@ func parseLimits(raw json.RawMessage) ([]Limit, error) {
 func general(model *registry.Model, mixes []*registry.Mix) (SubjectInfo, General) {
 	g := General{Provider: "not recorded", ProviderContact: notRecorded, ModelDependencies: notRecorded,
 		MarketPlacementDate: notRecorded, Modalities: make([]Modality, 1), OtherModalities: otherModalities,
-		LatestDataDateBasis: latestDateBasis, Languages: notRecorded + " (the registry does not detect language)"}
+		LatestDataDateBasis: latestDateBasis, Languages: notRecorded + " (the mixes' statistics carry no languages)",
+		AuthorisedRepresentative: notRecorded, Dependencies: []registry.Dependency{}, LanguageCounts: []LanguageCount{}}
 	if model == nil {
 		id := mixes[0].ID
 		g.ModelName = "mix " + id
@@ -270,7 +291,7 @@ func mixTokens(m *registry.Mix) (int64, bool) {
 }
 
 func textModality(mixes []*registry.Mix, r *Report) (Modality, *time.Time) {
-	t := Modality{Modality: "text", Counting: countingNote}
+	t := Modality{Modality: "text", Counting: countingNote, ContentTypes: []string{}}
 	var latest *time.Time
 	for _, m := range mixes {
 		t.HumanSamples += int64(m.Stats.Human)

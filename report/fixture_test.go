@@ -163,3 +163,123 @@ func mixSubject() report.Subject {
 		GeneratedAt: at("2025-08-01T12:00:00Z"),
 	}
 }
+
+// Identifiers of the disclosed fixture's records.
+const (
+	secondMixID = "01980000-0000-7000-8000-00000000e003"
+	secondDecID = "01980000-0000-7000-8000-00000000d003"
+	graduateID  = "01980000-0000-7000-8000-00000000a004"
+)
+
+// secondMix is a small mix that shares samples with studentMix: the graduate was trained on both.
+func secondMix() *registry.Mix {
+	m := studentMix()
+	m.ID, m.DecisionID, m.LogIndex, m.CreatedAt = secondMixID, secondDecID, 44, at("2025-07-20T10:00:00Z")
+	return m
+}
+
+func secondDecision() *registry.Decision {
+	d := studentDecision()
+	d.ID, d.MixID, d.LogIndex = secondDecID, secondMixID, 43
+	return d
+}
+
+func graduate() *registry.Model {
+	return &registry.Model{ID: graduateID, Name: "graduate", Version: "1", Provider: "Example Labs",
+		TrainedOn: []string{mixID, secondMixID}, Generation: 2, GenerationBasis: registry.BasisDeclared,
+		CreatedAt: at("2025-07-21T09:00:00Z"), LogIndex: 45}
+}
+
+// corpusSample is one sample of the disclosed fixture.
+func corpusSample(n int, origin, model, kind, name, uri, meta string, gen, tokens int, collected string, text string) *registry.Sample {
+	s := &registry.Sample{ID: "01980000-0000-7000-8000-" + strconv.FormatInt(int64(0xb00000000000+n), 16),
+		Text: text, Origin: origin, Model: model, Generation: gen, Source: registry.Source{Kind: kind, Name: name, URI: uri},
+		Metrics: registry.Metrics{Tokens: tokens}, CreatedAt: at("2025-07-01T00:00:00Z").Add(time.Duration(n) * time.Hour)}
+	if meta != "" {
+		s.Metadata = json.RawMessage(meta)
+	}
+	if collected != "" {
+		s.CollectedAt = ptr(at(collected))
+	}
+	if kind == "licensed" {
+		s.Source.License = "MIT"
+	}
+	return s
+}
+
+const (
+	englishText = "The committee published its annual report on the state of the public libraries, noting that " +
+		"visitors borrowed more books than in any previous year and that the reading rooms were often full."
+	frenchText = "Le comité a publié son rapport annuel sur l'état des bibliothèques publiques, en notant que les " +
+		"visiteurs ont emprunté plus de livres que jamais et que les salles de lecture étaient souvent pleines."
+)
+
+// corpusSamples are the samples of both mixes, in the order an export streams them: every source
+// kind, two crawled domains, an edit of model text by a person, languages stated and not, and one
+// sample in both mixes.
+func corpusSamples() [][]*registry.Sample {
+	en := `{"lang":"en"}`
+	shared := corpusSample(1, "human", "", "public_dataset", "wiki-sample", "https://example.org/datasets/wiki-sample", en, 0, 100, "2025-05-01T00:00:00Z", "a")
+	first := []*registry.Sample{
+		shared,
+		corpusSample(2, "human", "", "web_crawl", "crawl-2025", "https://news.example.com/a/1", en, 0, 300, "2025-04-02T08:00:00Z", "b"),
+		corpusSample(3, "human", "", "web_crawl", "crawl-2025", "https://news.example.com/a/2", `{"lang":"DE"}`, 0, 200, "2025-04-20T08:00:00Z", "c"),
+		corpusSample(4, "human", "", "web_crawl", "crawl-2025", "https://blog.example.net/post", en, 0, 50, "2025-03-15T00:00:00Z", "d"),
+		corpusSample(5, "human", "", "licensed", "press-archive", "", en, 0, 80, "", "e"),
+		corpusSample(6, "human", "", "private", "staff-writing", "", en, 0, 60, "", englishText),
+		corpusSample(7, "model", "teacher-a@1", "synthetic", "distilled-qa", "", "", 1, 40, "", englishText),
+		corpusSample(8, "model", "teacher-b@2", "synthetic", "distilled-qa", "", "", 2, 45, "", frenchText),
+	}
+	second := []*registry.Sample{
+		shared,
+		corpusSample(9, "human", "", "private", "staff-writing", "", `{"lang":"en"}`, 1, 70, "", "an edit of model output"),
+		corpusSample(10, "human", "", "user_data", "support-chats", "", `{"lang":"fr"}`, 0, 30, "", "f"),
+		corpusSample(11, "human", "", "other", "", "", `{"topic":"misc"}`, 0, 5, "", "zz"),
+	}
+	return [][]*registry.Sample{first, second}
+}
+
+// disclosure is the graduate's complete disclosure.
+func disclosure() *registry.Disclosure {
+	inEU := false
+	return &registry.Disclosure{ModelID: graduateID, Model: "graduate@1", Version: 2, CreatedAt: at("2025-07-25T00:00:00Z"), LogIndex: 46,
+		NewDisclosure: registry.NewDisclosure{
+			Provider:                 &registry.Party{Name: "Example Labs Inc.", Contact: "ai-act@example.com, 1 Example Way, Springfield"},
+			ProviderEstablishedInEU:  &inEU,
+			AuthorisedRepresentative: &registry.Party{Name: "Example Labs Europe B.V.", Contact: "eu-rep@example.eu"},
+			MarketPlacementDate:      "2025-09-01",
+			Dependencies:             &[]registry.Dependency{{Name: "teacher-b", Version: "2", Provider: "Example Labs", Relation: "fine_tuned_from"}},
+			Modalities:               []registry.ModalityContent{{Modality: "text", ContentTypes: []string{"non-fiction", "news", "dialogue"}}},
+			Crawlers: &[]registry.Crawler{{Name: "ExampleBot", UserAgent: "ExampleBot/1.0", Purpose: "collecting news text for training",
+				RobotsTxt: "Honours Disallow rules for ExampleBot and *; fetches robots.txt before each host.",
+				OtherOptOuts: "Honours the TDM Reservation Protocol (tdmrep.json) and ai.txt.", CollectionStart: "2025-03-01", CollectionEnd: "2025-04-30"}},
+			DataSources:    "Staff writing produced in house, and a small set of miscellaneous notes.",
+			UserData:       "Support conversations of users who opted in; personal data removed before registration.",
+			SyntheticData:  "Question-answer pairs generated by the teacher models, some edited by staff.",
+			TDMOptOuts:     "The crawler honours robots.txt and the TDM Reservation Protocol; licensed data is used under its licence.",
+			IllegalContent: "Texts are screened with a CSAM hash list and a classifier for terrorist content before registration.",
+			OtherMeasures:  "Personal data is pseudonymised before registration.",
+		}}
+}
+
+// disclosedSubject is the graduate's subject: two mixes sharing a sample, the samples streamed
+// into a Corpus, and a complete disclosure.
+func disclosedSubject() report.Subject {
+	c := report.NewCorpus(report.DetectLanguage, report.DetectSamples)
+	for _, mix := range corpusSamples() {
+		for _, s := range mix {
+			c.Add(s)
+		}
+	}
+	return report.Subject{
+		Model:       graduate(),
+		Mixes:       []*registry.Mix{studentMix(), secondMix()},
+		Policies:    []*registry.PolicyVersion{defaultPolicy()},
+		Decisions:   []*registry.Decision{studentDecision(), secondDecision()},
+		Generators:  []*registry.Model{teacherA(), teacherB()},
+		Disclosure:  disclosure(),
+		Corpus:      c,
+		Checkpoint:  checkpoint(47),
+		GeneratedAt: at("2025-08-01T12:00:00Z"),
+	}
+}

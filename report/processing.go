@@ -78,6 +78,9 @@ func evidence(s Subject, ix *index) Evidence {
 	if m := s.Model; m != nil {
 		e.Records = append(e.Records, Record{Kind: "model", Ref: m.Ref(), ID: m.ID, LogIndex: m.LogIndex})
 	}
+	if d := s.Disclosure; d != nil {
+		e.Records = append(e.Records, disclosureRecord(d))
+	}
 	policies := map[string]*registry.PolicyVersion{}
 	gens := map[string]*registry.Model{}
 	for _, m := range ix.mixes {

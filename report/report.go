@@ -25,13 +25,18 @@ type Checkpoint struct {
 // Subject is everything a report is built from. The caller fetches it from the registry; Build
 // fetches nothing.
 type Subject struct {
-	Model       *registry.Model           // nil for a mix report
-	Mixes       []*registry.Mix           // the model's trained_on mixes, or the one mix
-	Policies    []*registry.PolicyVersion // every policy version the mixes name, with Limits
-	Decisions   []*registry.Decision      // each mix's decision
-	Generators  []*registry.Model         // every model whose samples are in the mixes (MixStats.Models keys)
-	Checkpoint  Checkpoint                // the log's signed checkpoint at generation time
-	GeneratedAt time.Time                 // the only time the report states as "now"
+	Model      *registry.Model           // nil for a mix report
+	Mixes      []*registry.Mix           // the model's trained_on mixes, or the one mix
+	Policies   []*registry.PolicyVersion // every policy version the mixes name, with Limits
+	Decisions  []*registry.Decision      // each mix's decision
+	Generators []*registry.Model         // every model whose samples are in the mixes (MixStats.Models keys)
+	// Disclosure is the model's latest disclosure, if its provider stated one; nil for a mix.
+	Disclosure *registry.Disclosure
+	// Corpus holds the facts of the mixes' samples, each counted once. Without it the summary falls
+	// back to the mixes' statistics, summed over the mixes, and says so.
+	Corpus      *Corpus
+	Checkpoint  Checkpoint // the log's signed checkpoint at generation time
+	GeneratedAt time.Time  // the only time the report states as "now"
 }
 
 // Text size bins of the template's section 1.3, in tokens.
@@ -67,6 +72,8 @@ type Report struct {
 	Sources     Sources     `json:"sources"`
 	Processing  Processing  `json:"processing"`
 	Evidence    Evidence    `json:"evidence"`
+	// Completeness names every field the template requires that the summary still lacks.
+	Completeness Completeness `json:"completeness"`
 	// Notes are caveats about the records themselves, for example mixes built before the registry
 	// kept per-source statistics.
 	Notes []string `json:"notes"`
@@ -81,17 +88,29 @@ type SubjectInfo struct {
 
 // General is section 1 of the template: provider, model and the training data's size per modality.
 type General struct {
-	Provider            string     `json:"provider"`              // 1.1
-	ProviderContact     string     `json:"provider_contact"`      // 1.1
-	ModelName           string     `json:"model_name"`            // 1.2: the model's name, or "mix <id>"
-	ModelVersion        string     `json:"model_version"`         // 1.2; empty for a mix
-	ModelDependencies   string     `json:"model_dependencies"`    // 1.2
-	MarketPlacementDate string     `json:"market_placement_date"` // 1.2
-	Modalities          []Modality `json:"modalities"`            // 1.3
-	OtherModalities     string     `json:"other_modalities"`      // 1.3: image, audio, video, other
-	LatestDataDate      *time.Time `json:"latest_data_date"`      // 1.3
-	LatestDataDateBasis string     `json:"latest_data_date_basis"`
-	Languages           string     `json:"languages"` // 1.3
+	Provider        string `json:"provider"`         // 1.1
+	ProviderContact string `json:"provider_contact"` // 1.1
+	// AuthorisedRepresentative is the provider's representative in the Union (1.1), with contact.
+	AuthorisedRepresentative string                `json:"authorised_representative"`
+	Dependencies             []registry.Dependency `json:"dependencies"`          // 1.2, as disclosed
+	ModelName                string                `json:"model_name"`            // 1.2: the model's name, or "mix <id>"
+	ModelVersion             string                `json:"model_version"`         // 1.2; empty for a mix
+	ModelDependencies        string                `json:"model_dependencies"`    // 1.2
+	MarketPlacementDate      string                `json:"market_placement_date"` // 1.2
+	Modalities               []Modality            `json:"modalities"`            // 1.3
+	OtherModalities          string                `json:"other_modalities"`      // 1.3: image, audio, video, other
+	LatestDataDate           *time.Time            `json:"latest_data_date"`      // 1.3
+	LatestDataDateBasis      string                `json:"latest_data_date_basis"`
+	Languages                string                `json:"languages"` // 1.3
+	// LanguageCounts counts samples by language: stated in metadata.lang, or detected.
+	LanguageCounts []LanguageCount `json:"language_counts"`
+}
+
+// LanguageCount is how many samples are in one language, by how the language is known.
+type LanguageCount struct {
+	Language string `json:"language"`
+	Recorded int64  `json:"recorded"` // metadata.lang states it
+	Detected int64  `json:"detected"` // detected from the text
 }
 
 // Modality is the training data of one modality: the template's size bin and the exact counts.
@@ -102,6 +121,9 @@ type Modality struct {
 	Tokens           int64  `json:"tokens"`
 	HumanSamples     int64  `json:"human_samples"`
 	SyntheticSamples int64  `json:"synthetic_samples"`
+	// ContentTypes and Description are the provider's, from the disclosure.
+	ContentTypes []string `json:"content_types"`
+	Description  string   `json:"description"`
 	// Counting says what the numbers count: word tokens, and samples summed over the mixes.
 	Counting string `json:"counting"`
 }
@@ -110,12 +132,14 @@ type Modality struct {
 type Sources struct {
 	PublicDatasets Category  `json:"public_datasets"` // 2.1
 	Licensed       Category  `json:"licensed"`        // 2.2.1
-	Private        Category  `json:"private"`         // 2.2.2
+	Private        Category  `json:"private"`         // 2.6: data the provider produced itself
 	Licenses       Licenses  `json:"licenses"`        // 2.2: the licences recorded on the samples
 	Crawled        Crawled   `json:"crawled"`         // 2.3
 	UserData       Category  `json:"user_data"`       // 2.4
 	Synthetic      Synthetic `json:"synthetic"`       // 2.5
 	Other          Category  `json:"other"`           // 2.6
+	// Description is the provider's narrative of its data sources (section 2), from the disclosure.
+	Description string `json:"description"`
 }
 
 // Category is one source kind's share of the training data, source by source, largest first.
@@ -124,6 +148,8 @@ type Category struct {
 	Samples int64    `json:"samples"`
 	Tokens  int64    `json:"tokens"`
 	Sources []Source `json:"sources"`
+	// Description is the provider's narrative of the category, where the template asks for one.
+	Description string `json:"description,omitempty"`
 }
 
 // Source is one named source: a dataset, a licensed collection, a crawled domain.
@@ -132,6 +158,8 @@ type Source struct {
 	URI     string `json:"uri,omitempty"`
 	Samples int64  `json:"samples"`
 	Tokens  int64  `json:"tokens"`
+	// Crawls are the source names of the crawls that fetched a crawled domain.
+	Crawls []string `json:"crawls,omitempty"`
 }
 
 // Licenses counts samples by the SPDX licence their registrant recorded, over every category.
@@ -157,6 +185,12 @@ type Crawled struct {
 	Selection     string   `json:"selection"`
 	SelectionNote string   `json:"selection_note"`
 	TopDomains    []Source `json:"top_domains"`
+	// Crawlers are the provider's crawlers, as disclosed: name, purpose, robots.txt and other opt-out
+	// handling, and collection period.
+	Crawlers []registry.Crawler `json:"crawlers"`
+	// CollectedFrom and CollectedTo are the range of the crawled samples' collected_at, where stated.
+	CollectedFrom *time.Time `json:"collected_from"`
+	CollectedTo   *time.Time `json:"collected_to"`
 }
 
 // Synthetic is section 2.5: samples recorded as synthetic, and every model-generated sample with the
@@ -170,6 +204,12 @@ type Synthetic struct {
 	// under.
 	ModelGeneratedSamples int64       `json:"model_generated_samples"`
 	Generators            []Generator `json:"generators"`
+	// HumanEditedSamples are samples of origin "human" whose generation is 1 or more: text people
+	// wrote or edited on top of model output, synthetic in part.
+	HumanEditedSamples int64 `json:"human_edited_samples"`
+	HumanEditedTokens  int64 `json:"human_edited_tokens"`
+	// Description is the provider's narrative of its synthetic data, from the disclosure.
+	Description string `json:"description"`
 }
 
 // Generator is a model whose output is in the training data.
@@ -192,8 +232,9 @@ type Processing struct {
 	TDMOptOuts      string          `json:"tdm_opt_outs"`    // 3.1
 	IllegalContent  string          `json:"illegal_content"` // 3.2
 	ToxicityScoring string          `json:"toxicity_scoring"`
-	Deduplication   string          `json:"deduplication"` // 3.3
-	Mixes           []MixProcessing `json:"mixes"`         // 3.2 and 3.3, mix by mix
+	Deduplication   string          `json:"deduplication"`  // 3.3
+	OtherMeasures   string          `json:"other_measures"` // 3.3, from the disclosure
+	Mixes           []MixProcessing `json:"mixes"`          // 3.2 and 3.3, mix by mix
 }
 
 // MixProcessing is how one mix was selected: its policy, request and the composition that resulted.
@@ -277,8 +318,23 @@ type MixEvidence struct {
 
 // Record is another logged record the summary rests on.
 type Record struct {
-	Kind     string `json:"kind"` // "model", "policy_version" or "generator"
+	Kind     string `json:"kind"` // "model", "disclosure", "policy_version" or "generator"
 	Ref      string `json:"ref"`
 	ID       string `json:"id,omitempty"`
 	LogIndex int64  `json:"log_index"`
+}
+
+// Completeness says whether the summary can be published: every field the template requires that
+// neither the registry's records nor the provider's disclosure fill is listed in Missing.
+type Completeness struct {
+	Publishable bool      `json:"publishable"`
+	Missing     []Missing `json:"missing"`
+}
+
+// Missing is one required field the summary lacks, and where to fill it.
+type Missing struct {
+	Section string `json:"section"` // the template's section, e.g. "1.1"
+	Field   string `json:"field"`   // the summary's field
+	// Fill says what supplies it: a disclosure field (PUT /v1/models/{id}/disclosure) or a sample field.
+	Fill string `json:"fill"`
 }

@@ -49,6 +49,7 @@ func TestGolden(t *testing.T) {
 	}{
 		{"model", modelSubject()},
 		{"mix", mixSubject()},
+		{"disclosed", disclosedSubject()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := render(t, tc.subject)
@@ -134,10 +135,10 @@ func TestSourceCategories(t *testing.T) {
 		"Licences recorded on the samples":                         {"CC-BY-SA-4.0", "MIT"},
 		"2.3 Data crawled and scraped from online sources":         {"news.example.com", "blog.example.net", "6,004", "all 2 domains"},
 		"2.5 Synthetic AI-generated data":                          {"distilled-qa", "teacher-a@1", "teacher-b@2"},
-		"2.2.2 Private datasets obtained from other third parties": {"None: the training data holds no samples of source kind", "private"},
+		"2.2.2 Private datasets obtained from other third parties": {"None recorded", "listed under 2.6"},
 		"2.4 User data":             {"None: the training data holds no samples of source kind", "user_data"},
 		"2.6 Other sources of data": {"None: the training data holds no samples of source kind", "other"},
-		"3.1 Respect of reservation of rights from text and data mining":  {"Not recorded by the registry", "robots.txt"},
+		"3.1 Respect of reservation of rights from text and data mining":  {"Not recorded", "robots.txt"},
 		"1.3 Modalities, overall training data size and other":            {"text", report.BinUnder1B, "24,517", "130"},
 		"3.2 Removal of illegal content":                                  {"max_toxicity", "128", "unscored"},
 		"3.3 Other information":                                           {"Duplicates", "best_of_k", "mtld", "multi", "seed 42", "size 200", "min size 100", "synthetic ratio asked 40.0%"},

@@ -152,7 +152,7 @@ func topDomains(n int) (listed int, selection, note string) {
 func crawled(c Category) Crawled {
 	listed, selection, note := topDomains(len(c.Sources))
 	return Crawled{Kind: c.Kind, Samples: c.Samples, Tokens: c.Tokens, Domains: len(c.Sources),
-		Selection: selection, SelectionNote: note, TopDomains: c.Sources[:listed]}
+		Selection: selection, SelectionNote: note, TopDomains: c.Sources[:listed], Crawlers: []registry.Crawler{}}
 }
 
 func generators(ix *index, samples map[string]int64) []Generator {

@@ -354,6 +354,20 @@ func (c *Checked) GetPolicyVersion(ctx context.Context, name string, version int
 	return p, c.prove(ctx, fmt.Sprintf("policy %s@%d", p.Name, p.Version), p.LogIndex, leaf, err)
 }
 
+// GetDisclosure implements registry.DisclosureStore: the disclosure a summary states is the one
+// logged.
+func (c *Checked) GetDisclosure(ctx context.Context, modelID string, version int) (*registry.Disclosure, error) {
+	d, err := c.Store.GetDisclosure(ctx, modelID, version)
+	if errors.Is(err, registry.ErrTampered) {
+		c.prover.Fail(err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	leaf, err := registry.DisclosureLeaf(d)
+	return d, c.prove(ctx, fmt.Sprintf("disclosure %s@%d", d.ModelID, d.Version), d.LogIndex, leaf, err)
+}
+
 // GetDecision implements registry.MixStore.
 func (c *Checked) GetDecision(ctx context.Context, id string) (*registry.Decision, error) {
 	d, err := c.Store.GetDecision(ctx, id)

@@ -114,6 +114,17 @@ func recordLeaves(ctx context.Context, st RecordStore, kind, id string) (map[int
 		}
 		leaf, err := registry.MixLeaf(m, request)
 		return one(m.LogIndex, leaf, err)
+	case registry.KindDisclosure:
+		modelID, version, ok := registry.ParseDisclosureLeafID(id)
+		if !ok {
+			return nil, registry.Errorf(registry.ENOTFOUND, "disclosure %q not found", id)
+		}
+		d, err := st.GetDisclosure(ctx, modelID, version)
+		if err != nil {
+			return nil, err
+		}
+		leaf, err := registry.DisclosureLeaf(d)
+		return one(d.LogIndex, leaf, err)
 	case ledger.KindIdempotency:
 		r, err := st.IdempotencyRecord(ctx, id)
 		if err != nil {

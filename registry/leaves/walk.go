@@ -78,3 +78,26 @@ func WalkIdempotency(ctx context.Context, list func(context.Context, string, int
 		return fn(r.Result.LogIndex, leaf)
 	})
 }
+
+// WalkDisclosures emits the leaf of every disclosure version a store lists.
+func WalkDisclosures(ctx context.Context, st registry.DisclosureStore, fn Emit) error {
+	for model, version := "", 0; ; {
+		page, err := st.ListDisclosures(ctx, model, version, walkPage)
+		if err != nil {
+			return err
+		}
+		for _, d := range page {
+			leaf, err := registry.DisclosureLeaf(d)
+			if err != nil {
+				return err
+			}
+			if err := fn(d.LogIndex, leaf); err != nil {
+				return err
+			}
+		}
+		if len(page) < walkPage {
+			return nil
+		}
+		model, version = page[len(page)-1].ModelID, page[len(page)-1].Version
+	}
+}

@@ -113,7 +113,7 @@ func (s *Store) SaveCheckpoint(ctx context.Context, t tlog.Tree, note []byte) er
 // too, and the sequencer's head against the log.
 func (s *Store) RecordLeaves(ctx context.Context, fn func(index int64, leaf []byte) error) error {
 	for _, walk := range []func(context.Context, func(int64, []byte) error) error{
-		s.checkHead, s.sampleLeaves, s.modelLeaves, s.keyLeaves, s.policyLeaves, s.decisionLeaves, s.mixLeaves, s.idempotencyLeaves, s.manifests,
+		s.checkHead, s.sampleLeaves, s.modelLeaves, s.keyLeaves, s.policyLeaves, s.decisionLeaves, s.mixLeaves, s.idempotencyLeaves, s.manifests, s.disclosureLeaves,
 	} {
 		if err := walk(ctx, fn); err != nil {
 			return err

@@ -19,9 +19,9 @@ import (
 const sampleColumns = `id, text, content_sha256, identity_sha256, origin, model_id, model, prompt_id, dataset,
 	source_kind, source_name, source_uri, license, metadata, generation, generation_basis,
 	tokens, mtld, toxicity, metrics_version, toxicity_scorer, created_at, log_index,
-	norm_sha256, cluster, near_duplicate_of, near_similarity, external_id`
+	norm_sha256, cluster, near_duplicate_of, near_similarity, external_id, collected_at`
 
-const insertSample = `INSERT INTO samples (` + sampleColumns + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+const insertSample = `INSERT INTO samples (` + sampleColumns + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
 
 // SampleArgs returns the insert arguments of a sample in sampleColumns order. Benchmarks use it to
 // insert the same rows raw.
@@ -38,7 +38,16 @@ func SampleArgs(s *registry.Sample) []any {
 		nullString(s.PromptID), s.Dataset, s.Source.Kind, s.Source.Name, s.Source.URI, s.Source.License, meta,
 		s.Generation, s.GenerationBasis, s.Metrics.Tokens, s.Metrics.MTLD, tox, s.Metrics.Version,
 		s.Metrics.ToxicityScorer, millis(s.CreatedAt), s.LogIndex,
-		hexBytes(s.NormSHA256), clusterArg(s), nullString(s.NearDuplicateOf), nullFloat(s.Similarity), nullString(s.ExternalID)}
+		hexBytes(s.NormSHA256), clusterArg(s), nullString(s.NearDuplicateOf), nullFloat(s.Similarity), nullString(s.ExternalID),
+		nullMillis(s.CollectedAt)}
+}
+
+// nullMillis stores an optional time as Unix milliseconds, NULL when absent.
+func nullMillis(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return millis(*t)
 }
 
 // clusterArg stores a sample's cluster, NULL when it is the sample's own.
@@ -67,11 +76,12 @@ func scanSample(sc interface{ Scan(...any) error }) (*registry.Sample, error) {
 		cluster, nearOf, external    sql.NullString
 		tox, sim                     sql.NullFloat64
 		created                      int64
+		collected                    sql.NullInt64
 	)
 	err := sc.Scan(&s.ID, &s.Text, &s.ContentSHA256, &identity, &s.Origin, &modelID, &model, &prompt, &s.Dataset,
 		&s.Source.Kind, &s.Source.Name, &s.Source.URI, &s.Source.License, &meta, &s.Generation, &s.GenerationBasis,
 		&s.Metrics.Tokens, &s.Metrics.MTLD, &tox, &s.Metrics.Version, &s.Metrics.ToxicityScorer, &created, &s.LogIndex,
-		&normKey, &cluster, &nearOf, &sim, &external)
+		&normKey, &cluster, &nearOf, &sim, &external, &collected)
 	if err != nil {
 		return nil, err
 	}
@@ -94,6 +104,10 @@ func scanSample(sc interface{ Scan(...any) error }) (*registry.Sample, error) {
 		s.Metrics.Toxicity = &v
 	}
 	s.CreatedAt = fromMillis(created)
+	if collected.Valid {
+		t := fromMillis(collected.Int64)
+		s.CollectedAt = &t
+	}
 	s.Parents = []string{}
 	return &s, nil
 }
@@ -376,7 +390,7 @@ func writeBands(ctx context.Context, tx *txn, samples []*registry.Sample) ([]int
 var (
 	samplesTable = &table{name: "samples", cols: strings.Split(strings.Join(strings.Fields(sampleColumns), ""), ","),
 		types: []string{"text", "text", "text", "bytea", "text", "text", "text", "text", "text", "text", "text", "text", "text", "text",
-			"bigint", "text", "bigint", "float8", "float8", "text", "text", "bigint", "bigint", "bytea", "text", "text", "float8", "text"}}
+			"bigint", "text", "bigint", "float8", "float8", "text", "text", "bigint", "bigint", "bytea", "text", "text", "float8", "text", "bigint"}}
 	bandsTable = &table{name: "sample_bands", cols: []string{"band", "log_index"}, types: []string{"bigint", "bigint"}}
 	edgesTable = &table{name: "edges", cols: []string{"child_id", "parent_id", "kind"}, types: []string{"text", "text", "text"}}
 )

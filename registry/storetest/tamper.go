@@ -67,6 +67,8 @@ type Filled struct {
 	Mix                             *registry.Mix
 	Refused                         *registry.Decision
 	OpenPolicy                      string // the permissive module of the "open" policy
+	// Disclosure is the second, latest version of Tuned's disclosure.
+	Disclosure *registry.Disclosure
 }
 
 // unscoredMarker marks the texts that nullScorer leaves without a toxicity score, as an unavailable
@@ -114,13 +116,14 @@ func Fill(t *testing.T, b Backend) *Filled {
 	src := func(kind, name, uri, lic string) *registry.Source {
 		return &registry.Source{Kind: kind, Name: name, URI: uri, License: lic}
 	}
+	collected := time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
 	res, err := svc.Ingest(ctx, []registry.NewSample{
 		{Text: text(Text("prompt")), Origin: registry.OriginHuman, Dataset: "prompts",
 			Source:   src("public_dataset", "fortunes", "https://example.org/fortunes", "BSD-3-Clause"),
 			Metadata: []byte(`{"lang":"en","topic":"wit"}`)},
 		{Text: text(Text("seed")), Origin: registry.OriginHuman, Dataset: "seeds",
 			Source:   src("web_crawl", "crawl-2024", "https://news.example.com/a/1", "CC-BY-4.0"),
-			Metadata: []byte(`{"lang":"en"}`)},
+			Metadata: []byte(`{"lang":"en"}`), CollectedAt: &collected},
 	}, &registry.Idempotency{Scope: "fill", Key: "batch-1", RequestSHA256: digest("batch-1")})
 	if err != nil {
 		t.Fatalf("ingest: %v", err)
@@ -223,6 +226,16 @@ func Fill(t *testing.T, b Backend) *Filled {
 	if f.Tuned, err = svc.CreateModel(ctx, &registry.NewModel{Name: "student", Version: "1", Provider: "Example Labs",
 		TrainedOn: []string{f.Mix.ID}}, nil); err != nil {
 		t.Fatalf("trained model: %v", err)
+	}
+	// Two versions of the trained model's disclosure: every version is logged.
+	for i, name := range []string{"Example Labs", "Example Labs Inc."} {
+		d, created, err := registry.WriteDisclosure(ctx, st, f.Tuned.Ref(), &registry.NewDisclosure{
+			Provider: &registry.Party{Name: name, Contact: "ai-act@example.com"}, MarketPlacementDate: "2025-09-01",
+			Dependencies: &[]registry.Dependency{}, TDMOptOuts: "robots.txt is honoured."}, time.Now())
+		if err != nil || !created || d.Version != i+1 {
+			t.Fatalf("disclosure %d: version %v, created %v, %v", i+1, d, created, err)
+		}
+		f.Disclosure = d
 	}
 
 	f.Log = f.OpenLog(t)
@@ -413,6 +426,10 @@ var (
 	useExport = func(ctx context.Context, f *Filled, c *leaves.Checked) error {
 		return c.ExportMix(ctx, f.Mix.ID, func(*registry.Sample) error { return nil })
 	}
+	useDisclosure = func(ctx context.Context, f *Filled, c *leaves.Checked) error {
+		_, err := c.GetDisclosure(ctx, f.Tuned.ID, 0)
+		return err
+	}
 	useRefusal = func(ctx context.Context, f *Filled, c *leaves.Checked) error {
 		_, err := c.GetDecision(ctx, f.Refused.ID)
 		return err
@@ -494,6 +511,13 @@ func testTamper(t *testing.T, b Backend) {
 		{name: "DeletedRecordAndItsLeaves", sql: "DELETE FROM log_leaves WHERE kind LIKE 'key%'; DELETE FROM api_keys"},
 		{name: "UnflaggedLaundering", sql: "UPDATE samples SET near_duplicate_of = NULL, near_similarity = NULL WHERE dataset = 'flagged'", use: useFlagged},
 		{name: "RaisedSimilarity", sql: "UPDATE samples SET near_similarity = 0.99 WHERE dataset = 'flagged'", use: useFlagged},
+		{name: "ChangedCollectedAt", sql: "UPDATE samples SET collected_at = collected_at + 86400000 WHERE dataset = 'seeds'", use: useSeed},
+		{name: "RemovedCollectedAt", sql: "UPDATE samples SET collected_at = NULL WHERE dataset = 'seeds'", use: useSeed},
+		{name: "AddedCollectedAt", sql: "UPDATE samples SET collected_at = 0 WHERE dataset = 'prompts'", use: usePrompt},
+		{name: "ChangedDisclosure", sql: "UPDATE model_disclosures SET document = replace(document, 'Example Labs Inc.', 'Someone Else') WHERE version = 2", use: useDisclosure},
+		{name: "RenumberedDisclosure", sql: "UPDATE model_disclosures SET version = version + 10", use: useDisclosure},
+		{name: "UnparsableDisclosure", sql: "UPDATE model_disclosures SET document = 'not json' WHERE version = 2", use: useDisclosure},
+		{name: "DeletedDisclosureVersion", sql: "DELETE FROM model_disclosures WHERE version = 2"},
 		{name: "MovedCluster", sql: "UPDATE samples SET cluster = NULL WHERE dataset = 'copies'", use: useCopied},
 		{name: "JoinedCluster", sql: "UPDATE samples SET cluster = (SELECT id FROM samples WHERE dataset = 'answers' AND toxicity IS NOT NULL) WHERE dataset = 'seeds'", use: useSeed},
 		// The normalized key is no read's to serve: the audits re-derive it.
