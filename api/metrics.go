@@ -66,12 +66,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"outcome"}),
 		scorerTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "pedigree_toxicity_scorer_duration_seconds",
-			Help:    "Time of one toxicity score, retries included, by scorer id; the count is the number of calls.",
+			Help:    "Time of one call to the toxicity scorer (one text, or one batch for a batch scorer), retries included, by scorer id; the count is the number of calls.",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 3, 12),
 		}, []string{"scorer"}),
 		scorerErrs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pedigree_toxicity_scorer_errors_total",
-			Help: "Toxicity scores that failed (the scorer was unavailable after its retries, or the request ended), by scorer id.",
+			Help: "Calls to the toxicity scorer that failed (the scorer was unavailable after its retries, or the request ended), by scorer id.",
 		}, []string{"scorer"}),
 		writeWait: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "pedigree_store_write_wait_seconds",
@@ -176,9 +176,36 @@ func (m *Metrics) WatchLog(l *ledger.Log) {
 	}))
 }
 
-// InstrumentToxicity returns s timed and its failures counted under s's id.
+// InstrumentToxicity returns s timed and its failures counted under s's id. A scorer that also
+// scores batches (a ToxicityBatch method) keeps that method, each batch timed as one call.
 func (m *Metrics) InstrumentToxicity(s metrics.ToxicityScorer) metrics.ToxicityScorer {
-	return &timedScorer{ToxicityScorer: s, time: m.scorerTime.WithLabelValues(s.ID()), errs: m.scorerErrs.WithLabelValues(s.ID())}
+	t := &timedScorer{ToxicityScorer: s, time: m.scorerTime.WithLabelValues(s.ID()), errs: m.scorerErrs.WithLabelValues(s.ID())}
+	if b, ok := s.(batchScorer); ok {
+		return &timedBatchScorer{timedScorer: t, batch: b}
+	}
+	return t
+}
+
+// batchScorer is a toxicity scorer that also scores many texts in one call.
+type batchScorer interface {
+	metrics.ToxicityScorer
+	ToxicityBatch(ctx context.Context, texts []string) ([]float64, error)
+}
+
+// timedBatchScorer is a timedScorer whose batches are timed and counted too.
+type timedBatchScorer struct {
+	*timedScorer
+	batch batchScorer
+}
+
+func (t *timedBatchScorer) ToxicityBatch(ctx context.Context, texts []string) ([]float64, error) {
+	start := time.Now()
+	v, err := t.batch.ToxicityBatch(ctx, texts)
+	t.time.Observe(time.Since(start).Seconds())
+	if err != nil {
+		t.errs.Inc()
+	}
+	return v, err
 }
 
 // timedScorer is a toxicity scorer with its calls timed and its failures counted.

@@ -35,12 +35,20 @@ type RateLimit struct {
 // Unlimited reports whether l limits nothing.
 func (l RateLimit) Unlimited() bool { return l.Rate <= 0 }
 
-// String writes l as ParseRateLimit reads it: "off", or "N/s:BURST".
+// String writes l as ParseRateLimit reads it: "off", or "N/UNIT:BURST" in the largest unit (s, m
+// or h) in which N is at least 1.
 func (l RateLimit) String() string {
 	if l.Unlimited() {
 		return "off"
 	}
-	return strconv.FormatFloat(float64(l.Rate), 'g', -1, 64) + "/s:" + strconv.Itoa(l.Burst)
+	n, unit := float64(l.Rate), "s"
+	if n < 1 {
+		n, unit = n*60, "m"
+	}
+	if n < 1 {
+		n, unit = n*60, "h"
+	}
+	return strconv.FormatFloat(n, 'g', 6, 64) + "/" + unit + ":" + strconv.Itoa(l.Burst)
 }
 
 // RateLimits are the per-key limits of each class, by role. A role missing from a map is not

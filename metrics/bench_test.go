@@ -61,6 +61,24 @@ func BenchmarkScore(b *testing.B) {
 	b.Run("fast", run(fast))
 	b.Run("lexicon2", run(lexicon2)) // the default lexicon: obfuscations, patterns, context rules
 	b.Run("oracle", run(oracle))
+	b.Run("lexicon2-cost", func(b *testing.B) {
+		// The default lexicon against lexicon/1, interleaved text by text so that both see the same
+		// load: the ratio is what its rules cost.
+		var v1Time, v2Time time.Duration
+		for b.Loop() {
+			for _, text := range texts {
+				start := time.Now()
+				fast(text)
+				mid := time.Now()
+				lexicon2(text)
+				v1Time += mid.Sub(start)
+				v2Time += time.Since(mid)
+			}
+		}
+		b.ReportMetric(float64(v1Time.Nanoseconds())/float64(b.N*len(texts)), "v1-ns/text")
+		b.ReportMetric(float64(v2Time.Nanoseconds())/float64(b.N*len(texts)), "v2-ns/text")
+		b.ReportMetric(v2Time.Seconds()/v1Time.Seconds(), "v2/v1")
+	})
 	b.Run("speedup", func(b *testing.B) {
 		// Each iteration scores every text with both implementations, timing each, so that the ratio
 		// compares the two under the same conditions.

@@ -63,14 +63,22 @@ type LexiconScorer struct {
 	byLen     map[int][]maskEntry // words of weight > 0 by length in runes, for masked letters
 	phrases   []lexPattern        // multi-word list entries (diluted like words)
 	patterns  []lexPattern        // threats, identity attacks, aimed insults (undiluted)
-	phraseIdx map[string][]int32  // first token -> index into phrases
-	patIdx    map[string][]int32  // first token -> index into patterns
+	vocab     map[string]int32    // a token -> index into entries + 1: one lookup per token
+	entries   []vocabEntry
 	names     map[string]bool
 	particles map[string]bool
 	titleSkip map[string]bool
 	senses    map[string]map[string]bool
 	reclaimed map[string]bool
 	you       map[string]bool
+}
+
+// vocabEntry is what one token form can start or be: a listed word, phrases, patterns.
+type vocabEntry struct {
+	weight   int32
+	listed   bool    // in the word lists (a weight of 0 excludes it)
+	phrases  []int32 // phrases that start with it
+	patterns []int32 // patterns that start with it
 }
 
 type maskEntry struct {
@@ -104,11 +112,22 @@ func newLexiconScorer(d lexiconData) (*LexiconScorer, error) {
 	}
 	l := &LexiconScorer{
 		id: lexiconID(d), words: t.words, byLen: map[int][]maskEntry{}, phrases: t.phrases,
-		patterns: t.patterns, phraseIdx: map[string][]int32{}, patIdx: map[string][]int32{},
+		patterns: t.patterns, vocab: map[string]int32{},
 		names: t.names, particles: t.particles, titleSkip: t.titleSkip, senses: map[string]map[string]bool{},
 		reclaimed: t.reclaimed, you: t.you,
 	}
+	entry := func(w string) *vocabEntry {
+		k, ok := l.vocab[w]
+		if !ok {
+			l.entries = append(l.entries, vocabEntry{})
+			k = int32(len(l.entries))
+			l.vocab[w] = k
+		}
+		return &l.entries[k-1]
+	}
 	for w, weight := range t.words {
+		e := entry(w)
+		e.weight, e.listed = weight, true
 		if weight > 0 {
 			n := utf8.RuneCountInString(w)
 			l.byLen[n] = append(l.byLen[n], maskEntry{w, weight})
@@ -116,12 +135,14 @@ func newLexiconScorer(d lexiconData) (*LexiconScorer, error) {
 	}
 	for i, p := range l.phrases {
 		for w := range p.elems[0].words {
-			l.phraseIdx[w] = append(l.phraseIdx[w], int32(i))
+			e := entry(w)
+			e.phrases = append(e.phrases, int32(i))
 		}
 	}
 	for i, p := range l.patterns {
 		for w := range p.elems[0].words {
-			l.patIdx[w] = append(l.patIdx[w], int32(i))
+			e := entry(w)
+			e.patterns = append(e.patterns, int32(i))
 		}
 	}
 	for w, ctx := range t.senses {
@@ -150,6 +171,7 @@ type lexTok struct {
 	cap     bool  // Title-case in the text
 	initial bool  // first word of a sentence
 	ident   bool  // part of an identifier
+	entry   int32 // index into LexiconScorer.entries + 1, 0 if the form has none
 	odd     bool  // holds digits, symbols, non-ASCII or runs of a letter: needs the slow lookup
 	single  bool  // a single ASCII letter
 }
@@ -197,13 +219,16 @@ func (l *LexiconScorer) score(text string) float64 {
 		if toks[i].ident {
 			continue
 		}
-		w := sc.word(i)
-		for _, k := range l.phraseIdx[string(w)] {
+		if toks[i].entry == 0 {
+			continue
+		}
+		e := &l.entries[toks[i].entry-1]
+		for _, k := range e.phrases {
 			if l.matchOnce(sc, &l.phrases[k], i, -1-k) {
 				sum += int64(l.phrases[k].weight)
 			}
 		}
-		for _, k := range l.patIdx[string(w)] {
+		for _, k := range e.patterns {
 			if l.matchOnce(sc, &l.patterns[k], i, k) {
 				pats += int64(l.patterns[k].weight)
 			}
@@ -266,8 +291,9 @@ func (l *LexiconScorer) lookup(sc *lexScratch, i int) int32 {
 	t := &sc.toks[i]
 	w := sc.arena[t.s:t.e]
 	if !t.odd {
-		if v, ok := l.words[string(w)]; ok { // no allocation: the common case
-			return v
+		t.entry = l.vocab[string(w)] // no allocation: the common case
+		if t.entry != 0 && l.entries[t.entry-1].listed {
+			return l.entries[t.entry-1].weight
 		}
 		if bytes.IndexByte(w, '\'') < 0 && bytes.IndexByte(w, '-') < 0 {
 			return 0
@@ -280,6 +306,7 @@ func (l *LexiconScorer) lookup(sc *lexScratch, i int) int32 {
 		sc.arena = append(sc.arena, form...)
 		t.e = int32(len(sc.arena))
 	}
+	t.entry = l.vocab[form]
 	return weight
 }
 
@@ -487,7 +514,7 @@ func (l *LexiconScorer) spacedLetters(sc *lexScratch) {
 				b.Write(sc.word(k))
 			}
 			if v := l.lookupPlain(b.String(), false); v > 0 {
-				toks[i].weight = v
+				toks[i].weight, toks[i].entry = v, l.vocab[b.String()]
 				toks[i].s = int32(len(sc.arena))
 				sc.arena = append(sc.arena, b.String()...)
 				toks[i].e = int32(len(sc.arena))
@@ -606,6 +633,14 @@ func (sc *lexScratch) scan(text string) {
 	}
 }
 
+// identByte marks the bytes that may make a chunk an identifier.
+var identByte = func() (t [256]bool) {
+	for _, c := range []byte("_/\\=<>{}[]`:(.") {
+		t[c] = true
+	}
+	return t
+}()
+
 // asciiToken marks the ASCII characters of tokens; asciiSpace the ASCII white space.
 var asciiToken, asciiSpace = func() (tok, space [utf8.RuneSelf]bool) {
 	for c := range utf8.RuneSelf {
@@ -634,15 +669,16 @@ func isTokenRune(r rune) bool {
 // "/", "\", "=", "(" right after a letter, a "." between two runs of at least two word characters
 // (os.kill, setup.py), or a lower-case letter followed by an upper-case one (camelCase).
 func identifier(chunk string) bool {
-	plain := true
+	suspect := false
 	for i := 0; i < len(chunk); i++ {
-		if c := chunk[i]; !(c >= 'a' && c <= 'z') {
-			plain = false
+		c := chunk[i]
+		if identByte[c] || c >= 'A' && c <= 'Z' && i > 0 && chunk[i-1] >= 'a' && chunk[i-1] <= 'z' || c >= utf8.RuneSelf {
+			suspect = true
 			break
 		}
 	}
-	if plain {
-		return false // the common case: a lower-case word
+	if !suspect {
+		return false // the common case: a word with ordinary punctuation
 	}
 	if strings.ContainsAny(chunk, "_/\\=<>{}[]`") || strings.Contains(chunk, "::") {
 		return true
@@ -683,14 +719,24 @@ func identifier(chunk string) bool {
 func (sc *lexScratch) chunk(c string, brk bool) bool {
 	ident := identifier(c)
 	for i := 0; i < len(c); {
-		r, size := utf8.DecodeRuneInString(c[i:])
+		r, size := rune(c[i]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeRuneInString(c[i:])
+		}
 		if !isTokenRune(r) {
 			brk = brk || r == '.' || r == '?' || r == '!'
 			i += size
 			continue
 		}
-		end := i
+		end := i + size
 		for end < len(c) {
+			if b := c[end]; b < utf8.RuneSelf {
+				if !asciiToken[b] {
+					break
+				}
+				end++
+				continue
+			}
 			r, size := utf8.DecodeRuneInString(c[end:])
 			if !isTokenRune(r) {
 				break

@@ -112,3 +112,29 @@ func TestLexiconV2Lists(t *testing.T) {
 		}
 	}
 }
+
+// FuzzLexiconV2 checks that any text scores in [0, 1), the same through Toxicity and Scorer.Score,
+// and the same when scored twice (the pooled scratch memory leaves nothing behind).
+//
+//	go test ./metrics -run '^$' -fuzz FuzzLexiconV2 -fuzztime 30s
+func FuzzLexiconV2(f *testing.F) {
+	for _, seed := range []string{"", "f*cking 1d10t", "F U C K", "fuuuuck аsshole", "I'll kill you.", "Mr. Lynch",
+		"bdist_dumb os.kill() camelCase", "you're a b.i.t.c.h", "'''---***", "ß\u0301\u2019\u2010x", "a\xffb", "I I I I I"} {
+		f.Add(seed)
+	}
+	l := metrics.NewLexiconScorer()
+	s := &metrics.Scorer{Toxicity: l}
+	f.Fuzz(func(t *testing.T, text string) {
+		a, _ := l.Toxicity(context.Background(), text, nil)
+		if !(a >= 0 && a < 1) {
+			t.Fatalf("Toxicity(%q) = %v", text, a)
+		}
+		sc, err := s.Score(context.Background(), text)
+		if err != nil || *sc.Toxicity != a {
+			t.Fatalf("Score(%q) = %v, %v; Toxicity %v", text, *sc.Toxicity, err, a)
+		}
+		if b, _ := l.Toxicity(context.Background(), text, nil); b != a {
+			t.Fatalf("Toxicity(%q) twice: %v then %v", text, a, b)
+		}
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -39,6 +40,7 @@ type saved struct {
 type fakeStore struct {
 	rows     []fakeRow
 	models   map[string]*registry.Model // by name@version
+	mixes    map[string][]*registry.Sample
 	policies map[string][]*registry.PolicyVersion
 
 	poolErr, writeErr, modelErr, policyErr error
@@ -58,7 +60,7 @@ func (f *fakeStore) MixPool(ctx context.Context, q registry.PoolQuery, fn func(*
 		return f.poolErr
 	}
 	for _, r := range f.rows {
-		if q.BestOfK != nil && r.rank > 1 {
+		if q.BestOfK != nil && r.rank > 1 || len(q.Datasets) > 0 && !slices.Contains(q.Datasets, r.Dataset) {
 			continue
 		}
 		if err := fn(&r.PoolRow); err != nil {
@@ -76,6 +78,19 @@ func (f *fakeStore) GetModel(ctx context.Context, ref string) (*registry.Model, 
 		return m, nil
 	}
 	return nil, registry.Errorf(registry.ENOTFOUND, "model %s not found", ref)
+}
+
+func (f *fakeStore) ExportMix(ctx context.Context, id string, fn func(*registry.Sample) error) error {
+	samples, ok := f.mixes[id]
+	if !ok {
+		return registry.Errorf(registry.ENOTFOUND, "mix %s not found", id)
+	}
+	for _, s := range samples {
+		if err := fn(s); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (f *fakeStore) GetPolicyVersion(ctx context.Context, name string, version int) (*registry.PolicyVersion, error) {
@@ -206,6 +221,35 @@ func TestBuild(t *testing.T) {
 	dupRows[1].NormSHA256 = norm("copied")
 	dupRows[0].NormSHA256 = norm("copied")
 	dupRows[3].Cluster, dupRows[3].MTLD = dupRows[2].ID, 90
+	// accRows: 30 humans and 30 of a's samples; the base model s@1 was trained on a mix of the first
+	// ten humans, one of a's samples, and a human sample the policy no longer admits (not in the
+	// pool).
+	accRows := pool(30, "a@1=30")
+	accumulate := limits(`{"accumulate": true, "max_synthetic_ratio": 0.5}`)
+	var trained []*registry.Sample
+	for _, r := range accRows[:10] {
+		trained = append(trained, &registry.Sample{ID: r.ID, Origin: registry.OriginHuman})
+	}
+	trained = append(trained, &registry.Sample{ID: accRows[40].ID, Origin: registry.OriginModel, Model: "a@1"},
+		&registry.Sample{ID: uuid.Must(uuid.NewV7()).String(), Origin: registry.OriginHuman})
+	priorIDs := func() []string {
+		var ids []string
+		for _, r := range accRows[:10] {
+			ids = append(ids, r.ID)
+		}
+		return ids
+	}()
+	wantAccumulated := func(want registry.AccumulateStats) func(t *testing.T, f *fakeStore, res *mixer.Result) {
+		return func(t *testing.T, f *fakeStore, res *mixer.Result) {
+			var s mixer.Summary
+			if err := json.Unmarshal(res.Decision.Input, &s); err != nil {
+				t.Fatal(err)
+			}
+			if a := s.Stats.Accumulated; a == nil || *a != want {
+				t.Fatalf("accumulated %+v, want %+v", a, want)
+			}
+		}
+	}
 
 	for _, tc := range []struct {
 		name   string
@@ -342,6 +386,50 @@ func TestBuild(t *testing.T) {
 			},
 		},
 		{
+			name: "AccumulateKeepsTheBaseModelsHumans", rows: accRows, module: accumulate, wantAllowed: true,
+			req: registry.MixRequest{Size: 12, Seed: 5, BaseModel: "s@1"},
+			check: func(t *testing.T, f *fakeStore, res *mixer.Result) {
+				// Without accumulate, 12 of 60 drawn by the seed would hold about two of the ten.
+				for _, id := range priorIDs {
+					if !slices.Contains(res.Manifest, id) {
+						t.Fatalf("the mix %v leaves out the base model's human sample %s", res.Manifest, id)
+					}
+				}
+				wantAccumulated(registry.AccumulateStats{BaseModel: "s@1", Prior: 11, Admitted: 10, Kept: 10, Dropped: 1})(t, f, res)
+				wantManifest(t, f, res)
+			},
+		},
+		{
+			name: "AccumulateRefusesAMixTooSmallForThem", rows: accRows, module: accumulate,
+			req:           registry.MixRequest{Size: 6, BaseModel: "s@1"},
+			wantViolation: "the mix leaves out 4 human samples of base model s@1's training mixes that the policy still admits, keeping 6 of 10 (accumulate): 4 beyond its size",
+			check:         wantAccumulated(registry.AccumulateStats{BaseModel: "s@1", Prior: 11, Admitted: 10, Kept: 6, Dropped: 1}),
+		},
+		{
+			name: "AccumulateRefusesAFilterThatDropsThem", rows: accRows, module: accumulate,
+			req:           registry.MixRequest{Size: 100, BaseModel: "s@1", Filter: registry.MixFilter{Datasets: []string{"elsewhere"}}},
+			wantViolation: "keeping 0 of 10 (accumulate): 10 left out by the request's filter or strategy",
+			check: func(t *testing.T, f *fakeStore, res *mixer.Result) {
+				// The second query asks the policy alone.
+				if len(f.queries) != 2 || len(f.queries[1].Datasets) != 0 || !slices.Equal(f.queries[1].Origins, []string{registry.OriginHuman}) {
+					t.Fatalf("pool queries %+v", f.queries)
+				}
+			},
+		},
+		{
+			name: "BaseModelWithoutAccumulateIsRecordedOnly", rows: accRows, module: limits(`{"max_synthetic_ratio": 0.5}`), wantAllowed: true,
+			req: registry.MixRequest{Size: 6, BaseModel: "s@1"},
+			check: func(t *testing.T, f *fakeStore, res *mixer.Result) {
+				if res.Mix.Stats.Accumulated != nil || res.Mix.Request.BaseModel != "s@1" || len(f.queries) != 1 {
+					t.Fatalf("accumulated %+v, request %+v, %d queries", res.Mix.Stats.Accumulated, res.Mix.Request, len(f.queries))
+				}
+			},
+		},
+		{
+			name: "UnknownBaseModelRefused", rows: accRows, module: accumulate, wantErrCode: registry.EUNPROCESSABLE,
+			req: registry.MixRequest{Size: 5, BaseModel: "nobody@1"},
+		},
+		{
 			name: "UnknownModelRefused", rows: pool(5), module: limits("{}"), wantErrCode: registry.EUNPROCESSABLE,
 			req: registry.MixRequest{Size: 5, Filter: registry.MixFilter{Models: []string{"nobody@1"}}},
 		},
@@ -383,7 +471,9 @@ func TestBuild(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			f := &fakeStore{rows: tc.rows, models: map[string]*registry.Model{"a@1": modelA, "b@1": modelB}}
+			f := &fakeStore{rows: tc.rows, models: map[string]*registry.Model{"a@1": modelA, "b@1": modelB,
+				"s@1": {ID: "01900000-0000-7000-8000-00000000000c", Name: "s", Version: "1", TrainedOn: []string{"mix-1"}}},
+				mixes: map[string][]*registry.Sample{"mix-1": trained}}
 			at := time.UnixMilli(1_700_000_000_789).UTC()
 			pol := mixer.NewPolicies(f)
 			pol.Now = func() time.Time { return at }

@@ -23,14 +23,15 @@ import (
 )
 
 // Store is what Build needs from a store: the dialect the policy's include is translated to, the
-// candidate pool, the models a request names, and the write transaction that registry.WriteMix saves
-// the decision and the mix in. GetModel answers ENOTFOUND for an unknown model (Build answers
-// EUNPROCESSABLE).
+// candidate pool, the models a request names, a base model's training mixes (ExportMix, for the
+// accumulate limit), and the write transaction that registry.WriteMix saves the decision and the
+// mix in. GetModel answers ENOTFOUND for an unknown model (Build answers EUNPROCESSABLE).
 type Store interface {
 	registry.Writer
 	Dialect() string
 	MixPool(ctx context.Context, q registry.PoolQuery, fn func(*registry.PoolRow) error) error
 	GetModel(ctx context.Context, ref string) (*registry.Model, error)
+	ExportMix(ctx context.Context, id string, fn func(*registry.Sample) error) error
 }
 
 // Builder builds mixes.
@@ -71,8 +72,17 @@ func (b *Builder) Build(ctx context.Context, req registry.MixRequest, dryRun boo
 	if err != nil {
 		return nil, err
 	}
+	prior, err := b.priorHumans(ctx, &req, limits)
+	if err != nil {
+		return nil, err
+	}
 	pool := newPool(req.Seed)
+	pool.prior = prior
 	if err := b.Store.MixPool(ctx, q, pool.add); err != nil {
+		return nil, err
+	}
+	admitted, err := b.admittedPrior(ctx, q, prior, pool)
+	if err != nil {
 		return nil, err
 	}
 	if r, capR := req.SyntheticRatio, limits.MaxSyntheticRatio; r != nil && capR != nil && *r > *capR+1e-12 {
@@ -89,10 +99,17 @@ func (b *Builder) Build(ctx context.Context, req registry.MixRequest, dryRun boo
 		}
 		removed = pool.dedup(*limits.Dedup == policy.DedupNear, objective)
 	}
-	selected := pool.selectMix(req.Size, req.SyntheticRatio, limits)
+	selected := pool.selectMix(req.Size, req.SyntheticRatio, pool.keepPrior(limits))
 	stats := pool.stats(selected)
 	stats.Pool += removed
 	stats.Duplicates = removed
+	if prior != nil {
+		a, inPool := pool.accumulated(selected, prior.model, admitted)
+		stats.Accumulated = a
+		if a.Kept < a.Admitted {
+			violations = append(violations, accumulateViolation(a, inPool))
+		}
+	}
 	if len(selected) == 0 && len(violations) == 0 {
 		violations = append(violations, fmt.Sprintf("the policy admits no samples for this request (%d admitted before limits)", stats.Pool))
 	}
@@ -137,6 +154,92 @@ func (b *Builder) Build(ctx context.Context, req registry.MixRequest, dryRun boo
 		return nil, err
 	}
 	return res, nil
+}
+
+// priorSet is the human data a base model was trained on: what the accumulate limit keeps.
+type priorSet struct {
+	model string // the base model's name@version
+	ids   map[uuid.UUID]bool
+}
+
+// priorHumans reads the human samples of the base model's training mixes, when the request names a
+// base model and the policy accumulates; nil otherwise. The mixes are read through the store's
+// ExportMix: a checked store proves each sample and the manifest against its logged hash.
+func (b *Builder) priorHumans(ctx context.Context, req *registry.MixRequest, limits policy.Limits) (*priorSet, error) {
+	if req.BaseModel == "" {
+		return nil, nil
+	}
+	m, err := b.Store.GetModel(ctx, req.BaseModel)
+	if registry.ErrorCode(err) == registry.ENOTFOUND {
+		msg := "model " + strconv.Quote(req.BaseModel) + " is not registered"
+		return nil, &registry.Error{Code: registry.EUNPROCESSABLE, Message: "base_model: " + msg,
+			Fields: []registry.FieldError{{Field: "base_model", Message: msg}}}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if limits.Accumulate == nil || !*limits.Accumulate {
+		return nil, nil
+	}
+	prior := &priorSet{model: m.Ref(), ids: map[uuid.UUID]bool{}}
+	for _, mixID := range m.TrainedOn {
+		err := b.Store.ExportMix(ctx, mixID, func(s *registry.Sample) error {
+			if s.Origin != registry.OriginHuman {
+				return nil
+			}
+			id, err := uuid.Parse(s.ID)
+			if err != nil {
+				return fmt.Errorf("mix %s: sample id %q: %w", mixID, s.ID, err)
+			}
+			prior.ids[id] = true
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("read the training mix %s of base model %s: %w", mixID, m.Ref(), err)
+		}
+	}
+	return prior, nil
+}
+
+// admittedPrior is how many of the prior human samples the policy admits today, whatever the
+// request's filters and strategy: the pool's when the request narrows nothing, else those of a
+// second admission query with the policy alone.
+func (b *Builder) admittedPrior(ctx context.Context, q registry.PoolQuery, prior *priorSet, p *pool) (int, error) {
+	if prior == nil {
+		return 0, nil
+	}
+	if len(q.Datasets) == 0 && len(q.ModelIDs) == 0 && len(q.Origins) == 0 && q.AsOf == nil && q.BestOfK == nil {
+		n := 0
+		for i := range p.rows {
+			if p.rows[i].prior {
+				n++
+			}
+		}
+		return n, nil
+	}
+	n := 0
+	policyOnly := registry.PoolQuery{Where: q.Where, MaxGeneration: q.MaxGeneration, Origins: []string{registry.OriginHuman}}
+	err := b.Store.MixPool(ctx, policyOnly, func(r *registry.PoolRow) error {
+		if id, err := uuid.Parse(r.ID); err == nil && prior.ids[id] {
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+// accumulateViolation says how many admitted prior human samples the mix leaves out, and why;
+// inPool is how many of them the request's pool held.
+func accumulateViolation(a *registry.AccumulateStats, inPool int) string {
+	var why []string
+	if n := a.Admitted - inPool; n > 0 {
+		why = append(why, fmt.Sprintf("%d left out by the request's filter or strategy", n))
+	}
+	if n := inPool - a.Kept; n > 0 {
+		why = append(why, fmt.Sprintf("%d beyond its size", n))
+	}
+	return fmt.Sprintf("the mix leaves out %s of base model %s's training mixes that the policy still admits, keeping %d of %d (accumulate): %s",
+		count(a.Admitted-a.Kept, "human sample"), a.BaseModel, a.Kept, a.Admitted, strings.Join(why, "; "))
 }
 
 // count writes n things, in the singular for one.
@@ -239,6 +342,7 @@ type row struct {
 	tokens     int32
 	mtld       float64
 	toxicity   float64 // NaN when unscored
+	prior      bool    // human data of the base model's training mixes (accumulate)
 }
 
 // pool holds the admitted samples and the strings they share.
@@ -249,6 +353,9 @@ type pool struct {
 	names   []string
 	models  map[string]uint32 // model ref → index from 1
 	refs    []string          // index → model ref; refs[0] is ""
+
+	prior        *priorSet // the base model's human data, under the accumulate limit
+	priorDeduped int       // prior rows that dedup removed
 }
 
 func newPool(seed int64) *pool {
@@ -293,6 +400,7 @@ func (p *pool) add(r *registry.PoolRow) error {
 	if r.Toxicity != nil {
 		x.toxicity = *r.Toxicity
 	}
+	x.prior = p.prior != nil && r.Origin == registry.OriginHuman && p.prior.ids[id]
 	if r.Origin == registry.OriginModel {
 		m, ok := p.models[r.Model]
 		if !ok {
@@ -431,6 +539,8 @@ func (p *pool) dedup(near bool, objective string) int {
 	for i, r := range p.rows {
 		if keep[i] {
 			kept = append(kept, r)
+		} else if r.prior {
+			p.priorDeduped++
 		}
 	}
 	removed := len(p.rows) - len(kept)
@@ -488,7 +598,12 @@ func (p *pool) selectMix(size int, ratio *float64, l policy.Limits) []int {
 		}
 		return slices.Compare(ra.id[:], rb.id[:])
 	}
-	slices.SortFunc(humans, byKey)
+	slices.SortFunc(humans, func(a, b int) int {
+		if c := cmp.Compare(btoi(!p.rows[a].prior), btoi(!p.rows[b].prior)); c != 0 {
+			return c // the base model's human data first (accumulate)
+		}
+		return byKey(a, b)
+	})
 	slices.SortFunc(synthetic, byKey)
 	out := append(make([]int, 0, q.total), humans[:q.human]...)
 	taken := make([]int, len(p.refs))
@@ -503,6 +618,43 @@ func (p *pool) selectMix(size int, ratio *float64, l policy.Limits) []int {
 	}
 	slices.SortFunc(out, byKey)
 	return out
+}
+
+// keepPrior raises the human floor of l to the prior human rows in the pool, so that the quota
+// makes room for all of them before model output where the limits allow.
+func (p *pool) keepPrior(l policy.Limits) policy.Limits {
+	if p.prior == nil {
+		return l
+	}
+	n := 0
+	for i := range p.rows {
+		if p.rows[i].prior {
+			n++
+		}
+	}
+	if l.MinHumanSamples == nil || *l.MinHumanSamples < n {
+		l.MinHumanSamples = &n
+	}
+	return l
+}
+
+// accumulated accounts for the prior human data in the selection; admitted is how many of it the
+// policy admits (before dedup). It also returns how many prior rows the pool held.
+func (p *pool) accumulated(sel []int, model string, admitted int) (*registry.AccumulateStats, int) {
+	inPool, kept := 0, 0
+	for i := range p.rows {
+		if p.rows[i].prior {
+			inPool++
+		}
+	}
+	for _, i := range sel {
+		if p.rows[i].prior {
+			kept++
+		}
+	}
+	a := &registry.AccumulateStats{BaseModel: model, Prior: len(p.prior.ids), Admitted: admitted - p.priorDeduped, Kept: kept}
+	a.Dropped = a.Prior - a.Admitted
+	return a, inPool
 }
 
 // stats summarises the selected rows: exactly what deny sees.

@@ -1,45 +1,44 @@
 # Pedigree's default mix policy, used when a mix request names no policy.
 #
-# Every number is tied to a published result (README, "The default policy", has the table).
-# The mixer obeys `limits` while it builds a mix, `include` runs inside the database as a SQL
-# WHERE clause, and `deny` checks the finished mix summary again, so that a mix that breaks a
-# limit is refused with a message that says which and by how much.
+# Each limit says what its papers show and what is the project's own judgement (README, "The
+# default policy", has the table). The mixer obeys `limits` while it builds a mix, `include` runs
+# inside the database as a SQL WHERE clause, and `deny` checks the finished mix summary again, so
+# that a mix that breaks a limit is refused with a message that says which and by how much.
 package pedigree.mix
 
 limits := {
-	# Bertrand et al. 2024, "On the Stability of Iterative Retraining of Generative Models on their
-	# own Data" (ICLR 2024): retraining on a model's own output stays stable only while the real
-	# data keeps a large enough share; in practice, synthetic shares of up to about one half.
-	# Gerstgrasser et al. 2024, "Is Model Collapse Inevitable?": accumulate synthetic data next to
-	# the real data, never replace it. A cap of 0.5 keeps every mix at least half human.
+	# Papers: Bertrand et al. 2024 (ICLR) prove iterative retraining stable when the first model is
+	# close enough to the data and the share of real data is large enough: a condition, not a
+	# number. Kang et al. 2025 (EMNLP) find about 30 % rephrased synthetic text the best share in
+	# pre-training mixtures, and pure synthetic text worse. Judgement: a cap of 0.5 keeps every
+	# mix at least half human, loose enough for fine-tuning mixes; lower it toward 0.3 for
+	# pre-training.
 	"max_synthetic_ratio": 0.5,
-	# Shumailov et al. 2024, "AI models collapse when trained on recursively generated data"
-	# (Nature 631): the tails of the distribution vanish first, and the loss compounds with each
-	# generation trained on generated data. Generation 1 is the output of a model trained on
-	# human text; 2 allows one more pass (a rewrite of a rewrite, or the output of a model trained
-	# on a registry mix). Deeper lineages are where the paper's degradation becomes plain.
+	# Paper: Shumailov et al. 2024 (Nature) show the tails vanishing and the error compounding
+	# over generations of training on generated data. Judgement: no paper gives a number; 2
+	# admits a teacher's output and one more pass (a rewrite, or a registry-trained student).
 	"max_generation": 2,
-	# Kazdan et al. 2024, "Collapse or Thrive? Perils and Promises of Synthetic Data in a
-	# Self-Generating World": what protects a model is the absolute amount of real data kept, not
-	# only its proportion. 100 is a floor for experiments and tests; raise it by orders of
-	# magnitude for a real training run.
+	# Papers: Gerstgrasser et al. 2024 show that accumulating (keeping all earlier real data next
+	# to the synthetic) keeps the test error bounded where replacing it collapses; Kazdan et al.
+	# 2024 find the amount of real data kept shapes the outcome. Judgement: 100 is a floor for
+	# experiments and tests; raise it by orders of magnitude for real training.
 	"min_human_samples": 100,
-	# Shimabucoro et al. 2024, "LLM See, LLM Do": a student inherits the properties of the models
-	# whose outputs it is trained on, and drawing from several teachers (multi-source) steers that
-	# inheritance better than one. With the synthetic share capped at one half, a cap of 0.25 per
-	# model means no single teacher supplies more than half of the synthetic data at the cap, so
-	# reaching the cap takes at least two teachers. (0.5 would never bind next to a 0.5 ratio.)
+	# Paper: Gerstgrasser et al. 2024, as above. A request that names its base_model must keep
+	# every human sample of that model's training mixes that the policy still admits: what the
+	# accumulate result supports, made a rule.
+	"accumulate": true,
+	# Paper: Shimabucoro et al. 2024 show a student inheriting its teachers' properties, and
+	# selection across teachers steering it. Judgement: no paper gives 0.25; at the 0.5 cap it
+	# means no one model supplies more than half of the synthetic data.
 	"max_model_share": 0.25,
-	# Dohmatob et al. 2025, "Strong Model Collapse" (ICLR 2025): even a small share of synthetic
-	# data can hurt; Feng et al. 2025, "Beyond Model Collapse: Scaling Up with Synthesized Data
-	# Requires Verification": verified, selected synthetic data does not. A sample is admitted
-	# only with a toxicity score (verified) at or below this ceiling; unscored samples stay out.
+	# Papers: Dohmatob et al. 2025 find that even small synthetic shares can hurt scaling; Feng
+	# et al. 2025 show that verifying or selecting synthetic data (for quality or correctness)
+	# avoids collapse. Judgement: a toxicity score is a verification of one property, not theirs;
+	# unscored samples stay out.
 	"max_toxicity": 0.5,
-	# Lee et al. 2022, "Deduplicating Training Data Makes Language Models Better" (ACL 2022):
-	# near-duplicate text, found with MinHash, makes models memorise and repeat it, and removing it
-	# costs no quality; Penedo et al. 2023 (RefinedWeb) dedup the same way at scale. Generated data
-	# repeats itself more than human writing: a teacher answers similar prompts alike. "near" keeps
-	# one sample of each near-duplicate cluster and of each normalized text.
+	# Papers: Lee et al. 2022 (ACL) show near-duplicates memorised and removing them costing no
+	# quality; Penedo et al. 2023 (RefinedWeb) dedup the same way at scale. "near" keeps one
+	# sample of each near-duplicate cluster and of each normalized text.
 	"dedup": "near",
 }
 

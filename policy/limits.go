@@ -33,13 +33,17 @@ type Limits struct {
 	// whose texts are equal after normalization (registry/dedup), DedupNear also those of one
 	// near-duplicate cluster.
 	Dedup *string `json:"dedup,omitempty"`
+	// Accumulate requires a mix whose request names a base_model (the model it trains a successor
+	// of) to keep every human sample of that model's training mixes that the policy still admits:
+	// earlier real data is accumulated, never replaced (Gerstgrasser et al. 2024).
+	Accumulate *bool `json:"accumulate,omitempty"`
 	// Extra holds every other key of the policy's limits object, as decoded from JSON (numbers
 	// as json.Number).
 	Extra map[string]any `json:"-"`
 }
 
 // limitKeys are the keys of Limits' typed fields.
-var limitKeys = []string{"max_synthetic_ratio", "max_generation", "min_human_samples", "max_model_share", "dedup"}
+var limitKeys = []string{"max_synthetic_ratio", "max_generation", "min_human_samples", "max_model_share", "dedup", "accumulate"}
 
 // The values of the dedup limit.
 const (
@@ -68,6 +72,9 @@ func (l Limits) MarshalJSON() ([]byte, error) {
 	}
 	if l.Dedup != nil {
 		m["dedup"] = *l.Dedup
+	}
+	if l.Accumulate != nil {
+		m["accumulate"] = *l.Accumulate
 	}
 	return json.Marshal(m) // maps encode with sorted keys
 }
@@ -101,6 +108,7 @@ func (l Limits) clone() Limits {
 	out.MinHumanSamples = clonePtr(l.MinHumanSamples)
 	out.MaxModelShare = clonePtr(l.MaxModelShare)
 	out.Dedup = clonePtr(l.Dedup)
+	out.Accumulate = clonePtr(l.Accumulate)
 	if l.Extra != nil {
 		out.Extra = make(map[string]any, len(l.Extra))
 		for k, v := range l.Extra {
@@ -236,6 +244,16 @@ func limitsFromMap(raw map[string]any, checkRange bool) (Limits, []registry.Fiel
 				continue
 			}
 			l.Dedup = &d
+		case "accumulate":
+			if v == nil {
+				continue
+			}
+			a, ok := v.(bool)
+			if !ok {
+				fail(k, "must be true or false, not %s", describe(v))
+				continue
+			}
+			l.Accumulate = &a
 		default:
 			if l.Extra == nil {
 				l.Extra = map[string]any{}

@@ -2,12 +2,13 @@ package policy
 
 import (
 	"context"
-	"errors"
-
 	"encoding/json"
-	"github.com/pedigreeml/pedigree/registry"
+	"errors"
 	"reflect"
+	"strconv"
 	"testing"
+
+	"github.com/pedigreeml/pedigree/registry"
 )
 
 func TestLimitsJSON(t *testing.T) {
@@ -110,6 +111,26 @@ func TestDedupLimit(t *testing.T) {
 		var e *registry.Error
 		if !errors.As(err, &e) || e.Code != registry.EINVALID || len(e.Fields) == 0 || e.Fields[0].Field != "limits/dedup" {
 			t.Fatalf("dedup %s: %v", bad, err)
+		}
+	}
+}
+
+func TestAccumulateLimit(t *testing.T) {
+	for _, v := range []bool{true, false} {
+		l := MustCompile(t, pkg+`limits := {"accumulate": `+strconv.FormatBool(v)+`}`+"\n").Limits()
+		if l.Accumulate == nil || *l.Accumulate != v {
+			t.Fatalf("accumulate %v read as %v", v, l.Accumulate)
+		}
+		b, err := json.Marshal(l)
+		if err != nil || string(b) != `{"accumulate":`+strconv.FormatBool(v)+`}` {
+			t.Fatalf("accumulate %v encodes as %s, %v", v, b, err)
+		}
+	}
+	for _, bad := range []string{`"yes"`, `1`, `[true]`} {
+		_, err := Compile(context.Background(), "p", pkg+`limits := {"accumulate": `+bad+`}`+"\n")
+		var e *registry.Error
+		if !errors.As(err, &e) || e.Code != registry.EINVALID || len(e.Fields) == 0 || e.Fields[0].Field != "limits/accumulate" {
+			t.Fatalf("accumulate %s: %v", bad, err)
 		}
 	}
 }

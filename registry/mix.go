@@ -76,6 +76,10 @@ type MixRequest struct {
 	Strategy       MixStrategy `json:"strategy"`
 	Filter         MixFilter   `json:"filter"`
 	Seed           int64       `json:"seed"`
+	// BaseModel names the model whose successor the mix trains (name@version or id). Under a
+	// policy with the accumulate limit, the mix must keep every human sample of that model's
+	// training mixes that the policy still admits.
+	BaseModel string `json:"base_model,omitempty"`
 }
 
 // Limits of a mix request.
@@ -117,6 +121,9 @@ func (r *MixRequest) Validate() error {
 		}
 	default:
 		add("strategy/name", "must be random or best_of_k")
+	}
+	if len(r.BaseModel) > 2*maxNameLen+1 {
+		add("base_model", "is longer than a model reference (name@version) can be")
 	}
 	for _, o := range r.Filter.Origins {
 		if o != OriginHuman && o != OriginModel {
@@ -178,6 +185,22 @@ type MixStats struct {
 	// Sources counts samples and tokens by source kind and source name; for web_crawl the name is the
 	// URI's host, so the EU AI Act summary can list the top crawled domains.
 	Sources map[string]map[string]SourceStat `json:"sources"`
+
+	// Accumulated accounts for the base model's human data, when the request names a base_model and
+	// the policy accumulates.
+	Accumulated *AccumulateStats `json:"accumulated,omitempty"`
+}
+
+// AccumulateStats accounts for the human samples of a base model's training mixes in its
+// successor's mix: Prior of them in all; Admitted of those the policy still admits (the others,
+// now excluded by include or max_generation, or duplicates the policy's dedup removed, are Dropped);
+// Kept of those in the mix. The accumulate limit refuses a mix with Kept < Admitted.
+type AccumulateStats struct {
+	BaseModel string `json:"base_model"`
+	Prior     int    `json:"prior_human"`
+	Admitted  int    `json:"admitted"`
+	Kept      int    `json:"kept"`
+	Dropped   int    `json:"dropped"`
 }
 
 // SourceStat is how much of a mix one source contributed.
@@ -272,9 +295,6 @@ type MixStore interface {
 	GetMix(ctx context.Context, id string) (*Mix, error)
 	ListMixes(ctx context.Context, after string, limit int) ([]*Mix, error)
 	GetDecision(ctx context.Context, id string) (*Decision, error)
-	// ListDecisions lists decisions, allowed and refused, by id after the cursor (ids are UUIDv7, so
-	// this is the order they were made in).
-	ListDecisions(ctx context.Context, after string, limit int) ([]*Decision, error)
 	// ExportMix calls fn with the mix's samples in manifest order, with their parents (not their
 	// best-of-k ranks), reading them in small chunks.
 	ExportMix(ctx context.Context, id string, fn func(*Sample) error) error

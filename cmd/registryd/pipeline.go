@@ -91,7 +91,7 @@ func mixesCommand(ctx context.Context, args []string, getenv func(string) string
 }
 
 func mixesCreate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	var server, key, request, policy, size, seed, bestOfK, source, datasets, ratio string
+	var server, key, request, policy, size, seed, bestOfK, source, datasets, ratio, base string
 	var dryRun bool
 	f := newFlags("mixes create", getenv, stderr)
 	serverFlags(f, &server, &key)
@@ -103,6 +103,7 @@ func mixesCreate(ctx context.Context, args []string, getenv func(string) string,
 	f.string(&source, "source", "", `with --best-of-k: "multi" (one answer a prompt across models) or "single" (one a model)`)
 	f.string(&datasets, "datasets", "", "comma-separated datasets to draw from (default: all)")
 	f.string(&ratio, "synthetic-ratio", "", "the share of model output to take (never above the policy's cap)")
+	f.string(&base, "base-model", "", "the model whose successor the mix trains (name@version); under an accumulating policy the mix keeps its training mixes' human samples")
 	f.BoolVar(&dryRun, "dry-run", false, "answer the decision and the mix's summary without saving anything")
 	if err := f.parse(args); err != nil {
 		return err
@@ -128,7 +129,7 @@ func mixesCreate(ctx context.Context, args []string, getenv func(string) string,
 		if err != nil {
 			return &usageError{"--seed must be a whole number"}
 		}
-		req = registry.MixRequest{Policy: policy, Size: n, Seed: s, Filter: registry.MixFilter{Datasets: splitList(datasets)}}
+		req = registry.MixRequest{Policy: policy, Size: n, Seed: s, Filter: registry.MixFilter{Datasets: splitList(datasets)}, BaseModel: base}
 		if bestOfK != "" {
 			req.Strategy = registry.MixStrategy{Name: registry.StrategyBestOfK, Objective: bestOfK, Source: source}
 		}

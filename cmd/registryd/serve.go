@@ -275,6 +275,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		if certs, err = newCertReloader(cfg.Exposure.TLSCert, cfg.Exposure.TLSKey, logger); err != nil {
 			return err
 		}
+		defer certs.stop()
 	}
 	reg := prometheus.NewRegistry()
 	opsMetrics := api.NewMetrics(reg)

@@ -102,6 +102,8 @@ type certReloader struct {
 
 	reloads  *prometheus.CounterVec
 	notAfter prometheus.Gauge
+
+	hup chan os.Signal // SIGHUP, from the start: a reload asked for early is not lost, nor fatal
 }
 
 // newCertReloader loads the key pair, or says why it cannot.
@@ -119,8 +121,13 @@ func newCertReloader(certFile, keyFile string, logger *slog.Logger) (*certReload
 	if _, _, err := r.reload(); err != nil {
 		return nil, err
 	}
+	r.hup = make(chan os.Signal, 1)
+	signal.Notify(r.hup, syscall.SIGHUP)
 	return r, nil
 }
+
+// stop stops the reloader's interest in SIGHUP.
+func (r *certReloader) stop() { signal.Stop(r.hup) }
 
 // collectors are the reloader's series, for /metrics.
 func (r *certReloader) collectors() []prometheus.Collector {
@@ -178,16 +185,13 @@ func (r *certReloader) config() *tls.Config {
 // watch reloads the certificate on SIGHUP and when the files change (checked every interval), until
 // ctx ends.
 func (r *certReloader) watch(ctx context.Context, interval time.Duration) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-hup:
+		case <-r.hup:
 			r.logged("SIGHUP", true)
 		case <-tick.C:
 			r.logged("the files changed", false)

@@ -515,14 +515,16 @@ class Client:
     def build_mix(
         self, size: int, *, policy: str | None = ..., strategy: Mapping[str, Any] | None = ...,
         filter: Mapping[str, Any] | None = ..., seed: int | None = ..., min_size: int | None = ...,
-        synthetic_ratio: float | None = ..., dry_run: Literal[False] = ..., idempotency_key: str | None = ...,
+        synthetic_ratio: float | None = ..., base_model: str | None = ..., dry_run: Literal[False] = ...,
+        idempotency_key: str | None = ...,
     ) -> Mix: ...
 
     @overload
     def build_mix(
         self, size: int, *, policy: str | None = ..., strategy: Mapping[str, Any] | None = ...,
         filter: Mapping[str, Any] | None = ..., seed: int | None = ..., min_size: int | None = ...,
-        synthetic_ratio: float | None = ..., dry_run: Literal[True], idempotency_key: str | None = ...,
+        synthetic_ratio: float | None = ..., base_model: str | None = ..., dry_run: Literal[True],
+        idempotency_key: str | None = ...,
     ) -> DryRun: ...
 
     def build_mix(
@@ -535,13 +537,17 @@ class Client:
         seed: int | None = None,
         min_size: int | None = None,
         synthetic_ratio: float | None = None,
+        base_model: str | None = None,
         dry_run: bool = False,
         idempotency_key: str | None = None,
     ) -> Mix | DryRun:
         """Builds a training mix of at most ``size`` samples under ``policy`` (``name`` or
         ``name@version``; the registry's ``default`` when ``None``), with ``strategy`` (see
         :func:`best_of_k`), ``filter`` (``datasets``, ``models``, ``origins``, ``as_of``) and
-        ``seed``.
+        ``seed``. ``base_model`` names the model whose successor the mix trains: under an
+        accumulating policy (the default) the mix keeps every human sample of that model's
+        training mixes that the policy still admits, and ``stats.raw["accumulated"]`` says how many
+        were kept and dropped.
 
         A refusal raises :class:`PolicyDeniedError` (422 ``policy_denied``) with the policy's
         ``violations`` and the recorded ``decision_id``. With ``dry_run=True`` nothing is saved and
@@ -549,7 +555,7 @@ class Client:
         """
         body: dict[str, Any] = {"size": size}
         for k, v in (("policy", policy), ("strategy", strategy), ("filter", filter), ("seed", seed),
-                     ("min_size", min_size), ("synthetic_ratio", synthetic_ratio)):
+                     ("min_size", min_size), ("synthetic_ratio", synthetic_ratio), ("base_model", base_model)):
             if v is not None:
                 body[k] = dict(v) if isinstance(v, Mapping) else v
         data = _dumps(body)

@@ -274,6 +274,19 @@ class PipelineTest(ServerTestCase):
         self.assertIsInstance(report, str)
         self.assertIn(self.mix.manifest_sha256, report)
 
+    def test_a_successor_mix_keeps_its_base_models_human_data(self) -> None:
+        base = self.ingest.create_model("p-base", "1", provider="us", trained_on=[self.mix.id])
+        humans = self.mix.stats.human
+        # Dry runs, so the other tests' registry stays as it is: too small a mix is refused...
+        small = self.ingest.build_mix(size=humans - 1, seed=5, base_model=base.ref, dry_run=True)
+        self.assertFalse(small.allowed)
+        self.assertIn("(accumulate)", " ".join(small.violations))
+        # ...and a large enough one keeps every human sample the base model was trained on.
+        big = self.ingest.build_mix(size=5000, seed=5, base_model=base.ref, filter={"datasets": DATASETS}, dry_run=True)
+        self.assertTrue(big.allowed, big.violations)
+        self.assertEqual(big.stats.raw["accumulated"],
+                         {"base_model": "p-base@1", "prior_human": humans, "admitted": humans, "kept": humans, "dropped": 0})
+
     # -- reports, the log, policies, keys -----------------------------------------------------
 
     def test_eu_ai_act_report_of_the_mix(self) -> None:
