@@ -314,6 +314,15 @@ func TestBuild(t *testing.T) {
 			},
 		},
 		{
+			name: "NothingAdmitted", module: limits("{}"), req: registry.MixRequest{Size: 10},
+			wantViolation: "the policy admits no samples for this request",
+		},
+		{
+			name: "OnlyModelOutputUnderACap", rows: pool(0, "a@1=10"), module: limits(`{"max_synthetic_ratio": 0.5}`),
+			req:           registry.MixRequest{Size: 10},
+			wantViolation: "the policy admits 10 model samples for this request and no human ones; max_synthetic_ratio 0.5 needs human samples beside them",
+		},
+		{
 			name: "OneHumanSampleInTheSingular", rows: pool(1), module: limits(`{"min_human_samples": 2}`),
 			req: registry.MixRequest{Size: 10}, wantViolation: "the mix holds 1 human sample; the policy requires at least 2",
 		},

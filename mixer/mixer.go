@@ -111,7 +111,7 @@ func (b *Builder) Build(ctx context.Context, req registry.MixRequest, dryRun boo
 		}
 	}
 	if len(selected) == 0 && len(violations) == 0 {
-		violations = append(violations, fmt.Sprintf("the policy admits no samples for this request (%d admitted before limits)", stats.Pool))
+		violations = append(violations, pool.emptyReason(limits))
 	}
 	if req.MinSize > 0 && len(selected) < req.MinSize {
 		violations = append(violations, fmt.Sprintf("the mix holds %s, fewer than min_size %d", count(len(selected), "sample"), req.MinSize))
@@ -655,6 +655,25 @@ func (p *pool) accumulated(sel []int, model string, admitted int) (*registry.Acc
 	a := &registry.AccumulateStats{BaseModel: model, Prior: len(p.prior.ids), Admitted: admitted - p.priorDeduped, Kept: kept}
 	a.Dropped = a.Prior - a.Admitted
 	return a, inPool
+}
+
+// emptyReason says why no mix could be drawn: nothing admitted, or only model output where the
+// synthetic cap needs human samples beside it.
+func (p *pool) emptyReason(l policy.Limits) string {
+	if len(p.rows) == 0 {
+		return "the policy admits no samples for this request"
+	}
+	humans := 0
+	for i := range p.rows {
+		if p.rows[i].model == 0 {
+			humans++
+		}
+	}
+	if humans == 0 && l.MaxSyntheticRatio != nil && *l.MaxSyntheticRatio < 1 {
+		return fmt.Sprintf("the policy admits %s for this request and no human ones; max_synthetic_ratio %.4g needs human samples beside them",
+			count(len(p.rows), "model sample"), *l.MaxSyntheticRatio)
+	}
+	return fmt.Sprintf("the policy's limits allow no mix of the %s it admits for this request", count(len(p.rows), "sample"))
 }
 
 // stats summarises the selected rows: exactly what deny sees.
