@@ -19,7 +19,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -576,20 +575,4 @@ func TestTLSEndToEnd(t *testing.T) {
 			t.Errorf("the reload was not logged as SIGHUP's:\n%s", stderr)
 		}
 	})
-}
-
-// TestStaticBuild: the binary builds without cgo, as the container image builds it.
-func TestStaticBuild(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command")
-	}
-	cmd := exec.Command(gobin, "build", "-o", filepath.Join(t.TempDir(), "registryd"), ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("CGO_ENABLED=0 go build ./cmd/registryd: %v\n%s", err, out)
-	}
 }
