@@ -23,7 +23,14 @@ func (s *Server) routes(reg *prometheus.Registry) {
 	e.GET("/metrics", metricsHandler(reg))
 	e.GET("/openapi.yaml", s.openapi)
 
+	// The console: static pages that call the API below with the key the user signs in with.
+	e.GET("/", s.toConsole)
+	e.GET("/ui", s.toConsole)
+	e.GET("/ui/", s.consoleAsset)
+	e.GET("/ui/*", s.consoleAsset)
+
 	v1 := e.Group("/v1")
+	v1.GET("/whoami", s.whoami, s.allow(ingest, auditor))
 	v1.POST("/samples", s.createSample, s.allow(ingest), write)
 	v1.POST("/samples/batch", s.createSampleBatch, s.allow(ingest), write)
 	v1.POST("/samples/lookup", s.lookupSamples, s.allow(ingest, auditor))
@@ -51,6 +58,7 @@ func (s *Server) routes(reg *prometheus.Registry) {
 	v1.GET("/mixes/:id/croissant", s.mixCroissant, s.allow(ingest, auditor), expensive)
 	v1.GET("/mixes/:id/lineage", s.mixLineage, s.allow(auditor), expensive)
 	v1.GET("/mixes/:id/openlineage", s.mixOpenLineage, s.allow(auditor))
+	v1.GET("/decisions", s.listDecisions, s.allow(auditor))
 	v1.GET("/decisions/:id", s.getDecision, s.allow(auditor))
 	v1.GET("/decisions/:id/openlineage", s.decisionOpenLineage, s.allow(auditor))
 

@@ -295,6 +295,9 @@ type MixStore interface {
 	GetMix(ctx context.Context, id string) (*Mix, error)
 	ListMixes(ctx context.Context, after string, limit int) ([]*Mix, error)
 	GetDecision(ctx context.Context, id string) (*Decision, error)
+	// ListDecisions lists decisions, allowed and refused, by id after the cursor (ids are UUIDv7, so
+	// this is the order they were made in).
+	ListDecisions(ctx context.Context, after string, limit int) ([]*Decision, error)
 	// ExportMix calls fn with the mix's samples in manifest order, with their parents (not their
 	// best-of-k ranks), reading them in small chunks.
 	ExportMix(ctx context.Context, id string, fn func(*Sample) error) error

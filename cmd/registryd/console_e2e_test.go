@@ -394,22 +394,45 @@ func TestConsoleInABrowser(t *testing.T) {
 		b.use(t)
 		b.session(fx.auditorKey)
 		b.open("#/report?model=" + fx.student.ID)
-		b.wait("the summary", `document.querySelector("#report .report-title") && document.querySelector("#completeness p")`)
+		b.wait("the summary", `document.querySelector("#report .report-title") && document.querySelector("#completeness [data-publishable]")`)
+		// The completeness check, where the server has it, as the API states it.
+		shown := eval[string](b, `document.querySelector("#completeness [data-publishable]").dataset.publishable`)
+		_, body, err := fx.auditor.Do(context.Background(), client.Request{Method: http.MethodGet, Path: "/v1/reports/eu-ai-act/completeness?model=" + fx.student.ID})
+		switch {
+		case client.StatusOf(err) == http.StatusNotFound:
+			if shown != "unknown" {
+				t.Fatalf("the server has no completeness check; the page says %q", shown)
+			}
+		case err != nil:
+			t.Fatal(err)
+		default:
+			var c struct {
+				Publishable bool              `json:"publishable"`
+				Missing     []json.RawMessage `json:"missing"`
+			}
+			if err := json.Unmarshal(body, &c); err != nil {
+				t.Fatal(err)
+			}
+			rows := eval[int](b, `document.querySelectorAll("#missing tbody tr").length`)
+			if shown != fmt.Sprint(c.Publishable) || rows != len(c.Missing) {
+				t.Fatalf("completeness shown: publishable %s with %d missing; the API: %v with %d", shown, rows, c.Publishable, len(c.Missing))
+			}
+		}
 		file := fmt.Sprintf("model-%s-eu-ai-act.md", fx.student.ID)
 		b.do("download the Markdown summary", chromedp.Click(chromedp.CSS(fmt.Sprintf(`button[data-file=%q]`, file))))
 		b.wait("the download", fmt.Sprintf(`document.querySelector("#download-status").dataset.file === %q`, file))
-		var body []byte
+		var got []byte
 		for range 100 { // the browser writes the file after the page has handed it over
 			var err error
-			if body, err = os.ReadFile(filepath.Join(b.downloads, file)); err == nil && len(body) > 0 {
+			if got, err = os.ReadFile(filepath.Join(b.downloads, file)); err == nil && len(got) > 0 {
 				break
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
 		want := must[[]byte](t)(fx.auditor.EUAIActReport(context.Background(), fx.student.ID, "", "text/markdown"))
 		for _, s := range []string{"student", "teacher-a@1", fx.mix.ManifestSHA256} {
-			if !strings.Contains(string(body), s) || !strings.Contains(string(want), s) {
-				t.Fatalf("the downloaded report (%d bytes) lacks %q", len(body), s)
+			if !strings.Contains(string(got), s) || !strings.Contains(string(want), s) {
+				t.Fatalf("the downloaded report (%d bytes) lacks %q", len(got), s)
 			}
 		}
 	})

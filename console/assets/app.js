@@ -499,12 +499,17 @@ async function reportSummary(subject) {
   try {
     const c = await getJSON(withQuery("/v1/reports/eu-ai-act/completeness", { model: subject.model }));
     const missing = c.missing || [];
-    comp.append(h("p", { class: missing.length ? "bad" : "ok", "data-complete": String(!missing.length) },
-      missing.length ? `Not publishable yet: ${missing.length} required fields are missing.` : "Complete: every required field is recorded."));
-    if (missing.length) comp.append(h("ul", {}, missing.map((x) => h("li", {}, typeof x === "string" ? x : [x.field, x.section, x.message].filter(Boolean).join(" — ")))));
+    comp.append(h("p", { class: c.publishable ? "ok" : "bad", "data-publishable": String(c.publishable), "data-missing": missing.length },
+      c.publishable ? "Publishable: every field the template requires is recorded."
+        : `Not publishable yet: ${missing.length} required field${missing.length === 1 ? " is" : "s are"} missing.`),
+    dl([["model", c.model], ["disclosure version checked", c.disclosure_version === null ? "none: the model has no disclosure (PUT /v1/models/{id}/disclosure)" : String(c.disclosure_version)]]));
+    if (missing.length) {
+      comp.append(table(["section", "field", "what fills it"], missing.map((x) => [x.section, h("code", {}, x.field), x.fill]), { id: "missing" }));
+    }
   } catch (e) {
-    if (e instanceof ApiError && e.status === 404 && !e.problem.detail?.includes("model")) {
-      comp.append(h("p", { class: "notice" }, "This server has no completeness check (GET /v1/reports/eu-ai-act/completeness)."));
+    // A server without the check has no such route: echo answers 404 with its own "Not Found".
+    if (e instanceof ApiError && e.status === 404 && /^not found$/i.test(e.problem.detail || "")) {
+      comp.append(h("p", { class: "notice", "data-publishable": "unknown" }, "This server has no completeness check (GET /v1/reports/eu-ai-act/completeness)."));
     } else comp.append(errorBox(e));
   }
 }

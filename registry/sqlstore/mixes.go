@@ -258,27 +258,14 @@ func (s *Store) GetDecision(ctx context.Context, id string) (*registry.Decision,
 	if !storable(id) {
 		return nil, registry.Errorf(registry.ENOTFOUND, "decision %q not found", id)
 	}
-	var d registry.Decision
-	var violations, input string
-	var mix sql.NullString
-	var at int64
-	err := s.r.QueryRowContext(ctx, `SELECT id, policy_name, policy_version, policy_sha256, allowed, violations, error, input,
-		mix_id, evaluated_at, log_index FROM decisions WHERE id = ?`, id).Scan(&d.ID, &d.Policy.Name, &d.Policy.Version,
-		&d.Policy.SHA256, &d.Allowed, &violations, &d.Error, &input, &mix, &at, &d.LogIndex)
+	d, err := scanDecision(s.r.QueryRowContext(ctx, "SELECT "+decisionColumns+" FROM decisions WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, registry.Errorf(registry.ENOTFOUND, "decision %s not found", id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read decision: %w", err)
 	}
-	if err := json.Unmarshal([]byte(violations), &d.Violations); err != nil {
-		return nil, err
-	}
-	d.Input, d.MixID, d.EvaluatedAt = json.RawMessage(input), mix.String, fromMillis(at)
-	if d.Violations == nil {
-		d.Violations = []string{}
-	}
-	return &d, nil
+	return d, nil
 }
 
 // exportChunk bounds how many samples (texts up to 1 MiB each) an export holds at once.
