@@ -47,7 +47,7 @@ type PublisherConfig struct {
 const (
 	DropQueueFull = "queue_full" // the queue was full when the event was recorded
 	DropRetries   = "retries"    // every attempt failed
-	DropRejected  = "rejected"   // the receiver refused the event (a 4xx other than 408 and 429): retrying cannot help
+	DropRejected  = "rejected"   // the receiver refused the event (a 4xx other than 408 and 429), or it could not be encoded: retrying cannot help
 	DropShutdown  = "shutdown"   // the server stopped before the event could be delivered
 )
 
@@ -92,9 +92,10 @@ func (s Stats) DroppedTotal() int64 {
 	return n
 }
 
+// queued is an event waiting; the worker encodes it, off the request's path.
 type queued struct {
 	runID, eventType string
-	body             []byte
+	event            RunEvent
 }
 
 // NewPublisher starts a publisher of events described by events, delivered as cfg says. Close stops it.
@@ -183,14 +184,9 @@ func (p *Publisher) ModelRegistered(m *registry.Model) {
 }
 
 // Publish queues one event for delivery; it never blocks. A full queue, or a closed publisher, drops
-// the event.
+// the event. The event must not change afterwards (the worker encodes it later).
 func (p *Publisher) Publish(ev RunEvent) {
-	body, err := json.Marshal(ev)
-	if err != nil {
-		p.log.Error("openlineage: encoding an event", "run_id", ev.Run.RunID, "event_type", ev.EventType, "err", err)
-		return
-	}
-	q := queued{runID: ev.Run.RunID, eventType: ev.EventType, body: body}
+	q := queued{runID: ev.Run.RunID, eventType: ev.EventType, event: ev}
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	if p.closed {
@@ -245,12 +241,17 @@ func (p *Publisher) run() {
 	}
 }
 
-// deliver posts one event, retrying with backoff, and counts the outcome.
+// deliver encodes and posts one event, retrying with backoff, and counts the outcome.
 func (p *Publisher) deliver(q queued) {
+	body, err := json.Marshal(q.event)
+	if err != nil {
+		p.drop(q, DropRejected, fmt.Errorf("encoding the event: %w", err))
+		return
+	}
 	wait := p.cfg.Backoff
 	var last error
 	for attempt := 0; ; attempt++ {
-		retryAfter, err := p.post(q.body)
+		retryAfter, err := p.post(body)
 		if err == nil {
 			p.count(func(s *Stats) { s.Delivered++ })
 			p.delivered.Inc()
