@@ -205,7 +205,10 @@ func (c Config) ModelEvents(m *registry.Model) []RunEvent {
 	ns := c.namespace()
 	inputs := make([]Dataset, len(m.TrainedOn))
 	for i, id := range m.TrainedOn {
-		inputs[i] = Dataset{Namespace: ns, Name: MixName(id), Facets: map[string]any{"dataSource": c.dataSource()}}
+		inputs[i] = Dataset{Namespace: ns, Name: MixName(id), Facets: map[string]any{
+			"schema":     schemaFacet{base: c.base(schemaFacetURL), Fields: sampleFields},
+			"dataSource": c.dataSource(),
+		}}
 	}
 	output := Dataset{Namespace: ns, Name: ModelName(m.Ref()), Facets: map[string]any{
 		"datasetType": datasetTypeFacet{base: c.base(datasetTypeFacetURL), DatasetType: datasetTypeModel},

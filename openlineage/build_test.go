@@ -270,6 +270,11 @@ func TestModelEvents(t *testing.T) {
 		if len(ev.Inputs) != 2 || ev.Inputs[0].Name != "mixes/"+mixes[0] || ev.Inputs[1].Name != "mixes/"+mixes[1] {
 			t.Errorf("inputs %+v; want the two mixes", ev.Inputs)
 		}
+		for _, in := range ev.Inputs {
+			if _, ok := in.Facets["schema"]; !ok {
+				t.Errorf("the mix %s has no schema facet", in.Name)
+			}
+		}
 		if len(ev.Outputs) != 1 || ev.Outputs[0].Name != "models/student@2" {
 			t.Fatalf("outputs %+v; want the model", ev.Outputs)
 		}
