@@ -58,7 +58,16 @@ func (s *Server) reportSubject(ctx context.Context, modelRef, mixID string) (*re
 			return nil, err
 		}
 		subj.Model, ids = m, m.TrainedOn
+		d, err := s.store.GetDisclosure(ctx, m.ID, 0)
+		switch {
+		case err == nil:
+			subj.Disclosure = d
+		case registry.ErrorCode(err) != registry.ENOTFOUND:
+			return nil, err
+		}
 	}
+	// Every mix's samples, proven against the log as they stream, each counted once.
+	subj.Corpus = report.NewCorpus(report.DetectLanguage, report.DetectSamples)
 	policies := map[registry.PolicyRef]bool{}
 	generators := map[string]bool{}
 	for _, id := range ids {
@@ -67,6 +76,12 @@ func (s *Server) reportSubject(ctx context.Context, modelRef, mixID string) (*re
 			return nil, err
 		}
 		subj.Mixes = append(subj.Mixes, m)
+		if err := s.store.ExportMix(ctx, m.ID, func(smp *registry.Sample) error {
+			subj.Corpus.Add(smp)
+			return nil
+		}); err != nil {
+			return nil, err
+		}
 		if !policies[m.Policy] {
 			policies[m.Policy] = true
 			pv, err := s.store.GetPolicyVersion(ctx, m.Policy.Name, m.Policy.Version)
@@ -102,4 +117,40 @@ func (s *Server) reportSubject(ctx context.Context, modelRef, mixID string) (*re
 	}
 	subj.Checkpoint = report.Checkpoint{Origin: s.ledger.Origin(), Size: tree.N, RootHash: tree.Hash.String(), Note: string(note)}
 	return subj, nil
+}
+
+// completenessResponse lists what a model's public summary still lacks.
+type completenessResponse struct {
+	Model             string           `json:"model"` // name@version
+	ModelID           string           `json:"model_id"`
+	DisclosureVersion *int             `json:"disclosure_version"`
+	Publishable       bool             `json:"publishable"`
+	Missing           []report.Missing `json:"missing"`
+}
+
+// euAIActCompleteness checks a model's summary (?model=id or name@version): every field the
+// template requires that is still missing, and whether the summary can be published.
+func (s *Server) euAIActCompleteness(c echo.Context) error {
+	q, err := newQuery(c, "model")
+	if err != nil {
+		return err
+	}
+	ref := q.str("model")
+	if ref == "" {
+		return registry.FieldErrorf("model", "is required")
+	}
+	subject, err := s.reportSubject(c.Request().Context(), ref, "")
+	if err != nil {
+		return err
+	}
+	rep, err := report.Build(*subject)
+	if err != nil {
+		return err
+	}
+	out := completenessResponse{Model: subject.Model.Ref(), ModelID: subject.Model.ID,
+		Publishable: rep.Completeness.Publishable, Missing: rep.Completeness.Missing}
+	if d := subject.Disclosure; d != nil {
+		out.DisclosureVersion = &d.Version
+	}
+	return c.JSON(http.StatusOK, out)
 }

@@ -42,6 +42,9 @@ func (s *Server) routes(reg *prometheus.Registry) {
 	v1.POST("/models", s.createModel, s.allow(ingest), write)
 	v1.GET("/models", s.listModels, s.allow(auditor))
 	v1.GET("/models/:id", s.getModel, s.allow(auditor))
+	v1.PUT("/models/:id/disclosure", s.putDisclosure, s.allow(ingest), write)
+	v1.GET("/models/:id/disclosure", s.getDisclosure, s.allow(auditor))
+	v1.GET("/models/:id/disclosure/versions/:version", s.getDisclosureVersion, s.allow(auditor))
 
 	v1.PUT("/policies/:name", s.putPolicy, s.allow(admin), write)
 	v1.GET("/policies", s.listPolicies, s.allow(auditor))
@@ -63,6 +66,7 @@ func (s *Server) routes(reg *prometheus.Registry) {
 	v1.GET("/decisions/:id/openlineage", s.decisionOpenLineage, s.allow(auditor))
 
 	v1.GET("/reports/eu-ai-act", s.euAIActReport, s.allow(auditor), expensive)
+	v1.GET("/reports/eu-ai-act/completeness", s.euAIActCompleteness, s.allow(auditor), expensive)
 
 	v1.GET("/log/checkpoint", s.getCheckpoint, s.allow(auditor))
 	v1.GET("/log/key", s.getLogKey, s.allow(auditor))

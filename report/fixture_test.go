@@ -251,7 +251,7 @@ func disclosure() *registry.Disclosure {
 			Dependencies:             &[]registry.Dependency{{Name: "teacher-b", Version: "2", Provider: "Example Labs", Relation: "fine_tuned_from"}},
 			Modalities:               []registry.ModalityContent{{Modality: "text", ContentTypes: []string{"non-fiction", "news", "dialogue"}}},
 			Crawlers: &[]registry.Crawler{{Name: "ExampleBot", UserAgent: "ExampleBot/1.0", Purpose: "collecting news text for training",
-				RobotsTxt: "Honours Disallow rules for ExampleBot and *; fetches robots.txt before each host.",
+				RobotsTxt:    "Honours Disallow rules for ExampleBot and *; fetches robots.txt before each host.",
 				OtherOptOuts: "Honours the TDM Reservation Protocol (tdmrep.json) and ai.txt.", CollectionStart: "2025-03-01", CollectionEnd: "2025-04-30"}},
 			DataSources:    "Staff writing produced in house, and a small set of miscellaneous notes.",
 			UserData:       "Support conversations of users who opted in; personal data removed before registration.",

@@ -19,6 +19,7 @@ Usage:
   registryd models create --name NAME --version V [--provider P] [--declared-generation N | --trained-on MIX,…]
   registryd mixes create --size N [--policy P] [--seed S] [--best-of-k mtld] [--datasets a,b] [--dry-run] | --request FILE
   registryd mixes export --mix ID [--format jsonl|chat|parquet|card|croissant] [--out FILE]
+  registryd report check --model REF | report disclosure --model REF --file FILE | report get --model REF [--format md]
   registryd verify  --server URL --key AUDITOR_KEY --log-key VERIFIER_KEY [--index I,J] [--mix ID] [--sample N] [--state FILE]
   registryd audit   [--data-dir ./data] [--db PATH|postgres://…] [--checkpoint-mirror DIR|URL]
   registryd version
@@ -71,6 +72,8 @@ func runCommand(ctx context.Context, args []string, getenv func(string) string, 
 		return mixesCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "verify":
 		return verifyCommand(ctx, args[1:], getenv, stdout, stderr)
+	case "report":
+		return reportCommand(ctx, args[1:], getenv, stdin, stdout, stderr)
 	case "audit":
 		return auditCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "version":
@@ -80,7 +83,7 @@ func runCommand(ctx context.Context, args []string, getenv func(string) string, 
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	return &usageError{fmt.Sprintf("unknown command %q (commands: serve, keys create, ingest, models create, mixes create, mixes export, verify, audit, version)", args[0])}
+	return &usageError{fmt.Sprintf("unknown command %q (commands: serve, keys create, ingest, models create, mixes create, mixes export, verify, report, audit, version)", args[0])}
 }
 
 // flags is a flag set whose flags default to REGISTRYD_* environment variables.

@@ -693,6 +693,26 @@ class Client:
             return _obj(_loads(r), "GET /v1/reports/eu-ai-act")
         return r.body.decode("utf-8")
 
+    def put_disclosure(self, model: str, disclosure: Mapping[str, Any]) -> dict[str, Any]:
+        """States a model's disclosure for its EU AI Act summary (role ``ingest``): provider and
+        contact, authorised representative, market date, dependencies, modalities, crawlers and the
+        narrative sections, as ``PUT /v1/models/{id}/disclosure`` takes them. A change is a new
+        logged version; the same body again answers the latest. The answer lists every version."""
+        r = self._write("PUT", "/v1/models/" + path_escape(model) + "/disclosure", _dumps(dict(disclosure)))
+        return _obj(_loads(r), "PUT /v1/models/{id}/disclosure")
+
+    def get_disclosure(self, model: str, version: int | None = None) -> dict[str, Any]:
+        """A version of a model's disclosure: the latest when ``version`` is None."""
+        path = "/v1/models/" + path_escape(model) + "/disclosure"
+        if version is not None:
+            path += "/versions/" + str(int(version))
+        return self._get_json(path)
+
+    def eu_ai_act_completeness(self, model: str) -> dict[str, Any]:
+        """What a model's public summary still lacks: ``{"publishable": bool, "missing": [{"section",
+        "field", "fill"}, …], …}``. The summary may be published when ``missing`` is empty."""
+        return self._get_json("/v1/reports/eu-ai-act/completeness", {"model": model})
+
     def checkpoint(self) -> Checkpoint:
         """The log's current signed checkpoint. Verify it with ``registryd verify`` and a verifier
         key obtained out of band; this client does not check signatures."""
