@@ -135,7 +135,9 @@ type consoleFixture struct {
 	mix                        *registry.Mix
 	refusal                    *client.Problem
 	student                    *registry.Model
-	lineageNodes, lineageEdges int // of chain[2], both directions
+	lineageNodes, lineageEdges int                    // of chain[2], both directions
+	samples                    int                    // ingested in all
+	wide                       *client.IngestedSample // a prompt with 300 answers
 }
 
 func newConsoleFixture(t *testing.T) *consoleFixture {
@@ -184,6 +186,16 @@ func newConsoleFixture(t *testing.T) *consoleFixture {
 		batch[i].Dataset = "weather"
 	}
 	must[[]client.IngestedSample](t)(ingest.IngestBatch(ctx, batch, ""))
+	// A prompt with 300 answers: a lineage graph of a few hundred nodes.
+	fx.wide = create(human("Name one thing about the weather, in your own words."))
+	var answers []registry.NewSample
+	for i := range 300 {
+		a := modelOut(fmt.Sprintf("Answer %d: the weather today is mild, with a chance of rain number %d.", i, i), teachers[i%2], fx.wide.ID)
+		a.Dataset = "wide"
+		answers = append(answers, a)
+	}
+	must[[]client.IngestedSample](t)(ingest.IngestBatch(ctx, answers, ""))
+	fx.samples = 11 + len(batch) + len(answers)
 	fx.mix = must[*registry.Mix](t)(ingest.CreateMix(ctx, registry.MixRequest{Policy: "cap", Size: 100, Seed: 7, Filter: registry.MixFilter{Datasets: []string{"weather"}}}, ""))
 	_, err := ingest.CreateMix(ctx, registry.MixRequest{Size: 50}, "") // the default policy wants 100 human samples
 	fx.refusal = problemOf(t, err)
@@ -235,7 +247,11 @@ func TestConsoleInABrowser(t *testing.T) {
 		if strings.Contains(eval[string](b, `location.href`), fx.auditorKey) {
 			t.Fatal("the key is in the URL")
 		}
-		// The overview's log card states the signed checkpoint.
+		// The overview counts every sample (from /metrics) and states the signed checkpoint.
+		b.wait("the sample count", `document.querySelector("[data-total]")`)
+		if n := eval[int](b, `Number(document.querySelector("[data-total]").dataset.total)`); n != fx.samples {
+			t.Fatalf("the overview counts %d samples; %d were ingested", n, fx.samples)
+		}
 		if !eval[bool](b, `/^\d+$/.test(document.querySelector(".note").textContent.split("\n")[1])`) {
 			t.Fatal("the overview shows no checkpoint")
 		}
@@ -269,9 +285,12 @@ func TestConsoleInABrowser(t *testing.T) {
 			return y(e.dataset.from) < y(e.dataset.to) })`) {
 			t.Fatal("an edge points up")
 		}
-		// Provenance and ranks on the page.
+		// Provenance on the page: its id, and its parent (the answer) as a link.
 		if got := eval[string](b, `document.querySelector("main h1 code").title`); got != fx.chain[2].ID {
 			t.Fatalf("the page is of %s", got)
+		}
+		if parents := eval[string](b, `[...document.querySelectorAll("main .facts dt")].find(dt => dt.textContent === "parents").nextElementSibling.textContent`); parents != "…"+fx.chain[1].ID[len(fx.chain[1].ID)-12:] {
+			t.Fatalf("parents shown as %q, want the answer %s", parents, fx.chain[1].ID)
 		}
 		// Click (keyboard) a node: the prompt, two layers up.
 		b.do("focus the prompt's node", chromedp.Focus(chromedp.CSS(fmt.Sprintf(`svg.lineage g.node[data-id="%s"]`, fx.chain[0].ID))),
@@ -283,6 +302,23 @@ func TestConsoleInABrowser(t *testing.T) {
 		// Its candidates, ranked by each objective.
 		b.open("#/prompts/" + fx.chain[0].ID)
 		b.wait("the candidates", `document.querySelectorAll("[data-objective] tbody tr").length === 9`)
+	})
+
+	t.Run("LineageOfHundredsOfNodes", func(t *testing.T) {
+		b.use(t)
+		b.session(fx.auditorKey)
+		b.open("#/samples/" + fx.wide.ID)
+		b.wait("the graph", `document.querySelectorAll("svg.lineage g.node").length > 0`)
+		if n := eval[int](b, `document.querySelectorAll("svg.lineage g.node").length`); n != 301 {
+			t.Fatalf("%d nodes drawn, want the prompt and its 300 answers", n)
+		}
+		if n := eval[int](b, `document.querySelectorAll("svg.lineage path.edge.prompt").length`); n != 300 {
+			t.Fatalf("%d prompt edges drawn, want 300", n)
+		}
+		// The answers wrap into rows, so the graph stays about a screen wide.
+		if w := eval[int](b, `Number(document.querySelector("svg.lineage").getAttribute("width"))`); w > 2000 {
+			t.Fatalf("the graph is %d px wide", w)
+		}
 	})
 
 	t.Run("MixCharts", func(t *testing.T) {

@@ -90,7 +90,7 @@ function renderNav() {
 }
 
 function show(...nodes) {
-  main.append(...nodes);
+  main.append(...nodes.filter((n) => n !== null && n !== undefined && n !== false));
 }
 
 function describe(e) {
