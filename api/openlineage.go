@@ -67,3 +67,25 @@ func (s *Server) lineageRun(c echo.Context, d *registry.Decision, m *registry.Mi
 	}
 	return c.JSON(http.StatusOK, lineageEvents{Events: events})
 }
+
+// modelOpenLineage answers the OpenLineage run that links a model to the mixes it was trained on
+// (START, COMPLETE), from the stored model: the events the publisher sent when it was registered. A
+// model without trained_on has no run: the list is empty.
+func (s *Server) modelOpenLineage(c echo.Context) error {
+	if err := noQuery(c); err != nil {
+		return err
+	}
+	ref, err := pathParam(c, "id")
+	if err != nil {
+		return err
+	}
+	m, err := s.store.GetModel(c.Request().Context(), ref)
+	if err != nil {
+		return err
+	}
+	events := s.olConfig.ModelEvents(m)
+	if events == nil {
+		events = []openlineage.RunEvent{}
+	}
+	return c.JSON(http.StatusOK, lineageEvents{Events: events})
+}

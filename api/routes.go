@@ -42,6 +42,7 @@ func (s *Server) routes(reg *prometheus.Registry) {
 	v1.POST("/models", s.createModel, s.allow(ingest), write)
 	v1.GET("/models", s.listModels, s.allow(auditor))
 	v1.GET("/models/:id", s.getModel, s.allow(auditor))
+	v1.GET("/models/:id/openlineage", s.modelOpenLineage, s.allow(auditor))
 	v1.PUT("/models/:id/disclosure", s.putDisclosure, s.allow(ingest), write)
 	v1.GET("/models/:id/disclosure", s.getDisclosure, s.allow(auditor))
 	v1.GET("/models/:id/disclosure/versions/:version", s.getDisclosureVersion, s.allow(auditor))

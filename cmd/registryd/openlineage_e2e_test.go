@@ -249,6 +249,12 @@ func TestOpenLineageEndToEnd(t *testing.T) {
 			t.Errorf("GET %s answers other events than were sent:\n%s\nsent\n%s\n%s", r.path, api, got[2*i], got[2*i+1])
 		}
 	}
+	if api := openLineageRun(t, auditor, "/v1/models/"+student.ID+"/openlineage"); len(api) != 2 || !sameJSON(t, api[0], got[6]) || !sameJSON(t, api[1], got[7]) {
+		t.Errorf("GET /v1/models/{id}/openlineage answers other events than were sent:\n%s", api)
+	}
+	if api := openLineageRun(t, auditor, "/v1/models/base@1/openlineage"); len(api) != 0 {
+		t.Errorf("a model without trained_on has %d events; want none", len(api))
+	}
 	if again := openLineageRun(t, auditor, "/v1/decisions/"+mix.DecisionID+"/openlineage"); !sameJSON(t, again[1], got[1]) {
 		t.Errorf("the mix's run read by its decision differs: %s", again[1])
 	}
@@ -294,7 +300,7 @@ func TestOpenLineageEndToEnd(t *testing.T) {
 	if _, _, err := ingest.Do(ctx, client.Request{Method: http.MethodGet, Path: "/v1/mixes/" + mix.ID + "/openlineage"}); client.StatusOf(err) != 403 {
 		t.Errorf("an ingest key reading the events: %v; want 403", err)
 	}
-	for _, path := range []string{"/v1/mixes/" + short.DecisionID + "/openlineage", "/v1/decisions/" + mix.ID + "/openlineage"} {
+	for _, path := range []string{"/v1/mixes/" + short.DecisionID + "/openlineage", "/v1/decisions/" + mix.ID + "/openlineage", "/v1/models/" + mix.ID + "/openlineage"} {
 		if _, _, err := auditor.Do(ctx, client.Request{Method: http.MethodGet, Path: path}); client.StatusOf(err) != 404 {
 			t.Errorf("GET %s: %v; want 404", path, err)
 		}
