@@ -16,8 +16,8 @@ import (
 // carry no metadata.lang, reading at most detectBytes bytes of each. whatlanggo's trigram profiles
 // need a few hundred characters; more text costs time and changes little.
 const (
-	DetectSamples = 2000
-	detectBytes   = 2048
+	DetectSamples = 500
+	detectBytes   = 1024
 	maxLangTag    = 35 // a BCP 47 tag's practical length
 )
 
