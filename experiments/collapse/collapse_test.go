@@ -108,6 +108,23 @@ func TestRunWritesResults(t *testing.T) {
 			t.Errorf("%s is not a PNG", f)
 		}
 	}
+
+	// --replot redraws the figures and the table from results.json alone.
+	for _, f := range []string{"results.md", "perplexity.png"} {
+		if err := os.Remove(filepath.Join(out, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := run(context.Background(), []string{"--replot", out}, &stdout, &stderr); err != nil {
+		t.Fatalf("replot: %v", err)
+	}
+	md, err := os.ReadFile(filepath.Join(out, "results.md"))
+	if err != nil || !strings.Contains(string(md), "| accumulate | 1 |") || !strings.Contains(string(md), "--train 60") {
+		t.Errorf("replotted results.md (%v):\n%s", err, md)
+	}
+	if _, err := os.Stat(filepath.Join(out, "perplexity.png")); err != nil {
+		t.Error(err)
+	}
 }
 
 // TestRunRefusesBadFlags checks that a bad configuration is refused before anything runs.
@@ -121,6 +138,7 @@ func TestRunRefusesBadFlags(t *testing.T) {
 		"DefaultTooSmall":  {"--train", "50", "--conditions", "default"},
 		"StrayArgument":    {"extra"},
 		"UnknownFlag":      {"--generations", "3"},
+		"ReplotNothing":    {"--replot", "testdata-that-does-not-exist"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()

@@ -78,19 +78,19 @@ test_second_refused if not include with input as {"sample": {"origin": "model", 
 
 // config is the experiment's whole configuration.
 type config struct {
-	Seed        uint64
-	Train       int // human training paragraphs, and answers per generation
-	Heldout     int
-	Gens        int // generations after generation 0
-	K           int // answers per prompt in the selection conditions
-	Temperature float64
-	MaxTokens   int
-	Conditions  []string
-	GoRoot      string
-	Dirs        []string // under GOROOT/src; empty for all of it
-	DataDir     string   // the registry's directory
-	Jobs        int      // conditions run at once
-	Log         io.Writer
+	Seed        uint64    `json:"seed"`
+	Train       int       `json:"train"` // human training paragraphs, and answers per generation
+	Heldout     int       `json:"heldout"`
+	Gens        int       `json:"gens"` // generations after generation 0
+	K           int       `json:"k"`    // answers per prompt in the selection conditions
+	Temperature float64   `json:"temperature"`
+	MaxTokens   int       `json:"max_tokens"`
+	Conditions  []string  `json:"conditions"`
+	GoRoot      string    `json:"goroot"`
+	Dirs        []string  `json:"dirs,omitempty"` // under GOROOT/src; empty for all of it
+	DataDir     string    `json:"-"`              // the registry's directory
+	Jobs        int       `json:"-"`              // conditions run at once
+	Log         io.Writer `json:"-"`
 }
 
 // row is one generation of one condition: the registry's record of it and the measurements.
@@ -125,7 +125,7 @@ type outStats struct {
 
 // result is what a run produces.
 type result struct {
-	Config config `json:"-"`
+	Config config `json:"config"`
 	Corpus struct {
 		Files, Paragraphs, Train, Heldout, Vocab, TailBigrams, TailTrigrams, TailWords int
 		HeldoutOOV                                                                     float64
@@ -389,9 +389,18 @@ func (e *experiment) answer(ctx context.Context, g *generation, dataset string, 
 	rng := rand.New(rand.NewPCG(e.cfg.Seed, h.Sum64()))
 	in := make([]registry.NewSample, 0, len(e.prompts[k])*k)
 	src := &registry.Source{Kind: "synthetic", Name: g.ref}
+	first := make([]int, 0, len(e.prompts[k])) // where each prompt's first answer is in `in`
 	for p, id := range e.prompts[k] {
+		first = append(first, len(in))
+		drawn := map[string]bool{}
 		for c := range k {
 			text := g.model.generate(rng, e.cfg.MaxTokens)
+			if drawn[text] {
+				// The same answer twice to one prompt is one sample in the registry (same text,
+				// model and prompt); the group keeps it once.
+				continue
+			}
+			drawn[text] = true
 			meta, _ := json.Marshal(map[string]int{"candidate": c})
 			in = append(in, registry.NewSample{Text: &text, Origin: registry.OriginModel, Model: g.ref,
 				PromptID: registry.RefID(id), Dataset: dataset, ExternalID: fmt.Sprintf("p%05d-c%d", p, c), Source: src, Metadata: meta})
@@ -403,7 +412,7 @@ func (e *experiment) answer(ctx context.Context, g *generation, dataset string, 
 	}
 	var st outStats
 	distinct := map[string]bool{}
-	for i := 0; i < len(got); i += k {
+	for _, i := range first {
 		s := got[i]
 		st.OutMTLD += s.Metrics.MTLD
 		st.OutTokens += float64(s.Metrics.Tokens)

@@ -43,6 +43,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var cfg config
 	var conds, dirs, out string
 	var keep bool
+	var replot string
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of the corpus draw, the models' sampling and the mixes")
 	fs.IntVar(&cfg.Train, "train", 2000, "human training paragraphs; also the answers each generation writes")
 	fs.IntVar(&cfg.Heldout, "heldout", 1000, "held-out human paragraphs the models are evaluated on")
@@ -57,8 +58,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&keep, "keep", false, "keep the temporary registry directory")
 	fs.IntVar(&cfg.Jobs, "jobs", 2, "directions run at once")
 	fs.StringVar(&out, "out", "", "directory for results.json, results.md and the plots (default: print the table only)")
+	fs.StringVar(&replot, "replot", "", "redraw results.md and the plots in this directory from its results.json, and run nothing")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if replot != "" {
+		return redraw(replot)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -112,6 +117,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	return writePlots(res, out)
+}
+
+// redraw rewrites results.md and the plots of dir from its results.json.
+func redraw(dir string) error {
+	b, err := os.ReadFile(filepath.Join(dir, "results.json"))
+	if err != nil {
+		return err
+	}
+	var res result
+	if err := json.Unmarshal(b, &res); err != nil {
+		return fmt.Errorf("%s: %w", filepath.Join(dir, "results.json"), err)
+	}
+	if len(res.Rows) == 0 || len(res.Config.Conditions) == 0 {
+		return fmt.Errorf("%s holds no results", filepath.Join(dir, "results.json"))
+	}
+	if err := os.WriteFile(filepath.Join(dir, "results.md"), []byte(res.header()+"\n"+markdownTable(&res)), 0o644); err != nil {
+		return err
+	}
+	return writePlots(&res, dir)
 }
 
 func splitList(s string) []string {

@@ -28,19 +28,24 @@ var conditionStyle = map[string]struct {
 type metricPlot struct {
 	file, title, ylabel string
 	value               func(row) float64
+	legendMiddle        bool // the legend at the right, halfway down, where the lines are not
 }
 
 var metricPlots = []metricPlot{
-	{"perplexity.png", "Perplexity on held-out human text", "perplexity", func(r row) float64 { return r.Perplexity }},
-	{"tails.png", "Tail kept: rare held-out bigrams the model has seen", "share of tail bigrams (train count 1-2)", func(r row) float64 { return r.Bigram }},
-	{"tail_perplexity.png", "Perplexity on the tail tokens of held-out text", "tail perplexity", func(r row) float64 { return r.TailPerplexity }},
-	{"mtld.png", "Lexical diversity of the answers (registry's MTLD)", "mean MTLD of the answers", func(r row) float64 { return r.OutMTLD }},
+	{"perplexity.png", "Perplexity on held-out human text", "perplexity", func(r row) float64 { return r.Perplexity }, false},
+	{"tails.png", "Tail kept: rare held-out bigrams the model has seen", "share of tail bigrams (train count 1-2)", func(r row) float64 { return r.Bigram }, true},
+	{"tail_perplexity.png", "Perplexity on the tail tokens of held-out text", "tail perplexity", func(r row) float64 { return r.TailPerplexity }, false},
+	{"mtld.png", "Lexical diversity of the answers (registry's MTLD)", "mean MTLD of the answers", func(r row) float64 { return r.OutMTLD }, false},
 }
 
 // writePlots draws the per-generation figures into dir.
 func writePlots(res *result, dir string) error {
 	for _, mp := range metricPlots {
 		p := newPlot(mp.title, mp.ylabel)
+		if mp.legendMiddle {
+			p.Legend.Left = false
+			p.Legend.YOffs = -2 * vg.Centimeter
+		}
 		for _, cond := range res.Config.Conditions {
 			var xys plotter.XYs
 			for _, r := range res.Rows {
@@ -121,6 +126,11 @@ func lengthPlot(res *result, dir string) error {
 		p.Add(bars, s)
 		p.Legend.Add(cond, s)
 	}
+	top := 0
+	for _, r := range res.Rows {
+		top = max(top, r.OutP90)
+	}
+	p.Y.Min, p.Y.Max = 0, 1.4*float64(top) // room above the bars for the legend
 	if err := p.Save(16*vg.Centimeter, 10*vg.Centimeter, filepath.Join(dir, "lengths.png")); err != nil {
 		return fmt.Errorf("plot lengths.png: %w", err)
 	}
