@@ -207,6 +207,23 @@ func (s *Service) score(ctx context.Context, samples []*Sample) error {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	workers = min(workers, len(samples))
+	// A scorer that takes batches (a classifier server) scores the whole ingest in as few requests
+	// as it can; the workers then only prepare the dedup keys and leaves.
+	batched := false
+	if bs, ok := s.Scorer.(BatchScorer); ok && bs.Batches() {
+		texts := make([]string, len(samples))
+		for i, smp := range samples {
+			texts[i] = smp.Text
+		}
+		ms, err := bs.ScoreBatch(ctx, texts)
+		if err != nil {
+			return err
+		}
+		for i, smp := range samples {
+			smp.Metrics = ms[i]
+		}
+		batched = true
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
@@ -225,12 +242,14 @@ func (s *Service) score(ctx context.Context, samples []*Sample) error {
 					return
 				}
 				smp := samples[n]
-				m, err := s.Scorer.Score(ctx, smp.Text)
-				if err != nil {
-					errOnce.Do(func() { firstErr = err; cancel() })
-					return
+				if !batched {
+					m, err := s.Scorer.Score(ctx, smp.Text)
+					if err != nil {
+						errOnce.Do(func() { firstErr = err; cancel() })
+						return
+					}
+					smp.Metrics = m
 				}
-				smp.Metrics = m
 				smp.PrepareDedup()
 				// The leaf is built here, on every core, not in the write transaction, which holds
 				// the log's sequencer and so runs one at a time.

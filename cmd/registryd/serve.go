@@ -68,9 +68,9 @@ func (c *config) register(f *flags, withServer bool) {
 	}
 	var timeout, maxBatch, auditRate, auditInterval, nearThreshold, olRetries, olBackoff string
 	f.string(&c.Addr, "addr", "127.0.0.1:8080", "address to listen on")
-	f.string(&c.ToxicityScorer, "toxicity-scorer", "lexicon", `toxicity scorer: "lexicon" (built in, offline) or the URL of a Perspective-compatible comments:analyze endpoint`)
-	f.string(&timeout, "toxicity-timeout", "5s", "timeout of one call to an HTTP toxicity scorer")
-	f.string(&c.ToxicityOnError, "toxicity-on-error", "fail", `when the HTTP scorer is unavailable: "fail" the ingest (503) or store a "null" score`)
+	f.string(&c.ToxicityScorer, "toxicity-scorer", "lexicon", `toxicity scorer: "lexicon" (built in, offline), "lexicon/1" (its predecessor), "tei:URL" (a Text Embeddings Inference /predict classifier; options after #: labels=toxic,insult&batch=32&version=V), "openai:URL" (an OpenAI-compatible /v1/moderations; options after #: category=harassment&model=M&batch=32&version=V) or the URL of a Perspective-compatible comments:analyze endpoint`)
+	f.string(&timeout, "toxicity-timeout", "5s", "timeout of one call (one batch) to an HTTP toxicity scorer")
+	f.string(&c.ToxicityOnError, "toxicity-on-error", "fail", `when an HTTP scorer is unavailable (after its retries): "fail" the ingest (503) or store a "null" score`)
 	f.string(&maxBatch, "max-batch-bytes", strconv.Itoa(256<<20), "largest accepted batch request body, in bytes")
 	f.string(&c.LogFormat, "log-format", "text", `log format: "text" or "json"`)
 	f.string(&c.LogOrigin, "log-origin", "pedigree-registry", "origin line of the log's signed checkpoints, and the name of its signing key")
@@ -252,11 +252,9 @@ func durationsAsText(_ []string, a slog.Attr) slog.Attr {
 	return a
 }
 
+// toxicityScorer builds the --toxicity-scorer (see metrics.ParseToxicityScorer for its forms).
 func toxicityScorer(cfg *config) (metrics.ToxicityScorer, error) {
-	if cfg.ToxicityScorer == "" || cfg.ToxicityScorer == "lexicon" {
-		return metrics.NewLexiconScorer(), nil
-	}
-	s, err := metrics.NewHTTPScorer(metrics.HTTPScorerConfig{URL: cfg.ToxicityScorer, Timeout: cfg.ToxicityTimeout})
+	s, err := metrics.ParseToxicityScorer(cfg.ToxicityScorer, cfg.ToxicityTimeout)
 	if err != nil {
 		return nil, &usageError{"--toxicity-scorer: " + err.Error()}
 	}
