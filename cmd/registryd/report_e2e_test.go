@@ -105,6 +105,21 @@ func TestEUAIActSummaryEndToEnd(t *testing.T) {
 	if c.Publishable || c.DisclosureVersion != nil || slices.Contains(fields, "general.languages") || slices.Contains(fields, "general.latest_data_date") {
 		t.Errorf("completeness without a disclosure: %+v", c)
 	}
+	for name, q := range map[string]struct {
+		query  string
+		status int
+	}{
+		"NoModel":      {"", 400},
+		"AMixInstead":  {"?mix=" + mixes[0], 400},
+		"UnknownModel": {"?model=nobody@1", 404},
+	} {
+		if status, _, err := auditor.Do(ctx, client.Request{Method: http.MethodGet, Path: "/v1/reports/eu-ai-act/completeness" + q.query}); status != q.status || err == nil {
+			t.Errorf("completeness %s: %d %v", name, status, err)
+		}
+	}
+	if _, err := ingest.EUAIActCompleteness(ctx, student.ID); client.StatusOf(err) != 403 {
+		t.Errorf("an ingest key checking completeness: %v", err)
+	}
 	var out, errb bytes.Buffer
 	check := []string{"report", "check", "--server", srv.URL, "--key", auditorKey, "--model", student.Ref()}
 	err = run(ctx, check, env(nil), nil, &out, &errb)
