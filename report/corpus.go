@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/abadojack/whatlanggo"
+	"github.com/google/uuid"
 
 	"github.com/pedigreeml/pedigree/registry"
 )
@@ -47,9 +48,9 @@ func DetectLanguage(text string) (code string, ok bool) {
 type Corpus struct {
 	detect     func(string) (string, bool)
 	detectMax  int
-	seen       map[string]bool // sample id → seen in more than one mix
-	repeats    int64           // samples seen again in a later mix
-	repeated   int64           // distinct samples seen in more than one mix
+	seen       map[uuid.UUID]bool // sample id → seen in more than one mix (16 bytes a key, not 36)
+	repeats    int64              // samples seen again in a later mix
+	repeated   int64              // distinct samples seen in more than one mix
 	samples    int64
 	tokens     int64
 	human      int64
@@ -82,22 +83,28 @@ type langTally struct{ recorded, detected int64 }
 // NewCorpus returns an empty Corpus that detects, with detect, the language of at most maxDetected
 // samples without metadata.lang. A nil detect detects nothing.
 func NewCorpus(detect func(string) (string, bool), maxDetected int) *Corpus {
-	return &Corpus{detect: detect, detectMax: maxDetected, seen: map[string]bool{}, sources: sourceTallies{},
+	return &Corpus{detect: detect, detectMax: maxDetected, seen: map[uuid.UUID]bool{}, sources: sourceTallies{},
 		domains: map[string]*domainTally{}, licenses: map[string]int64{}, models: map[string]int64{},
 		langs: map[string]*langTally{}}
 }
 
 // Add counts a sample, unless a sample with its id was added before.
 func (c *Corpus) Add(s *registry.Sample) {
-	if again, dup := c.seen[s.ID]; dup {
+	id, err := uuid.Parse(s.ID)
+	if err != nil {
+		// Not an id the registry issues: keyed by a name-based UUID of it instead, so that it is
+		// still counted once.
+		id = uuid.NewSHA1(uuid.Nil, []byte(s.ID))
+	}
+	if again, dup := c.seen[id]; dup {
 		c.repeats++
 		if !again {
 			c.repeated++
-			c.seen[s.ID] = true
+			c.seen[id] = true
 		}
 		return
 	}
-	c.seen[s.ID] = false
+	c.seen[id] = false
 	tok := int64(s.Metrics.Tokens)
 	c.samples++
 	c.tokens += tok
