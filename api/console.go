@@ -37,7 +37,31 @@ func (s *Server) consoleAsset(c echo.Context) error {
 	return c.Blob(http.StatusOK, a.ContentType, a.Body)
 }
 
-// listDecisions lists policy decisions, allowed and refused, in the order they were made.
+// listDecisions lists policy decisions in the order they were made: all, or with allowed=true or
+// allowed=false only those allowed or refused.
 func (s *Server) listDecisions(c echo.Context) error {
-	return listByCursor(c, "decisions", s.store.ListDecisions, func(d *registry.Decision) string { return d.ID })
+	q, err := newQuery(c, "allowed", "cursor", "limit")
+	if err != nil {
+		return err
+	}
+	f := registry.DecisionFilter{Limit: q.intOr("limit", defaultLimit, 1, maxLimit)}
+	switch q.oneOf("allowed", "", "true", "false") {
+	case "true":
+		f.Allowed = new(true)
+	case "false":
+		f.Allowed = new(false)
+	}
+	if err := q.done(); err != nil {
+		return err
+	}
+	if f.After, err = cursor(q); err != nil {
+		return err
+	}
+	limit := f.Limit
+	f.Limit++ // one more, to know whether there is a next page
+	ds, err := s.store.ListDecisions(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, page("decisions", ds, limit, func(d *registry.Decision) string { return d.ID }))
 }

@@ -295,15 +295,22 @@ type MixStore interface {
 	GetMix(ctx context.Context, id string) (*Mix, error)
 	ListMixes(ctx context.Context, after string, limit int) ([]*Mix, error)
 	GetDecision(ctx context.Context, id string) (*Decision, error)
-	// ListDecisions lists decisions, allowed and refused, by id after the cursor (ids are UUIDv7, so
-	// this is the order they were made in).
-	ListDecisions(ctx context.Context, after string, limit int) ([]*Decision, error)
+	// ListDecisions lists decisions by id after the filter's cursor (ids are UUIDv7, so this is the
+	// order they were made in), allowed and refused or only one of them.
+	ListDecisions(ctx context.Context, f DecisionFilter) ([]*Decision, error)
 	// ExportMix calls fn with the mix's samples in manifest order, with their parents (not their
 	// best-of-k ranks), reading them in small chunks.
 	ExportMix(ctx context.Context, id string, fn func(*Sample) error) error
 
 	GetPolicyVersion(ctx context.Context, name string, version int) (*PolicyVersion, error) // version 0: the latest
 	ListPolicyVersions(ctx context.Context, name string, after, limit int) ([]*PolicyVersion, error)
+}
+
+// DecisionFilter selects decisions to list.
+type DecisionFilter struct {
+	Allowed *bool  // only allowed (true) or only refused (false) decisions; nil for both
+	After   string // cursor: list ids greater than this
+	Limit   int
 }
 
 // DecodeDocuments fills a stored mix's strategy, request and stats from their JSON columns.

@@ -595,47 +595,83 @@ func TestConsoleServing(t *testing.T) {
 		t.Fatalf("whoami with a query: %v", err)
 	}
 
-	// The decisions list: allowed and refused, in order, paged; an ingest key may not read it.
+	checkDecisionList(t, srv)
+}
+
+// TestDecisionListOnPostgres runs the decisions list against PostgreSQL, whose allowed column is a
+// boolean (SQLite's an integer).
+func TestDecisionListOnPostgres(t *testing.T) {
+	checkDecisionList(t, startServer(t, "", "--db", postgresDSN(t)))
+}
+
+// checkDecisionList: decisions listed allowed and refused, in order, paged, filtered by allowed;
+// bad parameters refused; an ingest key may not read them.
+func checkDecisionList(t *testing.T, srv *testServer) {
+	ctx := context.Background()
 	ingest := srv.Client(srv.Key(registry.RoleIngest))
 	auditor := srv.Client(srv.Key(registry.RoleAuditor))
-	var refused []string
-	for range 3 {
-		_, err := ingest.CreateMix(ctx, registry.MixRequest{Size: 10}, "")
-		refused = append(refused, problemOf(t, err).DecisionID)
+	if _, _, err := srv.Admin().PutPolicy(ctx, "cap", capPolicy); err != nil {
+		t.Fatal(err)
 	}
+	must[[]client.IngestedSample](t)(ingest.IngestBatch(ctx, []registry.NewSample{
+		human("A first sentence that a person wrote down."), human("A second sentence that a person wrote down.")}, ""))
+	// Decisions in this order: refused, allowed, refused, refused.
+	var ids []string
+	refuse := func() {
+		_, err := ingest.CreateMix(ctx, registry.MixRequest{Size: 10}, "") // the default policy wants 100 human samples
+		ids = append(ids, problemOf(t, err).DecisionID)
+	}
+	refuse()
+	mix := must[*registry.Mix](t)(ingest.CreateMix(ctx, registry.MixRequest{Size: 10, Policy: "cap"}, ""))
+	ids = append(ids, mix.DecisionID)
+	refuse()
+	refuse()
 	type page struct {
 		Decisions  []registry.Decision `json:"decisions"`
 		NextCursor string              `json:"next_cursor"`
 	}
-	var got []registry.Decision
-	path := "/v1/decisions?limit=2"
-	for path != "" {
-		_, body, err := auditor.Do(ctx, client.Request{Method: http.MethodGet, Path: path})
-		if err != nil {
-			t.Fatal(err)
+	list := func(query string) []registry.Decision {
+		t.Helper()
+		var got []registry.Decision
+		path := "/v1/decisions?limit=2" + query
+		for path != "" {
+			_, body, err := auditor.Do(ctx, client.Request{Method: http.MethodGet, Path: path})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var p page
+			if err := json.Unmarshal(body, &p); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, p.Decisions...)
+			path = ""
+			if p.NextCursor != "" {
+				path = "/v1/decisions?limit=2&cursor=" + p.NextCursor + query
+			}
 		}
-		var p page
-		if err := json.Unmarshal(body, &p); err != nil {
-			t.Fatal(err)
+		return got
+	}
+	for _, c := range []struct {
+		query string
+		want  []int // indexes into ids
+	}{{"", []int{0, 1, 2, 3}}, {"&allowed=false", []int{0, 2, 3}}, {"&allowed=true", []int{1}}} {
+		got := list(c.query)
+		if len(got) != len(c.want) {
+			t.Fatalf("%q: %d decisions listed, want %d", c.query, len(got), len(c.want))
 		}
-		got = append(got, p.Decisions...)
-		path = ""
-		if p.NextCursor != "" {
-			path = "/v1/decisions?limit=2&cursor=" + p.NextCursor
+		for i, d := range got {
+			want := ids[c.want[i]]
+			if d.ID != want || d.Allowed != (c.want[i] == 1) || (d.MixID == mix.ID) != d.Allowed || (len(d.Violations) == 0) != d.Allowed {
+				t.Fatalf("%q: decision %d is %+v, want %s", c.query, i, d, want)
+			}
 		}
 	}
-	if len(got) != 3 {
-		t.Fatalf("%d decisions listed, want 3", len(got))
-	}
-	for i, d := range got {
-		if d.ID != refused[i] || d.Allowed || len(d.Violations) == 0 {
-			t.Fatalf("decision %d: %+v, want the refusal %s", i, d, refused[i])
+	for _, q := range []string{"allowed=yes", "allowed=true&allowed=false", "cursor=!!", "limit=0", "state=x"} {
+		if _, _, err := auditor.Do(ctx, client.Request{Method: http.MethodGet, Path: "/v1/decisions?" + q}); client.StatusOf(err) != 400 {
+			t.Fatalf("GET /v1/decisions?%s: %v", q, err)
 		}
 	}
 	if _, _, err := ingest.Do(ctx, client.Request{Method: http.MethodGet, Path: "/v1/decisions"}); client.StatusOf(err) != 403 {
 		t.Fatalf("an ingest key listing decisions: %v", err)
-	}
-	if _, _, err := auditor.Do(ctx, client.Request{Method: http.MethodGet, Path: "/v1/decisions?cursor=!!"}); client.StatusOf(err) != 400 {
-		t.Fatalf("a bad cursor: %v", err)
 	}
 }

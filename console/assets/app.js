@@ -548,8 +548,9 @@ async function decisions(parts, params) {
   const sel = h("select", { name: "allowed" }, [["", "all"], ["true", "allowed"], ["false", "refused"]].map(([v, l]) => h("option", { value: v, selected: v === filter }, l)));
   sel.addEventListener("change", () => go(withQuery("#/decisions", { allowed: sel.value })));
   show(h("form", { class: "inline" }, field("Show", sel)));
-  const page = await getJSON(withQuery("/v1/decisions", { cursor: params.get("cursor"), limit: 200 }));
-  const list = page.decisions.filter((d) => filter === "" || String(d.allowed) === filter);
+  const page = await getJSON(withQuery("/v1/decisions", { allowed: filter, cursor: params.get("cursor"), limit: 100 }));
+  const list = page.decisions;
+  if (!list.length) show(h("p", {}, filter === "false" ? "No mix request has been refused." : filter === "true" ? "No mix has been allowed." : "No decision yet."));
   show(h("ol", { class: "decisions", id: "decisions" }, list.map((d) => h("li", { class: d.allowed ? "allowed" : "refused", "data-id": d.id },
     h("p", {}, h("strong", {}, d.allowed ? "Allowed" : "Refused"), " · ", link(`#/decisions/${d.id}`, shortId(d.id)), ` · ${d.evaluated_at} · policy ${d.policy.name}@${d.policy.version}`,
       d.mix_id ? [" · mix ", link(`#/mixes/${d.mix_id}`, shortId(d.mix_id))] : null),

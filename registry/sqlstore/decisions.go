@@ -34,11 +34,15 @@ func scanDecision(row interface{ Scan(...any) error }) (*registry.Decision, erro
 }
 
 // ListDecisions implements registry.MixStore.
-func (s *Store) ListDecisions(ctx context.Context, after string, limit int) ([]*registry.Decision, error) {
-	if !storable(after) {
+func (s *Store) ListDecisions(ctx context.Context, f registry.DecisionFilter) ([]*registry.Decision, error) {
+	if !storable(f.After) {
 		return nil, invalidCursor()
 	}
-	rows, err := s.r.QueryContext(ctx, "SELECT "+decisionColumns+" FROM decisions WHERE id > ? ORDER BY id LIMIT ?", after, limit)
+	q, args := "SELECT "+decisionColumns+" FROM decisions WHERE id > ?", []any{f.After}
+	if f.Allowed != nil {
+		q, args = q+" AND allowed = ?", append(args, *f.Allowed)
+	}
+	rows, err := s.r.QueryContext(ctx, q+" ORDER BY id LIMIT ?", append(args, f.Limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("list decisions: %w", err)
 	}
