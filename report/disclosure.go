@@ -99,7 +99,7 @@ func corpusSources(ix *index, c *Corpus) Sources {
 	syn := c.sources.category(kindSynthetic)
 	out.Synthetic = Synthetic{Kind: syn.Kind, Samples: syn.Samples, Tokens: syn.Tokens, Sources: syn.Sources,
 		ModelGeneratedSamples: c.synthetic, Generators: generators(ix, c.models),
-		HumanEditedSamples: c.edited.Samples, HumanEditedTokens: c.editedTok}
+		HumanEditedSamples: c.edited.Samples, HumanEditedTokens: c.editedTok, HumanEditedCounted: true}
 	return out
 }
 

@@ -208,6 +208,9 @@ type Synthetic struct {
 	// wrote or edited on top of model output, synthetic in part.
 	HumanEditedSamples int64 `json:"human_edited_samples"`
 	HumanEditedTokens  int64 `json:"human_edited_tokens"`
+	// HumanEditedCounted is false when the summary rests on the mixes' statistics alone, which do
+	// not tell people's edits of model text from other human text.
+	HumanEditedCounted bool `json:"human_edited_counted"`
 	// Description is the provider's narrative of its synthetic data, from the disclosure.
 	Description string `json:"description"`
 }
