@@ -249,7 +249,8 @@ type OpenAIModerationScorer struct {
 var _ BatchToxicityScorer = (*OpenAIModerationScorer)(nil)
 
 // NewOpenAIModerationScorer validates cfg, fills in defaults and returns the scorer. Its ID is
-// "openai-moderation@host/path" plus "+model=M" and "+category=C" when set, and "+ModelVersion".
+// "openai-moderation@host/path", then "+model=M" when a model is set, "+category=C" (or
+// "+category=max" when none is), and "+ModelVersion" when set.
 func NewOpenAIModerationScorer(cfg ClassifierConfig) (*OpenAIModerationScorer, error) {
 	var parts []string
 	if cfg.Model != "" {

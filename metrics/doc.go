@@ -39,8 +39,11 @@
 // A ToxicityScorer returns a probability in [0, 1]. LexiconScorer is the offline default: licensed
 // word lists (lexicon/ATTRIBUTION.md) with obfuscation handling, threat and identity-attack patterns
 // and context rules; LexiconV1Scorer is its predecessor, kept to reproduce old scores. HTTPScorer is
-// a client for any service speaking the Perspective API comments:analyze format. Scorer ties the
-// metrics together and decides what happens when the toxicity scorer is unavailable.
+// a client for any service speaking the Perspective API comments:analyze format; TEIScorer and
+// OpenAIModerationScorer are batching clients for a Text Embeddings Inference classifier and an
+// OpenAI-compatible moderation endpoint. ParseToxicityScorer builds any of them from registryd's
+// --toxicity-scorer. Scorer ties the metrics together and decides what happens when the toxicity
+// scorer is unavailable.
 //
 // The package imports the standard library, golang.org/x/text (accent folding) and
 // github.com/mtibben/confusables (look-alike letters), the same tables registry/dedup uses.
