@@ -9,6 +9,10 @@
 // the lock sees the previous writer's commit). The UNIQUE constraints stay as a backstop. Reads take
 // no lock.
 //
+// A batch's bulk rows (samples, their band keys and edges, the log's leaves and stored hashes) go
+// through COPY (pgx's CopyFrom) on the write transaction's own connection, inside that transaction:
+// a failed COPY fails the write, which rolls back whole, rows and leaves together.
+//
 // Migrations are embedded, run one transaction each, and are serialised across instances with a
 // transaction-scoped advisory lock keyed on the schema, so that instances starting together never
 // apply one twice.
@@ -22,6 +26,7 @@ import (
 	"fmt"
 	"io/fs"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -48,7 +53,8 @@ type Store struct {
 var SampleArgs = sqlstore.SampleArgs
 
 // dialect is PostgreSQL's: numbered placeholders, a row lock as the sequencer, an advisory lock
-// around migrations, and text typed with the "C" collation that every text column uses.
+// around migrations, text typed with the "C" collation that every text column uses, and COPY for
+// bulk inserts.
 func dialect() *sqlstore.Dialect {
 	sub, err := fs.Sub(migrations, "migrations")
 	if err != nil {
@@ -67,7 +73,18 @@ func dialect() *sqlstore.Dialect {
 			return err
 		},
 		MapError: mapError,
+		CopyFrom: copyFrom,
 	}
+}
+
+// copyFrom copies rows into table with COPY … FROM STDIN (binary) on the pgx connection under
+// driverConn, in the transaction open on it.
+func copyFrom(ctx context.Context, driverConn any, table string, cols []string, rows [][]any) (int64, error) {
+	c, ok := driverConn.(*stdlib.Conn)
+	if !ok {
+		return 0, fmt.Errorf("postgres: COPY needs a pgx connection, not %T", driverConn)
+	}
+	return c.Conn().CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows))
 }
 
 // PoolSQL returns the candidate-pool query in PostgreSQL's placeholders, for benchmarks that run it
@@ -77,9 +94,21 @@ func PoolSQL(q registry.PoolQuery) (string, []any) {
 	return dialect().Rebind(query), args
 }
 
+// Options are how Open may differ from its default.
+type Options struct {
+	// NoCopy inserts a batch's bulk rows with one INSERT … SELECT FROM unnest(…) statement a table
+	// instead of COPY: the same rows in the same transaction. For benchmarks that compare the two.
+	NoCopy bool
+}
+
 // Open connects to the database at dsn (a postgres:// URL or key=value string, as pgx accepts;
 // runtime parameters such as search_path pass through) and applies pending migrations.
 func Open(ctx context.Context, dsn string) (*Store, error) {
+	return OpenWith(ctx, dsn, Options{})
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, dsn string, o Options) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: parse dsn: %w", err)
@@ -96,7 +125,11 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		return nil, err
 	}
 	db := stdlib.OpenDBFromPool(pool)
-	st, err := sqlstore.New(ctx, db, db, dialect())
+	d := dialect()
+	if o.NoCopy {
+		d.CopyFrom = nil
+	}
+	st, err := sqlstore.New(ctx, db, db, d)
 	if err != nil {
 		db.Close()
 		pool.Close()

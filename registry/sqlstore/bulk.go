@@ -21,12 +21,17 @@ func (t *table) insert(rows int) string {
 	return "INSERT INTO " + t.name + " (" + strings.Join(t.cols, ", ") + ") VALUES " + strings.TrimSuffix(strings.Repeat(row+",", rows), ",")
 }
 
-// insertMany inserts rows (each in t's column order) into t. On a database that takes arrays
-// (Dialect.Arrays) one statement carries every row, a column an array, whatever their number; on
-// others, multi-row statements of up to maxArgs arguments each, the full-size one prepared once.
+// insertMany inserts rows (each in t's column order) into t. Where the dialect copies
+// (Dialect.CopyFrom) and there are enough rows, COPY carries them in the transaction (copy.go); on
+// a database that takes arrays (Dialect.Arrays) one statement carries every row, a column an array,
+// whatever their number; on others, multi-row statements of up to maxArgs arguments each, the
+// full-size one prepared once.
 func insertMany(ctx context.Context, tx *txn, t *table, rows [][]any) error {
 	if len(rows) == 0 {
 		return nil
+	}
+	if useCopy(tx, len(rows)) {
+		return insertCopy(ctx, tx, t, rows)
 	}
 	if tx.d.Arrays {
 		return insertArrays(ctx, tx, t, rows)

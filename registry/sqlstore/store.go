@@ -56,6 +56,9 @@ type Dialect struct {
 	LockMigrations func(ctx context.Context, tx *sql.Tx) error
 	// MapError, if set, turns a database error into a registry error where one applies.
 	MapError func(error) error
+	// CopyFrom, if set, makes bulk inserts of many rows go through the database's COPY on the write
+	// transaction's own connection (copy.go), in that transaction.
+	CopyFrom CopyFunc
 
 	rebound sync.Map // query → query with numbered placeholders
 }
@@ -153,7 +156,8 @@ func (c db) ExecContext(ctx context.Context, q string, args ...any) (sql.Result,
 // txn is a transaction whose queries are written with ? placeholders.
 type txn struct {
 	*sql.Tx
-	d *Dialect
+	d    *Dialect
+	conn *sql.Conn // the connection the transaction runs on, where the dialect copies (CopyFrom)
 }
 
 func (c *txn) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
@@ -271,12 +275,27 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // tx runs fn in a transaction on the writer pool and commits it if fn returns nil.
 func (s *Store) tx(ctx context.Context, fn func(tx *txn) error) error {
-	t, err := s.w.DB.BeginTx(ctx, nil)
+	var conn *sql.Conn
+	if s.d.CopyFrom != nil { // COPY runs on the driver's connection: hold the one the transaction is on
+		c, err := s.w.DB.Conn(ctx)
+		if err != nil {
+			return s.mapError(fmt.Errorf("begin: %w", err))
+		}
+		defer c.Close()
+		conn = c
+	}
+	var t *sql.Tx
+	var err error
+	if conn != nil {
+		t, err = conn.BeginTx(ctx, nil)
+	} else {
+		t, err = s.w.DB.BeginTx(ctx, nil)
+	}
 	if err != nil {
 		return s.mapError(fmt.Errorf("begin: %w", err))
 	}
 	defer t.Rollback()
-	if err := fn(&txn{t, s.d}); err != nil {
+	if err := fn(&txn{Tx: t, d: s.d, conn: conn}); err != nil {
 		return s.mapError(err)
 	}
 	if err := t.Commit(); err != nil {
