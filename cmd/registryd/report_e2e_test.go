@@ -200,6 +200,17 @@ func TestEUAIActSummaryEndToEnd(t *testing.T) {
 		t.Fatalf("leaf at %d: %+v %v", v2.LogIndex, leaf, err)
 	}
 
+	// The command states a disclosure from a file or standard input: the same content again is the
+	// same version; a file with a field the disclosure has not is refused before anything is sent.
+	body := must[[]byte](t)(json.Marshal(d))
+	out.Reset()
+	disclose := []string{"report", "disclosure", "--server", srv.URL, "--key", ingestKey, "--model", student.Ref(), "--file", "-"}
+	if err := run(ctx, disclose, env(nil), bytes.NewReader(body), &out, &errb); err != nil || !strings.Contains(out.String(), `"version": 2`) {
+		t.Fatalf("report disclosure of the same content: %v\n%s", err, out.String())
+	}
+	if err := run(ctx, disclose, env(nil), strings.NewReader(`{"mood":"good"}`), &out, &errb); err == nil || !strings.Contains(err.Error(), "mood") {
+		t.Fatalf("report disclosure of an unknown field: %v", err)
+	}
 	out.Reset()
 	if err := run(ctx, check, env(nil), nil, &out, &errb); err != nil || !strings.Contains(out.String(), "publishable") {
 		t.Fatalf("report check after the disclosure: %v\n%s", err, out.String())
