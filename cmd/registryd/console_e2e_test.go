@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +18,31 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/pedigreeml/pedigree/client"
 	"github.com/pedigreeml/pedigree/registry"
+	"golang.org/x/mod/sumdb/tlog"
 )
+
+// treeRoots returns the root of the log's tree at every size up to n, in base64, computed here from
+// the entries as the registry serves them.
+func treeRoots(t *testing.T, c *client.Client, n int64) map[int64]string {
+	t.Helper()
+	var stored []tlog.Hash
+	read := tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
+		out := make([]tlog.Hash, len(idx))
+		for i, x := range idx {
+			out[i] = stored[x]
+		}
+		return out, nil
+	})
+	roots := map[int64]string{}
+	for i := range n {
+		leaf := must[[]byte](t)(c.LogEntry(context.Background(), i))
+		hs := must[[]tlog.Hash](t)(tlog.StoredHashes(i, leaf, read))
+		stored = append(stored, hs...)
+		root := must[tlog.Hash](t)(tlog.TreeHash(i+1, read))
+		roots[i+1] = base64.StdEncoding.EncodeToString(root[:])
+	}
+	return roots
+}
 
 // chromiumPath finds Debian's chromium (or another Chrome) for the browser tests, which skip
 // without one.
@@ -387,6 +412,9 @@ func TestConsoleInABrowser(t *testing.T) {
 		s := fx.chain[3]
 		b.open(fmt.Sprintf("#/log?index=%d&id=%s", s.LogIndex, s.ID))
 		b.wait("the verdict", `document.querySelector("#inclusion [data-verdict]")`)
+		b.open(fmt.Sprintf("#/log?index=%d&id=%s&again=1", s.LogIndex, s.ID))
+		// The second visit proves the log consistent with the checkpoint the first one saw.
+		b.wait("the second visit's consistency check", `document.querySelector("#inclusion [data-verdict]") && document.querySelector("#consistency")?.dataset.status === "consistent"`)
 		if v := eval[string](b, `document.querySelector("#inclusion [data-verdict]").dataset.verdict`); v != "included" {
 			t.Fatalf("verdict %q: %s", v, eval[string](b, `document.querySelector("#inclusion").textContent`))
 		}
@@ -395,6 +423,35 @@ func TestConsoleInABrowser(t *testing.T) {
 			t.Fatalf("the checkpoint's signature: %s", eval[string](b, `document.querySelector("#signature").textContent`))
 		}
 		t.Logf("checkpoint signature checked in the browser: %s", sig)
+
+		// Consistency with the checkpoint the tab saw before, proven in the browser: from trees of
+		// several sizes (powers of two among them) with their true roots, and refused for a root that
+		// is not the log's or a tree larger than the log.
+		note := must[[]byte](t)(fx.auditor.Checkpoint(context.Background()))
+		lines := strings.Split(string(note), "\n")
+		size := must[int64](t)(strconv.ParseInt(lines[1], 10, 64))
+		roots := treeRoots(t, fx.auditor, size)
+		for _, c := range []struct {
+			from   int64
+			root   string
+			status string
+		}{
+			{1, roots[1], "consistent"}, {2, roots[2], "consistent"}, {64, roots[64], "consistent"}, {100, roots[100], "consistent"},
+			{size - 1, roots[size-1], "consistent"}, {size, roots[size], "consistent"},
+			{100, roots[99], "inconsistent"}, {64, roots[63], "inconsistent"}, {size + 1, roots[size], "shrunk"},
+		} {
+			b.do("a checkpoint seen before", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(
+				`sessionStorage.setItem("pedigree.checkpoint", JSON.stringify({origin: %q, size: %d, root: %q}))`, lines[0], c.from, c.root)))
+			b.open(fmt.Sprintf("#/log?from=%d", c.from)) // a new hash, so that the page renders again
+			b.wait("the consistency check", `document.querySelector("#consistency")?.dataset.status`)
+			if got := eval[string](b, `document.querySelector("#consistency").dataset.status`); got != c.status {
+				t.Fatalf("from %d leaves to %d: %q (%s), want %q", c.from, size, got, eval[string](b, `document.querySelector("#consistency").textContent`), c.status)
+			}
+		}
+
+		b.do("forget the checkpoints", chromedp.Evaluate[chromedp.Void](`sessionStorage.removeItem("pedigree.checkpoint")`))
+		b.open(fmt.Sprintf("#/log?index=%d&id=%s&tamper=1", s.LogIndex, s.ID))
+		b.wait("the verdict", `document.querySelector("#inclusion [data-verdict]")`)
 
 		// The same index with leaf bytes that differ by one byte does not verify.
 		leaf := must[[]byte](t)(fx.auditor.LogEntry(context.Background(), s.LogIndex))

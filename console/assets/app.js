@@ -6,7 +6,7 @@ import { barChart, distributionChart, shareChart } from "./charts.js";
 import { lineDiff } from "./diff.js";
 import { h, dl, table, link, field, shortId } from "./dom.js";
 import { drawLineage, legend } from "./graph.js";
-import { fromBase64, parseCheckpoint, toHex, verifyCheckpointSignature, verifyInclusion } from "./merkle.js";
+import { fromBase64, parseCheckpoint, toBase64, toHex, verifyCheckpointSignature, verifyConsistency, verifyInclusion } from "./merkle.js";
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
@@ -659,7 +659,7 @@ async function logPage(parts, params) {
   show(h("section", { class: "card", "aria-labelledby": "h-cp" }, h("h2", { id: "h-cp" }, "Signed checkpoint"),
     dl([["origin", cp.origin], ["tree size", String(cp.size)], ["root hash", h("code", { class: "hash" }, toHex(cp.root))], ["verifier key", h("code", {}, vkey.trim())],
       ["signature (checked here with WebCrypto Ed25519)", h("span", { class: sig.status === "verified" ? "ok" : sig.status === "failed" ? "bad" : "", id: "signature", "data-status": sig.status }, `${sig.status}: ${sig.detail}`)]]),
-    h("pre", { class: "note" }, note)));
+    h("pre", { class: "note" }, note), await consistencySince(cp, sig)));
 
   const index = h("input", { name: "index", type: "number", min: 0, value: params.get("index") || "", required: true, inputmode: "numeric" });
   const leafIn = h("textarea", { name: "leaf", rows: 3, spellcheck: "false", placeholder: "optional: the leaf bytes you hold, base64" });
@@ -678,6 +678,51 @@ async function logPage(parts, params) {
   });
   show(form);
   if (params.get("index")) form.requestSubmit();
+}
+
+// The last checkpoint this tab verified, so that the next visit proves the log only grew since.
+const SEEN = "pedigree.checkpoint";
+
+/**
+ * Proves, in the browser, that the checkpoint extends the last one this tab saw (a consistency
+ * proof from its size to this one's), and remembers this one when its signature verified.
+ */
+async function consistencySince(cp, sig) {
+  const out = h("p", { id: "consistency" });
+  let seen = null;
+  try {
+    seen = JSON.parse(sessionStorage.getItem(SEEN) || "null");
+  } catch {
+    seen = null;
+  }
+  if (seen && seen.origin === cp.origin && seen.size <= cp.size) {
+    try {
+      const root = fromBase64(seen.root);
+      const pr = seen.size === cp.size || seen.size === 0 ? { proof: [] } : await getJSON(withQuery("/v1/log/proof/consistency", { from: seen.size, to: cp.size }));
+      const ok = await verifyConsistency(seen.size, cp.size, root, cp.root, pr.proof.map(fromBase64));
+      out.className = ok ? "ok" : "bad";
+      out.dataset.status = ok ? "consistent" : "inconsistent";
+      out.textContent = ok ? `Consistent with the checkpoint this tab saw before (${seen.size} leaves): the log only grew.`
+        : `NOT consistent with the checkpoint this tab saw before (${seen.size} leaves, root ${toHex(root)}): the log was rewritten, or the proof is wrong.`;
+    } catch (e) {
+      out.className = "bad";
+      out.dataset.status = "error";
+      out.textContent = `Could not check consistency with the checkpoint seen before: ${describe(e)}`;
+      return out;
+    }
+  } else if (seen && seen.origin === cp.origin) {
+    out.className = "bad";
+    out.dataset.status = "shrunk";
+    out.textContent = `The log has ${cp.size} leaves, fewer than the ${seen.size} this tab saw before: it was rolled back.`;
+    return out;
+  } else {
+    out.dataset.status = "first";
+    out.textContent = "This tab has seen no earlier checkpoint; the next visit proves the log only grew from this one.";
+  }
+  if (sig.status !== "failed" && out.dataset.status !== "inconsistent") {
+    sessionStorage.setItem(SEEN, JSON.stringify({ origin: cp.origin, size: cp.size, root: toBase64(cp.root) }));
+  }
+  return out;
 }
 
 async function checkInclusion(index, leafB64, cp, expectId) {

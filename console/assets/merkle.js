@@ -160,3 +160,42 @@ export async function verifyCheckpointSignature(cp, vkeyText) {
   const ok = await crypto.subtle.verify({ name: "Ed25519" }, key, sig.blob.slice(4), enc.encode(cp.text));
   return ok ? { status: "verified", detail: `signed by ${vk.name}` } : { status: "failed", detail: "the signature does not verify" };
 }
+
+/**
+ * Checks that the tree of `second` leaves with root `secondRoot` extends the tree of `first` leaves
+ * with root `firstRoot` (RFC 9162 section 2.1.4.2), given the consistency proof between them.
+ * Returns true or false; throws for a proof of the wrong shape.
+ */
+export async function verifyConsistency(first, second, firstRoot, secondRoot, proof) {
+  if (first > second) throw new Error(`a tree of ${second} leaves cannot extend one of ${first}`);
+  if (first === second) return proof.length === 0 && equal(firstRoot, secondRoot);
+  if (first === 0) return proof.length === 0;
+  for (const p of proof) if (p.length !== 32) throw new Error("a proof hash is not 32 bytes");
+  let path = proof;
+  if ((first & (first - 1)) === 0) path = [firstRoot, ...proof]; // first is a power of 2
+  if (!path.length) return false;
+  let fn = BigInt(first - 1);
+  let sn = BigInt(second - 1);
+  while ((fn & 1n) === 1n) {
+    fn >>= 1n;
+    sn >>= 1n;
+  }
+  let fr = path[0];
+  let sr = path[0];
+  for (const c of path.slice(1)) {
+    if (sn === 0n) return false;
+    if ((fn & 1n) === 1n || fn === sn) {
+      fr = await nodeHash(c, fr);
+      sr = await nodeHash(c, sr);
+      while ((fn & 1n) === 0n && fn !== 0n) {
+        fn >>= 1n;
+        sn >>= 1n;
+      }
+    } else {
+      sr = await nodeHash(sr, c);
+    }
+    fn >>= 1n;
+    sn >>= 1n;
+  }
+  return sn === 0n && equal(fr, firstRoot) && equal(sr, secondRoot);
+}
