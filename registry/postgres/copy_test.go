@@ -16,13 +16,13 @@ import (
 )
 
 // openNoCopy opens a store on a new schema that inserts its bulk rows with INSERT … unnest.
-func openNoCopy(t *testing.T) *postgres.Store {
-	t.Helper()
-	s, err := postgres.OpenWith(context.Background(), pgtest.NewSchema(t), postgres.Options{NoCopy: true})
+func openNoCopy(tb testing.TB) *postgres.Store {
+	tb.Helper()
+	s, err := postgres.OpenWith(context.Background(), pgtest.NewSchema(tb), postgres.Options{NoCopy: true})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(func() { s.Close() })
+	tb.Cleanup(func() { s.Close() })
 	return s
 }
 

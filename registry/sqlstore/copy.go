@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"slices"
 )
 
 // CopyFunc copies rows (each in cols' order) into table through the database's bulk-load protocol
@@ -39,3 +40,7 @@ func insertCopy(ctx context.Context, tx *txn, t *table, rows [][]any) error {
 	}
 	return nil
 }
+
+// SampleColumns returns the samples table's columns in SampleArgs order, for benchmarks that copy
+// rows raw.
+func SampleColumns() []string { return slices.Clone(samplesTable.cols) }
