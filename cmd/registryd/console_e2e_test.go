@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 	"github.com/pedigreeml/pedigree/client"
+	"github.com/pedigreeml/pedigree/internal/spectest"
 	"github.com/pedigreeml/pedigree/registry"
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -483,6 +484,24 @@ func TestConsoleInABrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("Model", func(t *testing.T) {
+		b.use(t)
+		b.session(fx.auditorKey)
+		b.open("#/models/" + fx.student.ID)
+		b.wait("the model", `document.querySelector("#disclosure p")`)
+		if !eval[bool](b, fmt.Sprintf(`document.querySelector('main a[href="#/mixes/%s"]') !== null`, fx.mix.ID)) {
+			t.Fatal("the student's page does not link the mix it was trained on")
+		}
+		if !eval[bool](b, `document.querySelector("#disclosure .notice") !== null`) {
+			t.Fatalf("a model without a disclosure: %s", eval[string](b, `document.querySelector("#disclosure").textContent`))
+		}
+		b.open("#/models/teacher-a@1")
+		b.wait("the teacher", `document.querySelector("#disclosure p") && document.querySelectorAll("main table tbody tr").length > 0`)
+		if n := eval[int](b, `document.querySelectorAll("main table tbody tr").length`); n != 50 {
+			t.Fatalf("the teacher's page lists %d of its samples, want a first page of 50", n)
+		}
+	})
+
 	t.Run("DownloadReport", func(t *testing.T) {
 		b.use(t)
 		b.session(fx.auditorKey)
@@ -585,7 +604,9 @@ func TestConsoleInABrowser(t *testing.T) {
 func TestConsoleServing(t *testing.T) {
 	srv := startServer(t, "")
 	ctx := context.Background()
-	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	// Every exchange below but the unknown paths is checked against openapi.yaml.
+	checked := spectest.Transport(t, http.DefaultTransport)
+	noRedirect := &http.Client{Transport: checked, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	for _, p := range []string{"/", "/ui"} {
 		res, err := noRedirect.Get(srv.URL + p)
 		if err != nil {
@@ -596,7 +617,7 @@ func TestConsoleServing(t *testing.T) {
 			t.Fatalf("GET %s: %d to %q", p, res.StatusCode, res.Header.Get("Location"))
 		}
 	}
-	res, err := http.Get(srv.URL + "/ui/")
+	res, err := noRedirect.Get(srv.URL + "/ui/")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -608,7 +629,7 @@ func TestConsoleServing(t *testing.T) {
 	}
 	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/ui/", nil)
 	req.Header.Set("If-None-Match", etag)
-	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != http.StatusNotModified {
+	if res, err := noRedirect.Do(req); err != nil || res.StatusCode != http.StatusNotModified {
 		t.Fatalf("conditional GET: %v %v", res, err)
 	}
 	for _, p := range []string{"/ui/app.js", "/ui/merkle.js", "/ui/style.css"} {

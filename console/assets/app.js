@@ -362,7 +362,18 @@ async function modelPage(ref) {
     ["declared generation", m.declared_generation !== undefined ? String(m.declared_generation) : null],
     ["trained on", (m.trained_on || []).length ? h("span", {}, m.trained_on.map((id, i) => [i ? ", " : "", link(`#/mixes/${id}`, shortId(id))])) : "no mix in this registry (trained elsewhere)"],
     ["log index", m.log_index !== undefined ? String(m.log_index) : null]]));
-  show(h("p", {}, link(withQuery("#/report", { model: m.id }), "EU AI Act summary of this model")));
+  show(h("p", {}, link(withQuery("#/report", { model: m.id }), "EU AI Act summary of this model and its completeness")));
+  // The provider's disclosure for the summary (contact, dates, crawlers, opt-outs, …), if any.
+  const disc = h("section", { id: "disclosure", "aria-labelledby": "h-disclosure" }, h("h2", { id: "h-disclosure" }, "Disclosure for the EU AI Act summary"));
+  show(disc);
+  try {
+    const d = await getJSON(`/v1/models/${encodeURIComponent(m.id)}/disclosure`);
+    const { versions, model_id: _id, model: _m, ...fields } = d;
+    disc.append(h("p", {}, `Version ${d.version} of ${versions.length}, logged at index ${d.log_index}.`), renderValue(fields));
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 404) disc.append(h("p", { class: "notice" }, "No disclosure recorded for this model (PUT /v1/models/{id}/disclosure)."));
+    else disc.append(errorBox(e));
+  }
   const produced = await getJSON(withQuery("/v1/samples", { model: m.id, limit: 50 }));
   show(h("h2", {}, "Samples it produced"),
     table(["id", "generation", "dataset", "text"], produced.samples.map((s) => [link(`#/samples/${s.id}`, shortId(s.id)), String(s.generation), s.dataset || "", s.text.slice(0, 80)])),
