@@ -9,7 +9,12 @@
 // directory). With --prefill N it first fills that registry, the in-process store and the minimal
 // table with N other samples (the registry through registry.Service.Ingest, the store's own batch path,
 // so its log is complete and verifies), to measure at registry size. With --server-profile it records
-// a CPU profile of the registry process (perf record) while the REST batches run. Requests are bounded
+// a CPU profile of the registry process (perf record) while the REST batches run.
+//
+// With --db postgres://… it measures several registryd instances on one PostgreSQL database instead
+// (postgres.go): for each count of --instances (e.g. 1,2,4) the batches spread over that many
+// instances, alternating with COPY into the minimal table in the same database, and it reports how
+// long writes waited for the log's sequencer. Requests are bounded
 // in count (--batches) and time (--max-duration), go only to loopback or to --server, and it stops by
 // itself.
 package main
@@ -56,6 +61,7 @@ type options struct {
 	prefill             int
 	profile             string
 	rounds              int
+	db, instances       string
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -73,8 +79,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.rounds, "rounds", 4, "rounds the batches are cut into; each round goes to every target in turn")
 	fs.IntVar(&o.prefill, "prefill", 0, "samples to store in the registry, the in-process store and the minimal table before measuring")
 	fs.StringVar(&o.profile, "server-profile", "", "write a perf CPU profile (perf record -g) of the started registry during the REST batches to this file; needs --registryd and perf")
+	fs.StringVar(&o.db, "db", "", "a postgres:// URL: start registryd instances on a fresh schema of this database and measure them against COPY into the minimal table there (no SQLite targets)")
+	fs.StringVar(&o.instances, "instances", "", "with --db: instance counts to measure, comma-separated (default 1)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if o.db != "" && o.instances == "" {
+		o.instances = "1"
 	}
 	switch {
 	case o.batches < 1 || o.size < 1 || o.size > registry.MaxBatchSamples || o.conc < 1 || o.maxDuration <= 0 || o.rounds < 1:
@@ -85,6 +96,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return errors.New("--prefill and --server-profile need the registry this command starts (no --server)")
 	case o.profile != "" && o.registryd == "":
 		return errors.New("--server-profile needs --registryd (a built binary, so that its process is the server)")
+	case o.db == "" && o.instances != "":
+		return errors.New("--instances needs --db")
+	case o.db != "" && (o.server != "" || o.prefill > 0 || o.profile != ""):
+		return errors.New("--db starts its own instances: it takes no --server, --prefill or --server-profile")
+	}
+	if o.db != "" {
+		return runPostgres(ctx, o, stdout, stderr)
 	}
 	work, err := os.MkdirTemp("", "pedigree-load-")
 	if err != nil {
@@ -181,12 +199,16 @@ type loadSample struct {
 }
 
 // makeBodies builds distinct JSON batches of realistic texts, deterministically.
-func makeBodies(batches, size int) [][]byte {
+func makeBodies(batches, size int) [][]byte { return makeBodiesFor("Load sample", batches, size) }
+
+// makeBodiesFor is makeBodies with texts that start with prefix, so that targets writing to one
+// database get texts of their own.
+func makeBodiesFor(prefix string, batches, size int) [][]byte {
 	vocab := baseline.Vocabulary(4000)
 	out := make([][]byte, batches)
 	for b := range out {
 		samples := make([]loadSample, size)
-		for i, t := range baseline.Texts(vocab, "Load sample", b, size, 120) {
+		for i, t := range baseline.Texts(vocab, prefix, b, size, 120) {
 			samples[i] = loadSample{Text: t, Origin: "human", Dataset: "load"}
 		}
 		out[b], _ = json.Marshal(map[string]any{"samples": samples})

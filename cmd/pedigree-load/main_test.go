@@ -73,6 +73,13 @@ func TestRunRefusesUnboundedOrContradictoryOptions(t *testing.T) {
 		{"--rounds", "0"},
 		{"--server", "http://127.0.0.1:1", "--prefill", "10"},
 		{"--server-profile", "/tmp/x.perf"},
+		{"--instances", "2"},
+		{"--db", "postgres://127.0.0.1:1/x", "--server", "http://127.0.0.1:1"},
+		{"--db", "postgres://127.0.0.1:1/x", "--prefill", "10"},
+		{"--db", "postgres://127.0.0.1:1/x", "--instances", "0"},
+		{"--db", "postgres://127.0.0.1:1/x", "--instances", "1,x"},
+		{"--db", "postgres://127.0.0.1:1/x", "--instances", "17"},
+		{"--db", "/tmp/registry.db"},
 	} {
 		if err := run(context.Background(), args, io.Discard, io.Discard); err == nil {
 			t.Errorf("run %v: no error", args)
