@@ -100,11 +100,12 @@ func Names() []string {
 }
 
 // SecurityHeaders are the headers of every console response. The content security policy admits
-// only the console's own scripts, styles and API (no inline script, no other origin), blob: URLs
-// for downloads and for the report shown in a sandboxed frame, and no framing of the console.
+// only the console's own scripts, styles and API (no inline script, no other origin), blob: and
+// data: images, and no framing of the console. The report's HTML is shown from srcdoc in a frame
+// sandboxed without scripts; downloads are blob: URLs behind a link the page clicks.
 var SecurityHeaders = map[string]string{
 	"Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
-		"connect-src 'self'; frame-src blob:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+		"connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
 	"X-Content-Type-Options": "nosniff",
 	"Referrer-Policy":        "no-referrer",
 	"X-Frame-Options":        "DENY",

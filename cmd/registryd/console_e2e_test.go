@@ -530,6 +530,12 @@ func TestConsoleInABrowser(t *testing.T) {
 				t.Fatalf("completeness shown: publishable %s with %d missing; the API: %v with %d", shown, rows, c.Publishable, len(c.Missing))
 			}
 		}
+		// The HTML summary shows in a frame sandboxed without scripts.
+		b.do("show the HTML summary", chromedp.Evaluate[chromedp.Void](`[...document.querySelectorAll("main button")].find(b => b.textContent === "Show the HTML summary").click()`))
+		b.wait("the summary's frame", `document.querySelector("iframe.report-frame")?.srcdoc.includes("student@1")`)
+		if sandbox := eval[string](b, `document.querySelector("iframe.report-frame").getAttribute("sandbox")`); sandbox != "" {
+			t.Fatalf("the report's frame is sandboxed with %q; want no permission at all", sandbox)
+		}
 		file := fmt.Sprintf("model-%s-eu-ai-act.md", fx.student.ID)
 		b.do("download the Markdown summary", chromedp.Click(chromedp.CSS(fmt.Sprintf(`button[data-file=%q]`, file))))
 		b.wait("the download", fmt.Sprintf(`document.querySelector("#download-status").dataset.file === %q`, file))

@@ -541,10 +541,11 @@ async function reportPage(parts, params) {
   show(downloads(reportDownloads(subject, subject.mix ? `mix-${subject.mix}` : `model-${subject.model.replace(/[^A-Za-z0-9._-]/g, "_")}`)));
   const viewer = h("div", { class: "report-view" });
   const showHTML = h("button", { type: "button", onclick: async () => {
-    const html = await (await request(withQuery("/v1/reports/eu-ai-act", subject), { accept: "text/html" })).blob();
-    const url = URL.createObjectURL(new Blob([html], { type: "text/html" }));
+    const html = await (await request(withQuery("/v1/reports/eu-ai-act", subject), { accept: "text/html" })).text();
     // Sandboxed without scripts or same-origin: the report's HTML can show, not act.
-    viewer.replaceChildren(h("iframe", { src: url, sandbox: "", title: "EU AI Act summary (HTML)", class: "report-frame" }));
+    const frame = h("iframe", { sandbox: "", title: "EU AI Act summary (HTML)", class: "report-frame" });
+    frame.srcdoc = html;
+    viewer.replaceChildren(frame);
   } }, "Show the HTML summary");
   show(showHTML, viewer);
   await reportSummary(subject);
