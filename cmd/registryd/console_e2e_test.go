@@ -16,6 +16,7 @@ import (
 
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/pedigreeml/pedigree/client"
 	"github.com/pedigreeml/pedigree/internal/spectest"
 	"github.com/pedigreeml/pedigree/registry"
@@ -286,6 +287,12 @@ func TestConsoleInABrowser(t *testing.T) {
 	t.Run("FindSampleAndLineage", func(t *testing.T) {
 		b.use(t)
 		b.session(fx.auditorKey)
+		// A search the API refuses shows its problem, naming the field.
+		b.open("#/samples?model=ghost@1")
+		b.wait("the refusal", `document.querySelector("main .problem")`)
+		if msg := eval[string](b, `document.querySelector("main .problem").textContent`); !strings.Contains(msg, "model: ") || !strings.Contains(msg, "ghost@1") {
+			t.Fatalf("the refusal says %q", msg)
+		}
 		b.open("#/samples?dataset=chain&origin=model&min_generation=2")
 		b.wait("the search results", `document.querySelectorAll("#sample-results tbody tr").length > 0`)
 		// Generation ≥ 2 model samples of the chain: gen2, the rewrite (3) and the three variants.
@@ -318,9 +325,18 @@ func TestConsoleInABrowser(t *testing.T) {
 		if parents := eval[string](b, `[...document.querySelectorAll("main .facts dt")].find(dt => dt.textContent === "parents").nextElementSibling.textContent`); parents != "…"+fx.chain[1].ID[len(fx.chain[1].ID)-12:] {
 			t.Fatalf("parents shown as %q, want the answer %s", parents, fx.chain[1].ID)
 		}
-		// Click (keyboard) a node: the prompt, two layers up.
-		b.do("focus the prompt's node", chromedp.Focus(chromedp.CSS(fmt.Sprintf(`svg.lineage g.node[data-id="%s"]`, fx.chain[0].ID))),
-			chromedp.KeyEvent("\r"))
+		// The keyboard walks the graph: from this sample up to its parent (the answer), up to the
+		// prompt; Enter opens it.
+		focused := func() string { return eval[string](b, `document.activeElement?.dataset?.id ?? ""`) }
+		b.do("focus this sample's node", chromedp.Focus(chromedp.CSS(`svg.lineage g.node.root`)), chromedp.KeyEvent(kb.ArrowUp))
+		if got := focused(); got != fx.chain[1].ID {
+			t.Fatalf("ArrowUp from the sample focused %q, want its parent %s", got, fx.chain[1].ID)
+		}
+		b.do("up to the prompt", chromedp.KeyEvent(kb.ArrowUp))
+		if got := focused(); got != fx.chain[0].ID {
+			t.Fatalf("ArrowUp from the answer focused %q, want the prompt %s", got, fx.chain[0].ID)
+		}
+		b.do("down to the answer, back up, and open the prompt", chromedp.KeyEvent(kb.ArrowDown), chromedp.KeyEvent(kb.ArrowUp), chromedp.KeyEvent("\r"))
 		b.wait("the prompt's page", fmt.Sprintf(`location.hash === "#/samples/%s" && document.querySelector("svg.lineage g.node.root")?.dataset.id === %q`, fx.chain[0].ID, fx.chain[0].ID))
 		if !eval[bool](b, `[...document.querySelectorAll("main .facts dt")].some(dt => dt.textContent === "origin" && dt.nextElementSibling.textContent === "human")`) {
 			t.Fatal("the prompt's provenance does not say human")

@@ -146,8 +146,35 @@ export function drawLineage(container, lineage, onSelect) {
       if (ev.key === "Enter" || ev.key === " ") {
         ev.preventDefault();
         go();
+        return;
+      }
+      const next = neighbour(n.id, ev.key);
+      if (next) {
+        ev.preventDefault();
+        nodesG.querySelector(`g.node[data-id="${next}"]`)?.focus();
       }
     });
+  }
+  // Arrow keys walk the graph without leaving the keyboard: up to the first parent, down to the
+  // first child, left and right along the row.
+  const up = new Map();
+  const down = new Map();
+  for (const e of lineage.edges) {
+    if (!xy.has(e.from) || !xy.has(e.to)) continue;
+    if (!up.has(e.to)) up.set(e.to, e.from);
+    if (!down.has(e.from)) down.set(e.from, e.to);
+  }
+  const rowOf = new Map();
+  rows.forEach((row, ri) => row.forEach((id, k) => rowOf.set(id, [ri, k])));
+  function neighbour(id, key) {
+    const [ri, k] = rowOf.get(id);
+    switch (key) {
+      case "ArrowUp": return up.get(id);
+      case "ArrowDown": return down.get(id);
+      case "ArrowLeft": return rows[ri][k - 1];
+      case "ArrowRight": return rows[ri][k + 1];
+    }
+    return undefined;
   }
   container.replaceChildren(svg);
   return svg;
