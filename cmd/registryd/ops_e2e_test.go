@@ -576,3 +576,33 @@ func TestTLSEndToEnd(t *testing.T) {
 		}
 	})
 }
+
+// TestOperatorMetricsOnPostgres: on PostgreSQL too, a restarted server counts the stored samples
+// by origin and generation in the database, and times the writes' wait for the log's sequencer.
+func TestOperatorMetricsOnPostgres(t *testing.T) {
+	dsn := postgresDSN(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	srv := startServer(t, dir, "--db", dsn)
+	must[[]client.IngestedSample](t)(srv.Client(srv.Key(registry.RoleIngest)).IngestBatch(ctx, humans("Postgres", 7), ""))
+	fams := scrape(t, srv.Client(""))
+	if n, _ := sample(fams, "pedigree_store_write_wait_seconds", nil); n < 2 {
+		t.Errorf("pedigree_store_write_wait_seconds counted %v writes, want at least 2 (a key, a batch)", n)
+	}
+	srv.Stop()
+
+	srv = startServer(t, dir, "--db", dsn)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		fams = scrape(t, srv.Client(""))
+		if _, ok := sample(fams, "pedigree_samples", nil); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no sample count after 30 s:\n%s", srv.stderr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	wantSample(t, fams, "pedigree_samples", map[string]string{"origin": "human", "generation": "0"}, 7)
+	wantSample(t, fams, "pedigree_log_leaves", nil, logSize(t, srv.Admin()))
+}
