@@ -89,16 +89,6 @@ func Lookup(name string) (*Asset, bool) {
 	return a, ok
 }
 
-// Names lists the embedded assets' names, for tests.
-func Names() []string {
-	m := loadAssets()
-	out := make([]string, 0, len(m))
-	for n := range m {
-		out = append(out, n)
-	}
-	return out
-}
-
 // SecurityHeaders are the headers of every console response. The content security policy admits
 // only the console's own scripts, styles and API (no inline script, no other origin), blob: and
 // data: images, and no framing of the console. The report's HTML is shown from srcdoc in a frame

@@ -1,14 +1,7 @@
 // SVG charts of a mix's composition. Every chart carries its numbers twice: on the marks
 // (data-label, data-value) and in a table after it, which is also what a screen reader reads.
 
-const SVG = "http://www.w3.org/2000/svg";
-
-function el(name, attrs = {}, parent) {
-  const e = document.createElementNS(SVG, name);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
-  if (parent) parent.append(e);
-  return e;
-}
+import { svg as svgEl } from "./dom.js";
 
 // Minimum and maximum without spreading: a mix's metric arrays can be longer than the argument limit.
 const minOf = (a) => a.reduce((m, v) => (v < m ? v : m), Infinity);
@@ -55,17 +48,17 @@ export function barChart(id, title, items, { xLabel = "", yLabel = "samples", co
   const B = 36;
   const max = Math.max(1, ...items.map((i) => i.value));
   const bw = Math.max(8, Math.min(48, (W - L - 10) / Math.max(1, items.length) - 6));
-  const svg = el("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": `${title}: ${items.map((i) => `${i.label} ${fmt(i.value)}`).join(", ")}` }, f);
-  el("line", { x1: L, y1: H - B, x2: W - 4, y2: H - B, class: "axis" }, svg);
-  el("text", { x: 4, y: 12, class: "axis-label" }, svg).textContent = yLabel;
-  el("text", { x: W - 4, y: H - 4, "text-anchor": "end", class: "axis-label" }, svg).textContent = xLabel;
+  const svg = svgEl("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": `${title}: ${items.map((i) => `${i.label} ${fmt(i.value)}`).join(", ")}` }, f);
+  svgEl("line", { x1: L, y1: H - B, x2: W - 4, y2: H - B, class: "axis" }, svg);
+  svgEl("text", { x: 4, y: 12, class: "axis-label" }, svg).textContent = yLabel;
+  svgEl("text", { x: W - 4, y: H - 4, "text-anchor": "end", class: "axis-label" }, svg).textContent = xLabel;
   items.forEach((it, i) => {
     const h = ((H - B - 20) * it.value) / max;
     const x = L + i * (bw + 6) + 3;
-    const r = el("rect", { x, y: H - B - h, width: bw, height: h, fill: colour, class: "bar", "data-label": it.label, "data-value": it.value }, svg);
-    el("title", {}, r).textContent = `${it.label}: ${fmt(it.value)}`;
-    el("text", { x: x + bw / 2, y: H - B + 14, "text-anchor": "middle", class: "tick" }, svg).textContent = it.label;
-    el("text", { x: x + bw / 2, y: H - B - h - 4, "text-anchor": "middle", class: "value" }, svg).textContent = fmt(it.value);
+    const r = svgEl("rect", { x, y: H - B - h, width: bw, height: h, fill: colour, class: "bar", "data-label": it.label, "data-value": it.value }, svg);
+    svgEl("title", {}, r).textContent = `${it.label}: ${fmt(it.value)}`;
+    svgEl("text", { x: x + bw / 2, y: H - B + 14, "text-anchor": "middle", class: "tick" }, svg).textContent = it.label;
+    svgEl("text", { x: x + bw / 2, y: H - B - h - 4, "text-anchor": "middle", class: "value" }, svg).textContent = fmt(it.value);
   });
   f.append(dataTable([xLabel || "label", yLabel], items.map((i) => [i.label, fmt(i.value)])));
   return f;
@@ -82,25 +75,25 @@ export function shareChart(id, title, items) {
   const L = 120;
   const R = 60;
   const H = items.length * rowH + 24;
-  const svg = el("svg", { viewBox: `0 0 ${W} ${H}`, role: "img",
+  const svg = svgEl("svg", { viewBox: `0 0 ${W} ${H}`, role: "img",
     "aria-label": `${title}: ${items.map((i) => `${i.label} ${fmt(i.value)}${i.cap != null ? ` of cap ${fmt(i.cap)}` : ""}`).join(", ")}` }, f);
   const scale = (v) => L + (W - L - R) * Math.min(1, v);
   items.forEach((it, k) => {
     const y = 8 + k * rowH;
     const over = it.cap != null && it.value > it.cap + 1e-12;
-    el("text", { x: L - 6, y: y + 15, "text-anchor": "end", class: "tick" }, svg).textContent = it.label;
-    el("rect", { x: L, y, width: W - L - R, height: 20, class: "track" }, svg);
-    const bar = el("rect", { x: L, y, width: scale(it.value) - L, height: 20, class: `bar share${over ? " over" : ""}`,
+    svgEl("text", { x: L - 6, y: y + 15, "text-anchor": "end", class: "tick" }, svg).textContent = it.label;
+    svgEl("rect", { x: L, y, width: W - L - R, height: 20, class: "track" }, svg);
+    const bar = svgEl("rect", { x: L, y, width: scale(it.value) - L, height: 20, class: `bar share${over ? " over" : ""}`,
       "data-label": it.label, "data-value": it.value, "data-cap": it.cap ?? "" }, svg);
-    el("title", {}, bar).textContent = `${it.label}: ${fmt(it.value)}${it.cap != null ? ` (cap ${fmt(it.cap)})` : ""}`;
+    svgEl("title", {}, bar).textContent = `${it.label}: ${fmt(it.value)}${it.cap != null ? ` (cap ${fmt(it.cap)})` : ""}`;
     if (it.cap != null) {
       const cx = scale(it.cap);
-      el("line", { x1: cx, y1: y - 3, x2: cx, y2: y + 23, class: "cap" }, svg);
+      svgEl("line", { x1: cx, y1: y - 3, x2: cx, y2: y + 23, class: "cap" }, svg);
     }
-    el("text", { x: W - R + 6, y: y + 15, class: "value" }, svg).textContent = `${(100 * it.value).toFixed(1)}%${over ? " over" : ""}`;
+    svgEl("text", { x: W - R + 6, y: y + 15, class: "value" }, svg).textContent = `${(100 * it.value).toFixed(1)}%${over ? " over" : ""}`;
   });
-  el("text", { x: L, y: H - 2, class: "axis-label" }, svg).textContent = "0";
-  el("text", { x: W - R, y: H - 2, "text-anchor": "end", class: "axis-label" }, svg).textContent = "1 — line: the policy's cap";
+  svgEl("text", { x: L, y: H - 2, class: "axis-label" }, svg).textContent = "0";
+  svgEl("text", { x: W - R, y: H - 2, "text-anchor": "end", class: "axis-label" }, svg).textContent = "1 — line: the policy's cap";
   f.append(dataTable(["", "share", "cap"], items.map((i) => [i.label, fmt(i.value), i.cap != null ? fmt(i.cap) : "none"])));
   return f;
 }
@@ -136,21 +129,21 @@ export function distributionChart(id, title, groups, bins = 10) {
   const B = 34;
   const max = Math.max(0.01, ...h.map((c) => share(c, groups.human.length)), ...s.map((c) => share(c, groups.synthetic.length)));
   const bw = (W - L - 10) / bins;
-  const svg = el("svg", { viewBox: `0 0 ${W} ${H}`, role: "img",
+  const svg = svgEl("svg", { viewBox: `0 0 ${W} ${H}`, role: "img",
     "aria-label": `${title}: ${groups.human.length} human and ${groups.synthetic.length} synthetic samples` }, f);
-  el("line", { x1: L, y1: H - B, x2: W - 4, y2: H - B, class: "axis" }, svg);
+  svgEl("line", { x1: L, y1: H - B, x2: W - 4, y2: H - B, class: "axis" }, svg);
   for (let i = 0; i < bins; i++) {
     const x = L + i * bw;
     for (const [cls, counts, n, off] of [["human", h, groups.human.length, 1], ["synthetic", s, groups.synthetic.length, bw / 2]]) {
       const v = share(counts[i], n);
       const hh = ((H - B - 16) * v) / max;
-      el("rect", { x: x + off, y: H - B - hh, width: bw / 2 - 2, height: hh, class: `bar dist ${cls}`, "data-group": cls, "data-bin": i, "data-count": counts[i] }, svg);
+      svgEl("rect", { x: x + off, y: H - B - hh, width: bw / 2 - 2, height: hh, class: `bar dist ${cls}`, "data-group": cls, "data-bin": i, "data-count": counts[i] }, svg);
     }
   }
-  el("text", { x: L, y: H - B + 14, class: "tick" }, svg).textContent = fmt(lo);
-  el("text", { x: W - 4, y: H - B + 14, "text-anchor": "end", class: "tick" }, svg).textContent = fmt(hi);
-  el("text", { x: L, y: H - 4, class: "axis-label human" }, svg).textContent = `■ human (${groups.human.length})`;
-  el("text", { x: W - 4, y: H - 4, "text-anchor": "end", class: "axis-label synthetic" }, svg).textContent = `■ synthetic (${groups.synthetic.length})`;
+  svgEl("text", { x: L, y: H - B + 14, class: "tick" }, svg).textContent = fmt(lo);
+  svgEl("text", { x: W - 4, y: H - B + 14, "text-anchor": "end", class: "tick" }, svg).textContent = fmt(hi);
+  svgEl("text", { x: L, y: H - 4, class: "axis-label human" }, svg).textContent = `■ human (${groups.human.length})`;
+  svgEl("text", { x: W - 4, y: H - 4, "text-anchor": "end", class: "axis-label synthetic" }, svg).textContent = `■ synthetic (${groups.synthetic.length})`;
   const mean = (a) => (a.length ? a.reduce((x, y) => x + y, 0) / a.length : 0);
   f.append(dataTable(["group", "samples", "mean", "min", "max"], [
     ["human", String(groups.human.length), fmt(mean(groups.human)), groups.human.length ? fmt(minOf(groups.human)) : "", groups.human.length ? fmt(maxOf(groups.human)) : ""],

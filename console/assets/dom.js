@@ -58,3 +58,13 @@ export function field(labelText, control) {
 export function shortId(id) {
   return h("code", { title: id }, id.length > 13 ? `…${id.slice(-12)}` : id);
 }
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+/** Creates an SVG element with attributes, appended to parent when one is given. */
+export function svg(name, attrs = {}, parent) {
+  const e = document.createElementNS(SVG_NS, name);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+  if (parent) parent.append(e);
+  return e;
+}

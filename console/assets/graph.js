@@ -4,20 +4,14 @@
 // to child. Nodes are coloured by origin and shaded by generation; prompt edges are dashed. Each
 // node is a focusable link: a click, Enter or Space moves to that sample.
 
-const SVG = "http://www.w3.org/2000/svg";
+import { svg as svgEl } from "./dom.js";
+
 const NODE_W = 92;
 const NODE_H = 34;
 const GAP_X = 18;
 const GAP_Y = 64;
 const PAD = 24;
 const MAX_ROW = 16;
-
-function el(name, attrs = {}, parent) {
-  const e = document.createElementNS(SVG, name);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
-  if (parent) parent.append(e);
-  return e;
-}
 
 /** Assigns layers (longest path from a source) and orders each layer; returns {layers, layerOf}. */
 export function layout(nodes, edges) {
@@ -102,16 +96,16 @@ export function drawLineage(container, lineage, onSelect) {
     const x0 = (width - span) / 2;
     row.forEach((id, k) => xy.set(id, { x: x0 + k * (NODE_W + GAP_X), y: PAD + ri * (NODE_H + GAP_Y) }));
   });
-  const svg = el("svg", {
+  const svg = svgEl("svg", {
     viewBox: `0 0 ${width} ${height}`, width, height, role: "group", class: "lineage",
     "aria-label": `Lineage graph: ${lineage.nodes.length} samples, ${lineage.edges.length} edges`,
   });
-  const defs = el("defs", {}, svg);
+  const defs = svgEl("defs", {}, svg);
   for (const kind of ["parent", "prompt"]) {
-    const m = el("marker", { id: `arrow-${kind}`, viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" }, defs);
-    el("path", { d: "M0,0 L10,5 L0,10 z", class: `arrow ${kind}` }, m);
+    const m = svgEl("marker", { id: `arrow-${kind}`, viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" }, defs);
+    svgEl("path", { d: "M0,0 L10,5 L0,10 z", class: `arrow ${kind}` }, m);
   }
-  const edgesG = el("g", { class: "edges", "aria-hidden": "true" }, svg);
+  const edgesG = svgEl("g", { class: "edges", "aria-hidden": "true" }, svg);
   for (const e of lineage.edges) {
     const a = xy.get(e.from);
     const b = xy.get(e.to);
@@ -121,24 +115,24 @@ export function drawLineage(container, lineage, onSelect) {
     const x2 = b.x + NODE_W / 2;
     const y2 = b.y;
     const my = (y1 + y2) / 2;
-    el("path", {
+    svgEl("path", {
       d: `M${x1},${y1} C${x1},${my} ${x2},${my} ${x2},${y2 - 2}`, class: `edge ${e.kind}`,
       "data-from": e.from, "data-to": e.to, "marker-end": `url(#arrow-${e.kind})`,
     }, edgesG);
   }
-  const nodesG = el("g", { class: "nodes" }, svg);
+  const nodesG = svgEl("g", { class: "nodes" }, svg);
   for (const n of lineage.nodes) {
     const p = xy.get(n.id);
     const label = `${n.origin === "model" ? `model ${n.model || ""}` : "human"}, generation ${n.generation}, sample ${n.id}${n.id === lineage.root ? " (this sample)" : ""}`;
-    const g = el("g", {
+    const g = svgEl("g", {
       class: `node ${n.origin}${n.id === lineage.root ? " root" : ""}`, transform: `translate(${p.x},${p.y})`,
       tabindex: 0, role: "link", "aria-label": label, "data-id": n.id, "data-generation": n.generation,
     }, nodesG);
-    el("title", {}, g).textContent = label;
-    el("rect", { width: NODE_W, height: NODE_H, rx: n.origin === "model" ? 4 : 14, fill: nodeColour(n.origin, n.generation) }, g);
-    const t = el("text", { x: NODE_W / 2, y: 14, "text-anchor": "middle" }, g);
+    svgEl("title", {}, g).textContent = label;
+    svgEl("rect", { width: NODE_W, height: NODE_H, rx: n.origin === "model" ? 4 : 14, fill: nodeColour(n.origin, n.generation) }, g);
+    const t = svgEl("text", { x: NODE_W / 2, y: 14, "text-anchor": "middle" }, g);
     t.textContent = `${n.origin === "model" ? "M" : "H"} g${n.generation}`;
-    const t2 = el("text", { x: NODE_W / 2, y: 27, "text-anchor": "middle", class: "id" }, g);
+    const t2 = svgEl("text", { x: NODE_W / 2, y: 27, "text-anchor": "middle", class: "id" }, g);
     t2.textContent = `…${shortId(n.id)}`;
     const go = () => onSelect(n.id);
     g.addEventListener("click", go);
