@@ -596,6 +596,9 @@ func TestConsoleInABrowser(t *testing.T) {
 		if tests := eval[[]string](b, `[...document.querySelectorAll("#tests code")].map(c => c.textContent)`); len(tests) != 1 || tests[0] != "test_refuses_too_synthetic" {
 			t.Fatalf("tests listed: %q", tests)
 		}
+		if eval[bool](b, `document.querySelector('#nav a[href="#/keys"]') !== null`) {
+			t.Fatal("an auditor is offered the keys page")
+		}
 		b.do("sign out", chromedp.Click(chromedp.CSS("#signout")))
 		b.wait("the sign-in form", `document.querySelector("#signin") && !sessionStorage.getItem("pedigree.key")`)
 		b.signIn(fx.ingestKey)
@@ -617,6 +620,24 @@ func TestConsoleInABrowser(t *testing.T) {
 		if got := eval[[]string](b, `[...document.querySelectorAll("#diff .add, #diff .del")].map(s => s.textContent.trim())`); len(got) != 2 ||
 			!strings.Contains(got[0], `"max_generation": 2`) || !strings.Contains(got[1], `"max_generation": 3`) {
 			t.Fatalf("diff lines %q", got)
+		}
+
+		// The admin creates a key, which works, and revokes it, after which it does not.
+		b.open("#/keys")
+		b.wait("the keys", `document.querySelectorAll("#keys tbody tr").length > 0`)
+		b.do("create an auditor key", chromedp.SetValue(chromedp.CSS("#create-key select"), "auditor"), chromedp.Click(chromedp.CSS("#create-key button[type=submit]")))
+		b.wait("the new key", `document.querySelector("#created-key .secret")`)
+		key := eval[string](b, `document.querySelector("#created-key .secret").textContent`)
+		var k registry.APIKey
+		_, body, err := fx.srv.Client(key).Do(context.Background(), client.Request{Method: http.MethodGet, Path: "/v1/whoami"})
+		if err != nil || json.Unmarshal(body, &k) != nil || k.Role != registry.RoleAuditor {
+			t.Fatalf("the key the console created: %s %v", body, err)
+		}
+		b.do("revoke it", chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`),
+			chromedp.Click(chromedp.CSS(fmt.Sprintf(`#keys button[data-revoke=%q]`, k.ID))))
+		b.wait("the revocation", fmt.Sprintf(`!document.querySelector('#keys button[data-revoke=%q]')`, k.ID))
+		if _, _, err := fx.srv.Client(key).Do(context.Background(), client.Request{Method: http.MethodGet, Path: "/v1/whoami"}); client.StatusOf(err) != 401 {
+			t.Fatalf("the revoked key: %v", err)
 		}
 	})
 }

@@ -23,6 +23,7 @@ const PAGES = [
   { path: "policies", title: "Policies", roles: ["auditor"], render: policies },
   { path: "log", title: "Log", roles: ["auditor"], render: logPage },
   { path: "report", title: "EU AI Act", roles: ["auditor"], render: reportPage },
+  { path: "keys", title: "Keys", roles: [], render: keysPage }, // admin only
 ];
 
 let me = null; // the signed-in key's record from /v1/whoami
@@ -762,6 +763,51 @@ async function checkInclusion(index, leafB64, cp, expectId) {
       ["root recomputed", h("code", { class: "hash", id: "computed-root" }, toHex(computed))], ["root signed", h("code", { class: "hash" }, toHex(cp.root))],
       ["proof hashes", String(proof.length)], ["record", record ? `${record.kind} ${record.id}` : `${leaf.length} bytes`]]),
     record ? h("pre", { class: "json" }, JSON.stringify(record, null, 2)) : null);
+}
+
+// ---- API keys (admin) ----
+
+async function keysPage(parts, params) {
+  show(h("h1", {}, "API keys"));
+  const role = h("select", { name: "role" }, ["auditor", "ingest", "admin"].map((r) => h("option", { value: r }, r)));
+  const created = h("div", { "aria-live": "polite", id: "created-key" });
+  const form = h("form", { class: "inline", id: "create-key" }, field("Role", role), h("button", { type: "submit" }, "Create a key"), created);
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try {
+      const res = await request("/v1/keys", { method: "POST", body: JSON.stringify({ role: role.value }), contentType: "application/json" });
+      const k = await res.json();
+      // The secret is shown once, here; the registry keeps only its hash.
+      created.replaceChildren(h("p", { class: "notice" }, `New ${k.role} key (shown once, copy it now): `, h("code", { class: "secret" }, k.key)));
+      await listKeys(list, params);
+    } catch (e) {
+      created.replaceChildren(errorBox(e));
+    }
+  });
+  const list = h("div", { id: "keys" });
+  show(form, list);
+  await listKeys(list, params);
+}
+
+async function listKeys(box, params) {
+  const page = await getJSON(withQuery("/v1/keys", { cursor: params.get("cursor"), limit: 100 }));
+  const rows = page.keys.map((k) => {
+    const revoke = k.revoked_at ? k.revoked_at : k.id === me.id ? "this key" : h("button", {
+      type: "button", "data-revoke": k.id, onclick: async (ev) => {
+        if (!confirm(`Revoke the ${k.role} key …${k.id.slice(-6)}? Clients using it stop working at once.`)) return;
+        ev.target.disabled = true;
+        try {
+          await request(`/v1/keys/${k.id}`, { method: "DELETE" });
+          await listKeys(box, params);
+        } catch (e) {
+          box.prepend(errorBox(e));
+        }
+      },
+    }, "Revoke");
+    return [shortId(k.id), k.role, k.created_at, String(k.log_index), revoke];
+  });
+  box.replaceChildren(table(["key", "role", "created", "log index", "revoked"], rows),
+    page.next_cursor ? link(withQuery("#/keys", { cursor: page.next_cursor }), "Next page →") : "");
 }
 
 // ---- start ----
