@@ -21,6 +21,9 @@ func (s *Server) toConsole(c echo.Context) error {
 // pages hold no data, so they are served without a key; everything they show comes from the API
 // with the key the user signs in with.
 func (s *Server) consoleAsset(c echo.Context) error {
+	if err := noQuery(c); err != nil {
+		return err // the pages route by fragment, never by query
+	}
 	name := strings.TrimPrefix(c.Request().URL.Path, "/ui/")
 	a, ok := console.Lookup(name)
 	if !ok {
