@@ -238,3 +238,28 @@ func TestCopyFailureRollsBackTheBatch(t *testing.T) {
 	}
 	checkLog(t, s)
 }
+
+// TestCopyRefusesNULAsInvalid writes a batch large enough for COPY with a NUL character in the
+// middle, straight to the store (the service refuses it before): PostgreSQL text cannot hold it, the
+// COPY fails, and the refusal is the client's EINVALID that the INSERT path gives, with nothing
+// written.
+func TestCopyRefusesNULAsInvalid(t *testing.T) {
+	pgtest.DSN(t)
+	ctx := context.Background()
+	built, s := pgtest.OpenStore(t), pgtest.OpenStore(t)
+	res := storetest.NewHarness(t, built).Ingest(copyBatches("nul", nil, "")...)
+	samples := make([]*registry.Sample, len(res))
+	for i, r := range res {
+		cp := *r.Sample
+		samples[i] = &cp
+	}
+	samples[50].Text += " \x00 end"
+	before := readLogState(t, s)
+	_, err := registry.WriteSamples(ctx, s, registry.InsertSamples{Samples: samples})
+	if registry.ErrorCode(err) != registry.EINVALID || !strings.Contains(err.Error(), "U+0000") || !strings.Contains(err.Error(), "copy into samples") {
+		t.Fatalf("batch with a NUL character: %v (code %q), want EINVALID naming U+0000 from the samples' COPY", err, registry.ErrorCode(err))
+	}
+	if got := readLogState(t, s); got != before {
+		t.Fatalf("after the refused batch: %+v, want %+v as before", got, before)
+	}
+}
