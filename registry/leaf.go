@@ -20,7 +20,8 @@ import (
 // The near-duplicate fields and the collection time appear only when set (a cluster only when it is not the sample's own),
 // so samples logged before they existed keep their leaves, and setting one on such a sample changes
 // its leaf. The normalized key and the band keys are not in the leaf: they are functions of the
-// text, which the checks re-derive (CheckDerived).
+// text, which the checks re-derive (CheckDerived). A re-scored sample's leaf carries the metrics it
+// was logged with (IngestMetrics), so that its proof still holds; see CheckRescores.
 func SampleLeaf(s *Sample) ([]byte, error) {
 	fields := map[string]string{
 		"hash":             s.ContentSHA256,
@@ -30,6 +31,10 @@ func SampleLeaf(s *Sample) ([]byte, error) {
 		"generation_basis": s.GenerationBasis,
 		"source_kind":      s.Source.Kind,
 		"metrics":          MetricsDigest(s.Metrics),
+	}
+	if s.IngestMetrics != "" {
+		// Re-scored: the leaf is the one logged at ingest; the re-scores' own leaves cover Metrics.
+		fields["metrics"] = s.IngestMetrics
 	}
 	optional(fields, "model", s.Model)
 	optional(fields, "prompt_id", s.PromptID)

@@ -115,6 +115,10 @@ type Sample struct {
 	// NormSHA256 is the hex SHA-256 of the normalized text (dedup.Key): equal for texts that differ
 	// only in what normalization undoes. Not part of the wire format.
 	NormSHA256 string `json:"-"`
+	// IngestMetrics is, once the sample has been re-scored, the MetricsDigest of the metrics it was
+	// logged with (its leaf's), Metrics then being its latest re-score's; empty before. Not part of
+	// the wire format.
+	IngestMetrics string `json:"-"`
 
 	refAs  string       // the id later samples of its batch name it by (resolve), if any
 	norm   string       // the normalized text, for the near-duplicate check

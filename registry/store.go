@@ -194,6 +194,7 @@ type Store interface {
 	Writer
 	MixStore
 	DisclosureStore
+	RescoreStore
 	// Resolve looks up the referenced samples and models; unknown ones are absent from the maps.
 	Resolve(ctx context.Context, sampleIDs, modelRefs []string) (*Resolution, error)
 	// LookupExternal finds the samples with these external ids; unknown ones are absent.

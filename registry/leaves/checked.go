@@ -27,7 +27,7 @@ type Store = registry.Store
 
 // Checked is a Store that checks each record at the point of use: every sample, model, key, policy
 // version, mix, decision and idempotency record it returns has had its leaf re-derived from the
-// stored row and proven in the log, and an export's texts are checked against the mix's logged
+// stored row and proven in the log (a re-scored sample's latest re-score too), and an export's texts are checked against the mix's logged
 // manifest as they stream. An edit made to the database under a running registry is so refused
 // when the record is next read, not only at the next start. Listings, lineage graphs and candidate
 // groups are not checked row by row: the start-up check and the continuous audit cover them.
@@ -120,6 +120,42 @@ func (c *Checked) proveSamples(ctx context.Context, samples []*registry.Sample) 
 		c.proven[index] = sums[i]
 	}
 	c.mu.Unlock()
+	return c.proveRescored(ctx, samples)
+}
+
+// proveRescored proves, for each re-scored sample, its latest re-score's leaf and that the sample's
+// metrics are that re-score's: a re-scored sample's own leaf carries the metrics it was logged with,
+// so its current ones rest on the re-score's leaf.
+func (c *Checked) proveRescored(ctx context.Context, samples []*registry.Sample) error {
+	var ids []string
+	for _, s := range samples {
+		if s.IngestMetrics != "" {
+			ids = append(ids, s.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	latest, err := c.Store.LatestRescores(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for _, s := range samples {
+		if s.IngestMetrics == "" {
+			continue
+		}
+		r := latest[s.ID]
+		if err := registry.CheckLatestRescore(s, r); err != nil {
+			return c.fail(err)
+		}
+		leaf, err := registry.RescoreLeaf(r)
+		if err := c.prove(ctx, fmt.Sprintf("re-score %d of sample %s", r.Seq, s.ID), r.LogIndex, leaf, err); err != nil {
+			if errors.Is(err, registry.ErrTampered) {
+				c.prover.Fail(err)
+			}
+			return err
+		}
+	}
 	return nil
 }
 
@@ -320,7 +356,10 @@ func (c *Checked) GetSample(ctx context.Context, id string) (*registry.Sample, e
 		return nil, err
 	}
 	leaf, err := registry.SampleLeaf(s)
-	return s, c.prove(ctx, "sample "+s.ID, s.LogIndex, leaf, err)
+	if err := c.prove(ctx, "sample "+s.ID, s.LogIndex, leaf, err); err != nil {
+		return s, err
+	}
+	return s, c.proveRescored(ctx, []*registry.Sample{s})
 }
 
 // GetModel implements registry.Store.

@@ -51,8 +51,22 @@ func recordLeaves(ctx context.Context, st RecordStore, kind, id string) (map[int
 		if err := registry.CheckDerived(s); err != nil {
 			return nil, &ledger.AuditError{Leaf: s.LogIndex, StoredIndex: -1, Reason: err.Error(), Err: err}
 		}
+		if err := checkRescored(ctx, st, s); err != nil {
+			return nil, err
+		}
 		leaf, err := registry.SampleLeaf(s)
 		return one(s.LogIndex, leaf, err)
+	case registry.KindRescore:
+		sampleID, seq, ok := registry.ParseRescoreLeafID(id)
+		if !ok {
+			return nil, registry.Errorf(registry.ENOTFOUND, "re-score %q not found", id)
+		}
+		r, err := st.GetRescore(ctx, sampleID, seq)
+		if err != nil {
+			return nil, err
+		}
+		leaf, err := registry.RescoreLeaf(r)
+		return one(r.LogIndex, leaf, err)
 	case ledger.KindModel:
 		m, err := st.GetModel(ctx, id)
 		if err != nil {
@@ -134,4 +148,20 @@ func recordLeaves(ctx context.Context, st RecordStore, kind, id string) (map[int
 		return one(r.Result.LogIndex, leaf, err)
 	}
 	return nil, fmt.Errorf("%s %s: %w (a kind this registry does not write)", kind, id, ledger.ErrNoRecord)
+}
+
+// checkRescored checks that a re-scored sample holds its latest re-score's metrics (a sample never
+// re-scored must not claim to be).
+func checkRescored(ctx context.Context, st registry.RescoreStore, s *registry.Sample) error {
+	if s.IngestMetrics == "" {
+		return nil
+	}
+	latest, err := st.GetRescore(ctx, s.ID, 0)
+	if registry.ErrorCode(err) == registry.ENOTFOUND {
+		latest, err = nil, nil
+	}
+	if err != nil {
+		return err
+	}
+	return registry.CheckLatestRescore(s, latest)
 }

@@ -3,6 +3,7 @@ package leaves
 import (
 	"context"
 
+	"github.com/pedigreeml/pedigree/ledger"
 	"github.com/pedigreeml/pedigree/registry"
 )
 
@@ -100,4 +101,45 @@ func WalkDisclosures(ctx context.Context, st registry.DisclosureStore, fn Emit) 
 		}
 		model, version = page[len(page)-1].ModelID, page[len(page)-1].Version
 	}
+}
+
+// WalkRescores emits the leaf of every re-score a store lists, and checks that each sample's
+// re-scores are numbered 1, 2, … without a gap and that each replaces the metrics of the one
+// before it. (That the first replaces the metrics the sample was logged with is in the sample's own
+// leaf, and that the sample holds the latest one's metrics is checked with the sample.)
+func WalkRescores(ctx context.Context, st registry.RescoreStore, fn Emit) error {
+	var prev *registry.Rescore
+	for sample, seq := "", 0; ; {
+		page, err := st.ListRescores(ctx, sample, seq, walkPage)
+		if err != nil {
+			return err
+		}
+		for _, r := range page {
+			leaf, err := registry.RescoreLeaf(r)
+			if err != nil {
+				return err
+			}
+			if err := fn(r.LogIndex, leaf); err != nil {
+				return err
+			}
+			switch {
+			case prev != nil && prev.SampleID == r.SampleID:
+				if r.Seq != prev.Seq+1 || r.From != registry.MetricsDigest(prev.Metrics) {
+					return rescoreBroken(r, "does not follow re-score %d", prev.Seq)
+				}
+			case r.Seq != 1:
+				return rescoreBroken(r, "is its first")
+			}
+			prev = r
+		}
+		if len(page) < walkPage {
+			return nil
+		}
+		sample, seq = page[len(page)-1].SampleID, page[len(page)-1].Seq
+	}
+}
+
+func rescoreBroken(r *registry.Rescore, format string, args ...any) error {
+	err := registry.Tampered("re-score %d of sample %s, logged at index %d, "+format, append([]any{r.Seq, r.SampleID, r.LogIndex}, args...)...)
+	return &ledger.AuditError{Leaf: r.LogIndex, StoredIndex: -1, Reason: err.Error(), Err: err}
 }

@@ -114,6 +114,7 @@ func (s *Store) SaveCheckpoint(ctx context.Context, t tlog.Tree, note []byte) er
 func (s *Store) RecordLeaves(ctx context.Context, fn func(index int64, leaf []byte) error) error {
 	for _, walk := range []func(context.Context, func(int64, []byte) error) error{
 		s.checkHead, s.sampleLeaves, s.modelLeaves, s.keyLeaves, s.policyLeaves, s.decisionLeaves, s.mixLeaves, s.idempotencyLeaves, s.manifests, s.disclosureLeaves,
+		s.rescoreLeaves,
 	} {
 		if err := walk(ctx, fn); err != nil {
 			return err
@@ -152,6 +153,9 @@ func (s *Store) sampleLeaves(ctx context.Context, fn func(int64, []byte) error) 
 		if err := parents(ctx, s.r, page); err != nil { // leaves need parents, not ranks
 			return err
 		}
+		if err := s.checkRescored(ctx, page); err != nil {
+			return err
+		}
 		for _, smp := range page {
 			if reason := registry.IdentityMismatch(smp); reason != "" {
 				return &ledger.AuditError{Leaf: smp.LogIndex, StoredIndex: -1, Reason: reason}
@@ -166,6 +170,33 @@ func (s *Store) sampleLeaves(ctx context.Context, fn func(int64, []byte) error) 
 		}
 		after = page[len(page)-1].ID
 	}
+}
+
+// checkRescored checks that each re-scored sample of a page holds its latest re-score's metrics,
+// and that no sample claims a re-score it does not have.
+func (s *Store) checkRescored(ctx context.Context, page []*registry.Sample) error {
+	var ids []string
+	for _, smp := range page {
+		if smp.IngestMetrics != "" {
+			ids = append(ids, smp.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	latest, err := s.LatestRescores(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for _, smp := range page {
+		if smp.IngestMetrics == "" {
+			continue
+		}
+		if err := registry.CheckLatestRescore(smp, latest[smp.ID]); err != nil {
+			return &ledger.AuditError{Leaf: smp.LogIndex, StoredIndex: -1, Reason: err.Error(), Err: err}
+		}
+	}
+	return nil
 }
 
 // samplePage reads the samples after the given id, checking each text against its content hash and

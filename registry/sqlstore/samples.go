@@ -15,15 +15,19 @@ import (
 	"github.com/pedigreeml/pedigree/registry"
 )
 
-// sampleColumns is the column list every sample read selects, in scanSample's order.
-const sampleColumns = `id, text, content_sha256, identity_sha256, origin, model_id, model, prompt_id, dataset,
+// sampleColumns is the column list every sample read selects, in scanSample's order: the columns
+// an ingest writes, and the metrics digest a re-score keeps (registry.Sample.IngestMetrics).
+const sampleColumns = sampleInsertColumns + `, ingest_metrics`
+
+// sampleInsertColumns is the column list of a new sample's row, in SampleArgs order.
+const sampleInsertColumns = `id, text, content_sha256, identity_sha256, origin, model_id, model, prompt_id, dataset,
 	source_kind, source_name, source_uri, license, metadata, generation, generation_basis,
 	tokens, mtld, toxicity, metrics_version, toxicity_scorer, created_at, log_index,
 	norm_sha256, cluster, near_duplicate_of, near_similarity, external_id, collected_at`
 
-const insertSample = `INSERT INTO samples (` + sampleColumns + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+const insertSample = `INSERT INTO samples (` + sampleInsertColumns + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
 
-// SampleArgs returns the insert arguments of a sample in sampleColumns order. Benchmarks use it to
+// SampleArgs returns the insert arguments of a sample in sampleInsertColumns order. Benchmarks use it to
 // insert the same rows raw.
 func SampleArgs(s *registry.Sample) []any {
 	var tox any
@@ -74,6 +78,7 @@ func scanSample(sc interface{ Scan(...any) error }) (*registry.Sample, error) {
 		identity, normKey            []byte
 		modelID, model, prompt, meta sql.NullString
 		cluster, nearOf, external    sql.NullString
+		ingestMetrics                sql.NullString
 		tox, sim                     sql.NullFloat64
 		created                      int64
 		collected                    sql.NullInt64
@@ -81,7 +86,7 @@ func scanSample(sc interface{ Scan(...any) error }) (*registry.Sample, error) {
 	err := sc.Scan(&s.ID, &s.Text, &s.ContentSHA256, &identity, &s.Origin, &modelID, &model, &prompt, &s.Dataset,
 		&s.Source.Kind, &s.Source.Name, &s.Source.URI, &s.Source.License, &meta, &s.Generation, &s.GenerationBasis,
 		&s.Metrics.Tokens, &s.Metrics.MTLD, &tox, &s.Metrics.Version, &s.Metrics.ToxicityScorer, &created, &s.LogIndex,
-		&normKey, &cluster, &nearOf, &sim, &external, &collected)
+		&normKey, &cluster, &nearOf, &sim, &external, &collected, &ingestMetrics)
 	if err != nil {
 		return nil, err
 	}
@@ -89,6 +94,7 @@ func scanSample(sc interface{ Scan(...any) error }) (*registry.Sample, error) {
 	s.IdentitySHA256 = hex.EncodeToString(identity)
 	s.NormSHA256 = hex.EncodeToString(normKey)
 	s.Cluster, s.NearDuplicateOf, s.ExternalID = cluster.String, nearOf.String, external.String
+	s.IngestMetrics = ingestMetrics.String
 	if !cluster.Valid {
 		s.Cluster = s.ID
 	}
@@ -388,7 +394,7 @@ func writeBands(ctx context.Context, tx *txn, samples []*registry.Sample) ([]int
 
 // samplesTable and edgesTable are the targets of a batch's bulk inserts.
 var (
-	samplesTable = &table{name: "samples", cols: strings.Split(strings.Join(strings.Fields(sampleColumns), ""), ","),
+	samplesTable = &table{name: "samples", cols: strings.Split(strings.Join(strings.Fields(sampleInsertColumns), ""), ","),
 		types: []string{"text", "text", "text", "bytea", "text", "text", "text", "text", "text", "text", "text", "text", "text", "text",
 			"bigint", "text", "bigint", "float8", "float8", "text", "text", "bigint", "bigint", "bytea", "text", "text", "float8", "text", "bigint"}}
 	bandsTable = &table{name: "sample_bands", cols: []string{"band", "log_index"}, types: []string{"bigint", "bigint"}}

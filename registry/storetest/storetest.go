@@ -45,6 +45,7 @@ func Run(t *testing.T, open Opener) {
 		{"Models", testModels},
 		{"Keys", testKeys},
 		{"LogIndexes", testLogIndexes},
+		{"Rescore", testRescore},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

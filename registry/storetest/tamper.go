@@ -69,6 +69,9 @@ type Filled struct {
 	OpenPolicy                      string // the permissive module of the "open" policy
 	// Disclosure is the second, latest version of Tuned's disclosure.
 	Disclosure *registry.Disclosure
+	// Rescored was stored with a null toxicity, then re-scored twice: by the built-in lexicon, then
+	// by lexicon/1.
+	Rescored *registry.Sample
 }
 
 // unscoredMarker marks the texts that nullScorer leaves without a toxicity score, as an unavailable
@@ -236,6 +239,23 @@ func Fill(t *testing.T, b Backend) *Filled {
 			t.Fatalf("disclosure %d: version %v, created %v, %v", i+1, d, created, err)
 		}
 		f.Disclosure = d
+	}
+
+	// A sample stored with a null toxicity, re-scored twice.
+	f.Rescored = h.One(registry.NewSample{Text: text(Text("rescored " + unscoredMarker)), Origin: registry.OriginHuman, Dataset: "rescored"})
+	for _, sc := range []*metrics.Scorer{{}, {Toxicity: metrics.NewLexiconV1Scorer()}} {
+		m, err := registry.MetricsScorer{Scorer: sc}.Score(ctx, f.Rescored.Text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		written, _, err := registry.WriteRescores(ctx, st, []registry.RescoreItem{{SampleID: f.Rescored.ID,
+			From: registry.MetricsDigest(f.Rescored.Metrics), Metrics: m}}, time.Now())
+		if err != nil || len(written) != 1 {
+			t.Fatalf("re-score: %v, %v", written, err)
+		}
+		if f.Rescored, err = st.GetSample(ctx, f.Rescored.ID); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	f.Log = f.OpenLog(t)
@@ -440,6 +460,14 @@ var (
 		_, err := c.GetPolicyVersion(ctx, "refusing", 0)
 		return err
 	}
+	useRescored = func(ctx context.Context, f *Filled, c *leaves.Checked) error {
+		_, err := c.GetSample(ctx, f.Rescored.ID)
+		return err
+	}
+	useRescoredInABatch = func(ctx context.Context, f *Filled, c *leaves.Checked) error {
+		_, err := c.GetSamples(ctx, []string{f.Prompt.ID, f.Rescored.ID})
+		return err
+	}
 	useReplay = func(ctx context.Context, f *Filled, c *leaves.Checked) error {
 		_, err := c.Idempotent(ctx, "fill", "model-1")
 		return err
@@ -518,6 +546,14 @@ func testTamper(t *testing.T, b Backend) {
 		{name: "RenumberedDisclosure", sql: "UPDATE model_disclosures SET version = version + 10", use: useDisclosure},
 		{name: "UnparsableDisclosure", sql: "UPDATE model_disclosures SET document = 'not json' WHERE version = 2", use: useDisclosure},
 		{name: "DeletedDisclosureVersion", sql: "DELETE FROM model_disclosures WHERE version = 2"},
+		{name: "ChangedRescoredToxicity", sql: "UPDATE samples SET toxicity = 0.99 WHERE dataset = 'rescored'", use: useRescored},
+		{name: "RolledBackRescoredScorer", sql: "UPDATE samples SET toxicity_scorer = 'lexicon/2' WHERE dataset = 'rescored'", use: useRescoredInABatch},
+		{name: "DroppedIngestMetrics", sql: "UPDATE samples SET ingest_metrics = NULL WHERE dataset = 'rescored'", use: useRescored},
+		{name: "ClaimedRescore", sql: "UPDATE samples SET ingest_metrics = 'ff' WHERE dataset = 'prompts'", use: usePrompt},
+		{name: "ChangedRescore", sql: "UPDATE rescores SET toxicity = 0.01 WHERE seq = 2; UPDATE samples SET toxicity = 0.01 WHERE dataset = 'rescored'", use: useRescored},
+		{name: "RenumberedRescore", sql: "UPDATE rescores SET seq = seq + 10", use: useRescored},
+		{name: "DeletedRescore", sql: "DELETE FROM rescores WHERE seq = 2", use: useRescored},
+		{name: "DeletedRescores", sql: "DELETE FROM rescores", use: useRescoredInABatch},
 		{name: "MovedCluster", sql: "UPDATE samples SET cluster = NULL WHERE dataset = 'copies'", use: useCopied},
 		{name: "JoinedCluster", sql: "UPDATE samples SET cluster = (SELECT id FROM samples WHERE dataset = 'answers' AND toxicity IS NOT NULL) WHERE dataset = 'seeds'", use: useSeed},
 		// The normalized key is no read's to serve: the audits re-derive it.
