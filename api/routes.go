@@ -78,4 +78,6 @@ func (s *Server) routes(reg *prometheus.Registry) {
 	v1.POST("/keys", s.createKey, s.allow(admin), write)
 	v1.GET("/keys", s.listKeys, s.allow(admin))
 	v1.DELETE("/keys/:id", s.revokeKey, s.allow(admin), write)
+
+	v1.POST("/admin/rescore", s.rescore, s.allow(admin), write)
 }

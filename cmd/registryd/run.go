@@ -22,6 +22,7 @@ Usage:
   registryd report check --model REF | report disclosure --model REF --file FILE | report get --model REF [--format md]
   registryd verify  --server URL --key AUDITOR_KEY --log-key VERIFIER_KEY [--index I,J] [--mix ID] [--sample N] [--state FILE]
   registryd audit   [--data-dir ./data] [--db PATH|postgres://…] [--checkpoint-mirror DIR|URL]
+  registryd rescore --server URL --key ADMIN_KEY [--limit 100] [--after INDEX] [--only-null] [--dry-run]
   registryd version
 
 Every flag can also be set in the environment as REGISTRYD_<FLAG> (for example REGISTRYD_DATA_DIR).
@@ -76,6 +77,8 @@ func runCommand(ctx context.Context, args []string, getenv func(string) string, 
 		return reportCommand(ctx, args[1:], getenv, stdin, stdout, stderr)
 	case "audit":
 		return auditCommand(ctx, args[1:], getenv, stdout, stderr)
+	case "rescore":
+		return rescoreCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "registryd", version())
 		return nil
@@ -83,7 +86,7 @@ func runCommand(ctx context.Context, args []string, getenv func(string) string, 
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	return &usageError{fmt.Sprintf("unknown command %q (commands: serve, keys create, ingest, models create, mixes create, mixes export, verify, report, audit, version)", args[0])}
+	return &usageError{fmt.Sprintf("unknown command %q (commands: serve, keys create, ingest, models create, mixes create, mixes export, verify, report, audit, rescore, version)", args[0])}
 }
 
 // flags is a flag set whose flags default to REGISTRYD_* environment variables.
