@@ -56,6 +56,12 @@ func TestDirections(t *testing.T) {
 		if r.Condition != condDefault && r.ModelGeneration != r.Gen {
 			t.Errorf("%s gen %d: the registry says the model is of generation %d", r.Condition, r.Gen, r.ModelGeneration)
 		}
+		// Accumulate and default name their base model, and their policies accumulate: the
+		// registry keeps every human paragraph the base model was trained on.
+		if (r.Condition == condAccumulate || r.Condition == condDefault) && r.Gen > 0 && (r.BaseKept != cfg.Train || r.BaseDropped != 0) {
+			t.Errorf("%s gen %d: the registry kept %d and dropped %d of the base model's %d human paragraphs",
+				r.Condition, r.Gen, r.BaseKept, r.BaseDropped, cfg.Train)
+		}
 		if r.Condition == condDefault && (r.ModelGeneration > 2 || r.MixMaxGen > 2) {
 			t.Errorf("default gen %d: model of generation %d trained on samples up to generation %d; the default policy's cap is 2",
 				r.Gen, r.ModelGeneration, r.MixMaxGen)

@@ -44,11 +44,12 @@ func selects(cond string) bool { return cond == condSelectMTLD || cond == condSe
 
 // Registry names used by the experiment.
 const (
-	datasetTrain   = "go-doc-train"
-	datasetHeldout = "go-doc-heldout"
-	datasetPrompts = "collapse-prompts"
-	policyOpen     = "collapse-open"
-	policyFirst    = "collapse-first-candidate"
+	datasetTrain     = "go-doc-train"
+	datasetHeldout   = "go-doc-heldout"
+	datasetPrompts   = "collapse-prompts"
+	policyOpen       = "collapse-open"
+	policyAccumulate = "collapse-accumulate"
+	policyFirst      = "collapse-first-candidate"
 )
 
 // policyOpenModule admits everything and caps nothing: the replace and accumulate protocols are the
@@ -57,6 +58,15 @@ const policyOpenModule = `package pedigree.mix
 
 # The collapse experiment's protocols (replace, accumulate): no cap, the request's filter decides.
 limits := {"max_synthetic_ratio": 1}
+`
+
+// policyAccumulateModule caps nothing either, but has the registry enforce the accumulate
+// protocol's human half: a mix request that names its base model must keep every human sample of
+// that model's training mixes (the mixer refuses one that does not).
+const policyAccumulateModule = `package pedigree.mix
+
+# The collapse experiment's accumulate protocol: no cap; a successor keeps its base model's human data.
+limits := {"max_synthetic_ratio": 1, "accumulate": true}
 `
 
 // policyFirstModule admits human text and the first answer drawn for each prompt: the random
@@ -105,7 +115,12 @@ type row struct {
 	MixMaxGen       int     `json:"mix_max_generation"`
 	MixDuplicates   int     `json:"mix_duplicates_removed"`
 	MixMTLD         float64 `json:"mix_mtld"` // mean MTLD of the mix's samples, from the registry
-	TrainTokens     int     `json:"train_tokens"`
+	// BaseKept and BaseDropped are the registry's account of the base model's human samples in a
+	// mix requested with base_model under an accumulating policy (stats.accumulated): kept, and
+	// no longer admitted by the policy. Both 0 when the request names no base model.
+	BaseKept    int `json:"mix_base_humans_kept"`
+	BaseDropped int `json:"mix_base_humans_dropped"`
+	TrainTokens int `json:"train_tokens"`
 	evaluation
 	outStats
 }
@@ -172,7 +187,7 @@ func runExperiment(ctx context.Context, cfg config) (*result, error) {
 	defer reg.Close()
 	e.c = reg.Client
 	e.logf("registry: %s (data in %s)", reg.URL, cfg.DataDir)
-	for name, module := range map[string]string{policyOpen: policyOpenModule, policyFirst: policyFirstModule} {
+	for name, module := range map[string]string{policyOpen: policyOpenModule, policyAccumulate: policyAccumulateModule, policyFirst: policyFirstModule} {
 		if _, _, err := e.c.PutPolicy(ctx, name, module); err != nil {
 			return nil, fmt.Errorf("policy %s: %w", name, err)
 		}
@@ -371,6 +386,9 @@ func (e *experiment) trainGeneration(ctx context.Context, cond string, gen int, 
 		MixHuman: mix.Stats.Human, MixSynthetic: mix.Stats.Synthetic, MixMaxGen: mix.Stats.MaxGeneration,
 		MixDuplicates: mix.Stats.Duplicates, MixMTLD: mix.Stats.Metrics["mtld"].Mean, TrainTokens: m.tokens,
 		evaluation: m.evaluate(e.tails)}
+	if a := mix.Stats.Accumulated; a != nil {
+		r.BaseKept, r.BaseDropped = a.Kept, a.Dropped
+	}
 	return &generation{model: m, ref: r.Model, row: r}, nil
 }
 
@@ -435,9 +453,9 @@ func (e *experiment) runCondition(ctx context.Context, cond string, base *genera
 	r0.outStats = out0.stats
 	rows := []row{r0}
 	history := []string{out0.dataset} // datasets of earlier generations' answers
-	prev := out0
+	prev, prevModel := out0, base.ref
 	for gen := 1; gen <= e.cfg.Gens; gen++ {
-		req := e.mixRequest(cond, gen, prev, history)
+		req := e.mixRequest(cond, gen, prev, history, prevModel)
 		mix, err := e.c.CreateMix(ctx, req, "")
 		if err != nil {
 			return rows, fmt.Errorf("%s generation %d mix: %w", cond, gen, err)
@@ -453,27 +471,30 @@ func (e *experiment) runCondition(ctx context.Context, cond string, base *genera
 		g.row.outStats = out.stats
 		rows = append(rows, g.row)
 		history = append(history, out.dataset)
-		prev = out
+		prev, prevModel = out, g.ref
 		e.logf("%-13s gen %d: model %s (registry generation %d), mix %d human + %d model, perplexity %.1f, tail bigrams kept %.3f, answers' MTLD %.1f, %.1f tokens",
 			cond, gen, g.ref, g.row.ModelGeneration, mix.Stats.Human, mix.Stats.Synthetic, g.row.Perplexity, g.row.Bigram, g.row.OutMTLD, g.row.OutTokens)
 	}
 	return rows, nil
 }
 
-// mixRequest is the registry mix a condition trains generation gen on.
-func (e *experiment) mixRequest(cond string, gen int, prev *answers, history []string) registry.MixRequest {
+// mixRequest is the registry mix a condition trains generation gen on; base is the model it trains
+// a successor of.
+func (e *experiment) mixRequest(cond string, gen int, prev *answers, history []string, base string) registry.MixRequest {
 	n := e.cfg.Train
 	seed := int64(e.cfg.Seed)*1000 + int64(gen)
 	switch cond {
 	case condReplace:
 		return registry.MixRequest{Policy: policyOpen, Size: n, Seed: seed, Filter: registry.MixFilter{Datasets: []string{prev.dataset}}}
 	case condAccumulate:
-		return registry.MixRequest{Policy: policyOpen, Size: n * (len(history) + 1), Seed: seed,
+		// The registry keeps the base model's human data (the accumulate limit); the dataset filter
+		// adds every earlier generation's output, which the limit does not ask for.
+		return registry.MixRequest{Policy: policyAccumulate, Size: n * (len(history) + 1), Seed: seed, BaseModel: base,
 			Filter: registry.MixFilter{Datasets: append([]string{datasetTrain}, history...)}}
 	case condDefault:
 		// No policy named: the registry's default. Size 2n leaves room for as much model output as
 		// the default's synthetic cap (0.5) allows next to the n human paragraphs.
-		return registry.MixRequest{Size: 2 * n, Seed: seed, Filter: registry.MixFilter{Datasets: append([]string{datasetTrain}, history...)}}
+		return registry.MixRequest{Size: 2 * n, Seed: seed, BaseModel: base, Filter: registry.MixFilter{Datasets: append([]string{datasetTrain}, history...)}}
 	case condSelectMTLD:
 		return registry.MixRequest{Policy: policyOpen, Size: n, Seed: seed, Filter: registry.MixFilter{Datasets: []string{prev.dataset}},
 			Strategy: registry.MixStrategy{Name: registry.StrategyBestOfK, Objective: "mtld", Source: registry.SourceSingle}}

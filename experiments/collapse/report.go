@@ -8,11 +8,15 @@ import (
 // markdownTable is one line per direction and generation.
 func markdownTable(res *result) string {
 	var b strings.Builder
-	b.WriteString("| direction | gen | registry generation (model / answers) | mix: human + model | perplexity | tail perplexity | tail bigrams kept | tail trigrams kept | tail words kept | answers' MTLD | mix MTLD | answer length mean (p10 / p50 / p90) | distinct answers |\n")
-	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| direction | gen | registry generation (model / answers) | mix: human + model | base model's humans kept / dropped | perplexity | tail perplexity | tail bigrams kept | tail trigrams kept | tail words kept | answers' MTLD | mix MTLD | answer length mean (p10 / p50 / p90) | distinct answers |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range res.Rows {
-		fmt.Fprintf(&b, "| %s | %d | %d / %d | %d + %d | %.1f | %.0f | %.3f | %.3f | %.3f | %.1f | %.1f | %.1f (%d / %d / %d) | %.3f |\n",
-			r.Condition, r.Gen, r.ModelGeneration, r.OutGen, r.MixHuman, r.MixSynthetic, r.Perplexity, r.TailPerplexity,
+		base := "–"
+		if r.BaseKept > 0 || r.BaseDropped > 0 {
+			base = fmt.Sprintf("%d / %d", r.BaseKept, r.BaseDropped)
+		}
+		fmt.Fprintf(&b, "| %s | %d | %d / %d | %d + %d | %s | %.1f | %.0f | %.3f | %.3f | %.3f | %.1f | %.1f | %.1f (%d / %d / %d) | %.3f |\n",
+			r.Condition, r.Gen, r.ModelGeneration, r.OutGen, r.MixHuman, r.MixSynthetic, base, r.Perplexity, r.TailPerplexity,
 			r.Bigram, r.Trigram, r.Words, r.OutMTLD, r.MixMTLD, r.OutTokens, r.OutP10, r.OutP50, r.OutP90, r.OutDistinct)
 	}
 	return b.String()
