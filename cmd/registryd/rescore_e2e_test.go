@@ -44,15 +44,24 @@ func runRescore(t *testing.T, srv *testServer, key string, extra ...string) (res
 // TestRescoreEndToEnd: samples stored with a null toxicity while the HTTP scorer was down are
 // re-scored through the CLI once it is back, in pages; each re-score is a new logged record, the
 // samples carry the new score and scorer, and their proofs, `registryd verify`, a restart's check
-// and `registryd audit` all still pass; a second run re-scores nothing.
+// and `registryd audit` all still pass; a second run re-scores nothing. On SQLite and PostgreSQL.
 func TestRescoreEndToEnd(t *testing.T) {
+	t.Run("SQLite", func(t *testing.T) { testRescoreEndToEnd(t, "") })
+	t.Run("PostgreSQL", func(t *testing.T) { testRescoreEndToEnd(t, postgresDSN(t)) })
+}
+
+func testRescoreEndToEnd(t *testing.T, db string) {
 	ctx := context.Background()
 	scorer := &perspective{}
 	ts := httptest.NewServer(scorer)
 	defer ts.Close()
 	dir := t.TempDir()
-	flags := []string{"--toxicity-scorer", ts.URL + "/v1alpha1/comments:analyze", "--toxicity-on-error", "null", "--toxicity-timeout", "2s"}
-	srv := startServer(t, dir, flags...)
+	var onDB []string
+	if db != "" {
+		onDB = []string{"--db", db}
+	}
+	start := func(flags ...string) *testServer { return startServer(t, dir, append(flags, onDB...)...) }
+	srv := start("--toxicity-scorer", ts.URL+"/v1alpha1/comments:analyze", "--toxicity-on-error", "null", "--toxicity-timeout", "2s")
 	ingestKey, auditorKey := srv.Key(registry.RoleIngest), srv.Key(registry.RoleAuditor)
 	ingest, auditor := srv.Client(ingestKey), srv.Client(auditorKey)
 
@@ -178,7 +187,7 @@ func TestRescoreEndToEnd(t *testing.T) {
 
 	// A restart checks the log against the records (re-scores included), and so does the audit.
 	srv.Stop()
-	srv = startServer(t, dir, "--toxicity-scorer", "lexicon")
+	srv = start("--toxicity-scorer", "lexicon")
 	// The built-in lexicon is another scorer: every sample is a candidate again, the null ones none.
 	if sum, err := runRescore(t, srv, srv.AdminKey, "--dry-run"); err != nil || sum.Candidates != 6 || sum.Scorer == scored.Metrics.ToxicityScorer {
 		t.Fatalf("dry run under another scorer: %+v, %v", sum, err)
@@ -187,7 +196,7 @@ func TestRescoreEndToEnd(t *testing.T) {
 		t.Fatalf("only null: %+v, %v", sum, err)
 	}
 	srv.Stop()
-	if out, errOut, err := runAudit(t, dir); err != nil {
+	if out, errOut, err := runAudit(t, dir, onDB...); err != nil {
 		t.Fatalf("audit after re-scoring: %v\n%s%s", err, out, errOut)
 	}
 }
