@@ -108,10 +108,16 @@ func testRescoreEndToEnd(t *testing.T, db string) {
 	if sum, err := runRescore(t, srv, srv.AdminKey, "--dry-run"); err != nil || sum.Candidates != 5 || !sum.DryRun || sum.Rescored != 0 {
 		t.Fatalf("dry run: %+v, %v", sum, err)
 	}
-	sum, err = runRescore(t, srv, srv.AdminKey, "--limit", "2")
-	if err != nil || sum.Candidates != 5 || sum.Rescored != 5 || sum.Skipped != 0 || sum.NextAfter != nulls[4].LogIndex ||
+	// As a run interrupted after the first two samples goes on: --after the index it printed.
+	sum, err = runRescore(t, srv, srv.AdminKey, "--limit", "2", "--after", fmt.Sprint(nulls[1].LogIndex))
+	if err != nil || sum.Candidates != 3 || sum.Rescored != 3 || sum.Skipped != 0 || sum.NextAfter != nulls[4].LogIndex ||
 		sum.Scorer != scored.Metrics.ToxicityScorer {
-		t.Fatalf("re-score: %+v, %v", sum, err)
+		t.Fatalf("re-score after %d: %+v, %v", nulls[1].LogIndex, sum, err)
+	}
+	// From the start, only the first two are left.
+	sum, err = runRescore(t, srv, srv.AdminKey, "--limit", "2")
+	if err != nil || sum.Candidates != 2 || sum.Rescored != 2 || sum.NextAfter != nulls[1].LogIndex {
+		t.Fatalf("re-score from the start: %+v, %v", sum, err)
 	}
 	after := size()
 	if after != before+5 {
