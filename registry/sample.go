@@ -52,9 +52,10 @@ type Source struct {
 	License string `json:"license,omitempty"`
 }
 
-// Metrics are the scores computed at ingest. Version and ToxicityScorer say what computed them, so
-// that scores from different scorers are never compared silently. Toxicity is nil when the scorer was
-// unavailable and the registry is configured to store a null score.
+// Metrics are the scores computed at ingest, or at the latest re-score (rescore.go). Version and
+// ToxicityScorer say what computed them, so that scores from different scorers are never compared
+// silently. Toxicity is nil when the scorer was unavailable and the registry is configured to store
+// a null score.
 type Metrics struct {
 	Tokens         int      `json:"tokens"`
 	MTLD           float64  `json:"mtld"`
