@@ -490,7 +490,8 @@ func TestDescribeBuild(t *testing.T) {
 // documents its input; flags may come before the file; a missing key says which flag is missing.
 func TestCommandHelpAndOrder(t *testing.T) {
 	for _, args := range [][]string{{"serve", "--help"}, {"ingest", "--help"}, {"keys", "create", "--help"}, {"verify", "--help"},
-		{"audit", "--help"}, {"models", "create", "--help"}, {"mixes", "create", "--help"}, {"mixes", "export", "--help"}} {
+		{"audit", "--help"}, {"models", "create", "--help"}, {"mixes", "create", "--help"}, {"mixes", "export", "--help"},
+		{"rescore", "--help"}, {"report", "check", "--help"}, {"report", "disclosure", "--help"}, {"report", "get", "--help"}} {
 		var out, errb bytes.Buffer
 		if err := run(context.Background(), args, env(nil), nil, &out, &errb); err != nil {
 			t.Errorf("%v: %v", args, err)
