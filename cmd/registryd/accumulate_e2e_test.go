@@ -108,6 +108,14 @@ func TestAccumulateEndToEnd(t *testing.T) {
 	if p := problemOf(t, err); p.Status != 422 || len(p.Errors) != 1 || p.Errors[0].Field != "base_model" {
 		t.Fatalf("an unknown base model: %+v", p)
 	}
+
+	// An attacker who drops a sample from the student's training manifest, so that its successor
+	// need not keep it, gets no mix: the manifest no longer matches its logged hash.
+	execSQL(t, srv.DataDir, "UPDATE mix_manifest SET sample_ids = substr(sample_ids, 17) WHERE mix_id = '"+first.ID+"' AND chunk = 0")
+	_, err = ingest.CreateMix(ctx, registry.MixRequest{Size: 300, Seed: 3, BaseModel: student.Ref()}, "")
+	if client.StatusOf(err) != 500 || !strings.Contains(srv.stderr.String(), registry.ErrTampered.Error()) {
+		t.Fatalf("a successor's mix over an edited training manifest: %v", err)
+	}
 }
 
 // exportedIDs reads a mix's export and returns the ids of its samples of the given origin.
