@@ -532,9 +532,12 @@ func TestTLSEndToEnd(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	// A key that does not parse is refused; the last good certificate stays.
+	// A key that does not parse is refused, once; the last good certificate stays. (A pair caught
+	// half-written while ca.issue rotated it is not reported: the server waits for a second check.)
+	const failed = "reloading the TLS certificate failed"
+	before := strings.Count(stderr.String(), failed)
 	writeAtomically(t, keyFile, []byte("-----BEGIN PRIVATE KEY-----\nbroken\n-----END PRIVATE KEY-----\n"))
-	for !strings.Contains(stderr.String(), "reloading the TLS certificate failed") {
+	for strings.Count(stderr.String(), failed) == before {
 		if time.Now().After(deadline) {
 			t.Fatalf("a broken key was not reported:\n%s", stderr)
 		}
@@ -543,13 +546,15 @@ func TestTLSEndToEnd(t *testing.T) {
 	if got := servedSerial(t, ca, url); got != 2 {
 		t.Fatalf("after a failed reload the server shows certificate %d, want 2", got)
 	}
-	if n := strings.Count(stderr.String(), "reloading the TLS certificate failed"); n != 1 {
-		t.Errorf("the same broken files were reported %d times, want once", n)
+	time.Sleep(200 * time.Millisecond) // ten more checks of the same broken files
+	failures := strings.Count(stderr.String(), failed)
+	if failures != before+1 {
+		t.Errorf("the same broken files were reported %d times, want once", failures-before)
 	}
 	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.pool}}
 	fams := scrape(t, client.New(url, "", client.WithHTTPClient(&http.Client{Transport: spectest.Transport(t, tr)})))
 	wantSample(t, fams, "pedigree_tls_reloads_total", map[string]string{"result": "ok"}, 1)
-	wantSample(t, fams, "pedigree_tls_reloads_total", map[string]string{"result": "error"}, 1)
+	wantSample(t, fams, "pedigree_tls_reloads_total", map[string]string{"result": "error"}, float64(failures))
 	wantSample(t, fams, "pedigree_tls_certificate_not_after_timestamp_seconds", nil, float64(second.NotAfter.Unix()))
 
 	t.Run("SIGHUP", func(t *testing.T) {

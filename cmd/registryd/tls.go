@@ -99,6 +99,7 @@ type certReloader struct {
 	mu         sync.Mutex // serializes reloads
 	loaded     [32]byte   // digest of the files' contents that cert came from
 	lastFailed [32]byte   // digest of the last contents that failed to load
+	failedSeen int        // how many loads in a row found those contents
 
 	reloads  *prometheus.CounterVec
 	notAfter prometheus.Gauge
@@ -135,17 +136,18 @@ func (r *certReloader) collectors() []prometheus.Collector {
 }
 
 // reload loads the files if their contents changed since the last load. changed says whether a
-// new certificate is now served; repeated, that these same contents failed last time too.
-func (r *certReloader) reload() (changed, repeated bool, err error) {
+// new certificate is now served; seen, on failure, how many loads in a row found these same failing
+// contents.
+func (r *certReloader) reload() (changed bool, seen int, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	certPEM, err := os.ReadFile(r.certFile)
 	if err != nil {
-		return false, false, fmt.Errorf("--tls-cert: %w", err)
+		return false, 0, fmt.Errorf("--tls-cert: %w", err)
 	}
 	keyPEM, err := os.ReadFile(r.keyFile)
 	if err != nil {
-		return false, false, fmt.Errorf("--tls-key: %w", err)
+		return false, 0, fmt.Errorf("--tls-key: %w", err)
 	}
 	h := sha256.New()
 	h.Write(certPEM)
@@ -154,21 +156,24 @@ func (r *certReloader) reload() (changed, repeated bool, err error) {
 	var sum [32]byte
 	copy(sum[:], h.Sum(nil))
 	if r.cert.Load() != nil && sum == r.loaded {
-		return false, false, nil
+		return false, 0, nil
 	}
 	cert, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err == nil && (cert.Leaf == nil || !bytes.Equal(cert.Leaf.Raw, cert.Certificate[0])) {
 		err = errors.New("the certificate does not parse")
 	}
 	if err != nil {
-		repeated = sum == r.lastFailed
-		r.lastFailed = sum
-		return false, repeated, fmt.Errorf("--tls-cert and --tls-key: %w", err)
+		if sum == r.lastFailed {
+			r.failedSeen++
+		} else {
+			r.lastFailed, r.failedSeen = sum, 1
+		}
+		return false, r.failedSeen, fmt.Errorf("--tls-cert and --tls-key: %w", err)
 	}
 	r.cert.Store(&cert)
-	r.loaded = sum
+	r.loaded, r.failedSeen = sum, 0
 	r.notAfter.Set(float64(cert.Leaf.NotAfter.Unix()))
-	return true, false, nil
+	return true, 0, nil
 }
 
 // getCertificate serves the current certificate to every handshake.
@@ -199,12 +204,14 @@ func (r *certReloader) watch(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// logged reloads and says what happened: a new certificate, or a failure (once per failing
-// contents, unless an operator asked for the reload).
+// logged reloads and says what happened: a new certificate, or a failure. A failure the files'
+// change found is reported once per failing contents, and only when a second check finds them
+// still the same: a pair caught half-written (a new certificate beside the old key) is not an error
+// but a moment in a rotation. A reload an operator asked for reports at once.
 func (r *certReloader) logged(why string, asked bool) {
-	changed, repeated, err := r.reload()
+	changed, seen, err := r.reload()
 	switch {
-	case err != nil && (asked || !repeated):
+	case err != nil && (asked || seen == 2):
 		r.reloads.WithLabelValues("error").Inc()
 		r.logger.Error("reloading the TLS certificate failed; still serving the previous one", "trigger", why, "err", err)
 	case err != nil:
