@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"crypto/sha256"
+	"fmt"
 	"testing"
 	"time"
 
@@ -143,4 +144,55 @@ func (s timedWrites) Write(ctx context.Context, fn func(registry.Tx) error) erro
 	err := s.Store.Write(ctx, fn)
 	*s.d += time.Since(t0)
 	return err
+}
+
+// BenchmarkCopyThreshold inserts n rows of the log's leaves (idx, kind, record_id, a 200-byte leaf)
+// into a table of that shape, inside one open transaction, by COPY and by INSERT … SELECT FROM
+// unnest: where COPY starts to pay, which sets sqlstore's copyMinRows.
+//
+//	PEDIGREE_TEST_POSTGRES_DSN=… go test ./registry/postgres -run '^$' -bench CopyThreshold -benchtime 1000x -count 2
+func BenchmarkCopyThreshold(b *testing.B) {
+	ctx := context.Background()
+	s := MustOpenStore(b)
+	if _, err := s.Pool().Exec(ctx, `CREATE TABLE leaves_copy (idx bigint PRIMARY KEY, kind text, record_id text, leaf bytea)`); err != nil {
+		b.Fatal(err)
+	}
+	cols := []string{"idx", "kind", "record_id", "leaf"}
+	const id = "0190c0de-0000-7000-8000-000000000000"
+	next := int64(0)
+	for _, n := range []int{16, 64, 128, 192} {
+		for _, mode := range []string{"copy", "unnest"} {
+			b.Run(fmt.Sprintf("%s/%d", mode, n), func(b *testing.B) {
+				conn, err := s.Pool().Acquire(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer conn.Release()
+				tx, err := conn.Begin(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer tx.Rollback(ctx)
+				for b.Loop() {
+					rows := make([][]any, n)
+					idx, kinds, ids, leaves := make([]int64, n), make([]string, n), make([]string, n), make([][]byte, n)
+					for i := range rows {
+						leaf := make([]byte, 200)
+						rows[i] = []any{next, "sample", id, leaf}
+						idx[i], kinds[i], ids[i], leaves[i] = next, "sample", id, leaf
+						next++
+					}
+					if mode == "copy" {
+						_, err = tx.CopyFrom(ctx, pgx.Identifier{"leaves_copy"}, cols, pgx.CopyFromRows(rows))
+					} else {
+						_, err = tx.Exec(ctx, "INSERT INTO leaves_copy (idx, kind, record_id, leaf) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bytea[])",
+							idx, kinds, ids, leaves)
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
 }

@@ -41,7 +41,8 @@ func dump(t *testing.T, s *postgres.Store, table string) string {
 }
 
 // copyBatches returns two batches: human texts, then human children of the first batch's samples
-// and model answers to them (which index band keys), enough of each for COPY.
+// and model answers to them (which index band keys), enough of each for COPY (sqlstore's
+// copyMinRows, 100 rows).
 func copyBatches(tag string, first []registry.IngestResult, model string) []registry.NewSample {
 	if first == nil {
 		out := make([]registry.NewSample, 120)
@@ -90,7 +91,7 @@ func TestCopyWritesWhatInsertWrites(t *testing.T) {
 		first = res
 	}
 	var bands int
-	if err := c.Pool().QueryRow(ctx, "SELECT count(*) FROM sample_bands").Scan(&bands); err != nil || bands < 32 {
+	if err := c.Pool().QueryRow(ctx, "SELECT count(*) FROM sample_bands").Scan(&bands); err != nil || bands < 100 {
 		t.Fatalf("%d band rows (%v): the fixture must index enough band keys to COPY them", bands, err)
 	}
 	for _, table := range copiedTables {
