@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/pedigreeml/pedigree/client"
@@ -49,9 +50,10 @@ func newExportFixture(t *testing.T, extra ...string) *exportFixture {
 	}
 	wiki := &registry.Source{Kind: "public_dataset", Name: "Wikipedia", URI: "https://dumps.example.org/wiki", License: "CC-BY-SA-4.0"}
 	var batch []registry.NewSample
+	collected := time.Date(2024, 3, 4, 5, 6, 7, 0, time.UTC) // the dump the wiki sentences came from
 	for i := range 30 {
 		s := human(fmt.Sprintf("Human sentence %d, written by a person about rivers and the weather.", i))
-		s.Dataset, s.Source = "wiki", wiki
+		s.Dataset, s.Source, s.CollectedAt = "wiki", wiki, &collected
 		batch = append(batch, s)
 	}
 	for i := range 10 {
@@ -115,6 +117,7 @@ type exportRow struct {
 		Version        string   `json:"metrics_version"`
 		ToxicityScorer string   `json:"toxicity_scorer"`
 	} `json:"metrics"`
+	CollectedAt *time.Time `json:"collected_at"`
 }
 
 type source struct {
@@ -188,7 +191,9 @@ func TestExportFormatsEndToEnd(t *testing.T) {
 			deref(row.ExternalID) != s.ExternalID ||
 			row.Metrics.Tokens != s.Metrics.Tokens || row.Metrics.MTLD != s.Metrics.MTLD || row.Metrics.Version != s.Metrics.Version ||
 			row.Metrics.ToxicityScorer != s.Metrics.ToxicityScorer || (row.Metrics.Toxicity == nil) != (s.Metrics.Toxicity == nil) ||
-			row.Metrics.Toxicity != nil && *row.Metrics.Toxicity != *s.Metrics.Toxicity {
+			row.Metrics.Toxicity != nil && *row.Metrics.Toxicity != *s.Metrics.Toxicity ||
+			(row.CollectedAt == nil) != (s.CollectedAt == nil) || row.CollectedAt != nil && !row.CollectedAt.Equal(*s.CollectedAt) ||
+			(s.CollectedAt != nil) != (s.Dataset == "wiki") {
 			t.Fatalf("export row %+v\ndoes not hold the registry's sample %+v", row, s)
 		}
 		if row.Parents == nil {
@@ -270,7 +275,8 @@ func TestExportFormatsEndToEnd(t *testing.T) {
 				MTLD     float64  `parquet:"mtld"`
 				Toxicity *float64 `parquet:"toxicity"`
 			} `parquet:"metrics"`
-			Text string `parquet:"text"`
+			CollectedAt *time.Time `parquet:"collected_at,timestamp(millisecond)"`
+			Text        string     `parquet:"text"`
 		}
 		got, err := parquet.Read[pqRow](bytes.NewReader(body), int64(len(body)))
 		if err != nil {
@@ -285,7 +291,8 @@ func TestExportFormatsEndToEnd(t *testing.T) {
 				p.GenerationBasis != r.GenerationBasis || deref(p.Dataset) != deref(r.Dataset) || deref(p.Source.License) != deref(r.Source.License) ||
 				deref(p.Source.URI) != deref(r.Source.URI) || !slices.Equal(p.Parents, r.Parents) && len(p.Parents)+len(r.Parents) > 0 ||
 				deref(p.PromptID) != deref(r.PromptID) || p.Metrics.Tokens != int64(r.Metrics.Tokens) || p.Metrics.MTLD != r.Metrics.MTLD ||
-				(p.Metrics.Toxicity == nil) != (r.Metrics.Toxicity == nil) || p.Metrics.Toxicity != nil && *p.Metrics.Toxicity != *r.Metrics.Toxicity {
+				(p.Metrics.Toxicity == nil) != (r.Metrics.Toxicity == nil) || p.Metrics.Toxicity != nil && *p.Metrics.Toxicity != *r.Metrics.Toxicity ||
+				(p.CollectedAt == nil) != (r.CollectedAt == nil) || p.CollectedAt != nil && !p.CollectedAt.Equal(*r.CollectedAt) {
 				t.Fatalf("parquet row %d %+v\njsonl row %+v", i, p, r)
 			}
 		}

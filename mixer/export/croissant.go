@@ -155,6 +155,7 @@ var columns = []column{
 		{name: "metrics_version", dataType: "sc:Text", description: "Version of the tokenizer and metrics."},
 		{name: "toxicity_scorer", dataType: "sc:Text", description: "The scorer that computed toxicity."},
 	}},
+	{name: "collected_at", dataType: "sc:DateTime", description: "When the text was collected, as its registrant stated it (RFC 3339, UTC); null if unknown."},
 	{name: "text", dataType: "sc:Text", description: "The sample's text (UTF-8)."},
 }
 

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/pedigreeml/pedigree/mixer/export"
@@ -141,8 +142,10 @@ func TestMetricsTypesAreStable(t *testing.T) {
 // null, not omission, for absent values, and the values of the sample.
 func TestJSONLColumns(t *testing.T) {
 	smps := samples(9)
+	collected := time.Date(2024, 5, 6, 7, 8, 9, 123e6, time.UTC)
+	smps[1].CollectedAt = &collected
 	out := write(t, export.FormatJSONL, smps, export.Options{})
-	want := []string{"generation", "generation_basis", "dataset", "external_id", "id", "metrics", "model", "origin", "parents", "prompt_id", "source", "text"}
+	want := []string{"generation", "generation_basis", "dataset", "external_id", "id", "metrics", "model", "origin", "parents", "prompt_id", "source", "text", "collected_at"}
 	slices.Sort(want)
 	lines := bytes.Split(bytes.TrimSuffix(out, []byte("\n")), []byte("\n"))
 	if len(lines) != len(smps) {
@@ -183,6 +186,11 @@ func TestJSONLColumns(t *testing.T) {
 		if (row.Metrics.Toxicity == nil) != (s.Metrics.Toxicity == nil) ||
 			row.Metrics.Toxicity != nil && float64(*row.Metrics.Toxicity) != *s.Metrics.Toxicity {
 			t.Fatalf("line %d: toxicity %s", i, raw["metrics"])
+		}
+		switch {
+		case s.CollectedAt == nil && string(raw["collected_at"]) != "null",
+			s.CollectedAt != nil && (row.CollectedAt == nil || !row.CollectedAt.Equal(*s.CollectedAt)):
+			t.Fatalf("line %d: collected_at %s, want %v", i, raw["collected_at"], s.CollectedAt)
 		}
 		if s.Parents == nil && string(raw["parents"]) != "[]" {
 			t.Fatalf("line %d: parents %s, want []", i, raw["parents"])
@@ -277,7 +285,8 @@ type pqRow struct {
 		Version        string   `parquet:"metrics_version"`
 		ToxicityScorer string   `parquet:"toxicity_scorer"`
 	} `parquet:"metrics"`
-	Text string `parquet:"text"`
+	CollectedAt *time.Time `parquet:"collected_at,timestamp(millisecond)"`
+	Text        string     `parquet:"text"`
 }
 
 type pqSource struct {
@@ -290,6 +299,8 @@ type pqSource struct {
 func TestParquetReadsBack(t *testing.T) {
 	n := 2*export.RowGroupRows + 123
 	smps := samples(n)
+	collected := time.Date(2024, 5, 6, 7, 8, 9, 123e6, time.UTC)
+	smps[7].CollectedAt = &collected
 	mix := &registry.Mix{ID: "01980000-0000-7000-8000-00000000e001", ManifestSHA256: strings.Repeat("ab", 32)}
 	out := write(t, export.FormatParquet, smps, export.Options{Mix: mix})
 
@@ -315,7 +326,7 @@ func TestParquetReadsBack(t *testing.T) {
 		{[]string{"model"}, parquet.ByteArray, true}, {[]string{"generation"}, parquet.Int64, false},
 		{[]string{"metrics", "tokens"}, parquet.Int64, false}, {[]string{"metrics", "mtld"}, parquet.Double, false},
 		{[]string{"metrics", "toxicity"}, parquet.Double, true}, {[]string{"source", "license"}, parquet.ByteArray, true},
-		{[]string{"prompt_id"}, parquet.ByteArray, true},
+		{[]string{"prompt_id"}, parquet.ByteArray, true}, {[]string{"collected_at"}, parquet.Int64, true},
 	} {
 		leaf, ok := f.Schema().Lookup(col.path...)
 		if !ok || leaf.Node.Type().Kind() != col.kind || leaf.Node.Optional() != col.opt {
@@ -350,6 +361,9 @@ func TestParquetReadsBack(t *testing.T) {
 		}
 		if (row.Metrics.Toxicity == nil) != (s.Metrics.Toxicity == nil) || row.Metrics.Toxicity != nil && *row.Metrics.Toxicity != *s.Metrics.Toxicity {
 			t.Fatalf("row %d: toxicity %v, want %v", i, row.Metrics.Toxicity, s.Metrics.Toxicity)
+		}
+		if (row.CollectedAt == nil) != (s.CollectedAt == nil) || row.CollectedAt != nil && !row.CollectedAt.Equal(*s.CollectedAt) {
+			t.Fatalf("row %d: collected_at %v, want %v", i, row.CollectedAt, s.CollectedAt)
 		}
 	}
 }

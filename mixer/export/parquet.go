@@ -2,6 +2,7 @@ package export
 
 import (
 	"io"
+	"time"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/pedigreeml/pedigree/registry"
@@ -26,6 +27,7 @@ type parquetRow struct {
 	Parents         []string       `parquet:"parents,list"`
 	PromptID        *string        `parquet:"prompt_id"`
 	Metrics         parquetMetrics `parquet:"metrics"`
+	CollectedAt     *time.Time     `parquet:"collected_at,timestamp(millisecond)"`
 	Text            string         `parquet:"text"`
 }
 
@@ -94,7 +96,8 @@ func (p *parquetWriter) Write(s *registry.Sample) error {
 		PromptID: prov.PromptID,
 		Metrics: parquetMetrics{Tokens: int64(s.Metrics.Tokens), MTLD: s.Metrics.MTLD, Toxicity: s.Metrics.Toxicity,
 			Version: s.Metrics.Version, ToxicityScorer: s.Metrics.ToxicityScorer},
-		Text: s.Text,
+		CollectedAt: prov.CollectedAt,
+		Text:        s.Text,
 	}
 	p.batch = append(p.batch, row)
 	p.batchBytes += len(s.Text)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"strconv"
+	"time"
 
 	"github.com/pedigreeml/pedigree/registry"
 )
@@ -23,6 +24,9 @@ type Provenance struct {
 	Parents         []string `json:"parents"` // never null: [] when the sample has none
 	PromptID        *string  `json:"prompt_id"`
 	Metrics         Metrics  `json:"metrics"`
+	// CollectedAt is when the text was collected, as its registrant stated it (RFC 3339, UTC); null
+	// if unknown.
+	CollectedAt *time.Time `json:"collected_at"`
 }
 
 // Source is a sample's source with every field registry.Source has; only kind is always set.
@@ -113,6 +117,7 @@ func NewProvenance(s *registry.Sample) Provenance {
 		Parents: s.Parents,
 		Metrics: Metrics{Tokens: s.Metrics.Tokens, MTLD: Float(s.Metrics.MTLD), Version: s.Metrics.Version,
 			ToxicityScorer: s.Metrics.ToxicityScorer},
+		CollectedAt: s.CollectedAt,
 	}
 	if p.Parents == nil {
 		p.Parents = []string{}
