@@ -671,6 +671,23 @@ class Client:
         """A recorded policy decision (a mix's ``decision_id``, or a refusal's)."""
         return Decision.from_json(self._get_json("/v1/decisions/" + path_escape(decision_id)))
 
+    def openlineage_events(self, *, mix: str | None = None, decision: str | None = None,
+                           model: str | None = None) -> list[dict[str, Any]]:
+        """The OpenLineage run events the registry emitted (role ``auditor``), as the JSON objects
+        an OpenLineage consumer receives: a mix build's START and COMPLETE (``mix=``), a decision's
+        run, also for a refusal, whose events end in FAIL (``decision=``), or the run linking a model
+        to its training mixes (``model=``, empty for a model without ``trained_on``). Name exactly
+        one. Post them to Marquez's ``/api/v1/lineage`` to backfill what its receiver missed."""
+        named = [(k, v) for k, v in (("mixes", mix), ("decisions", decision), ("models", model)) if v is not None]
+        if len(named) != 1:
+            raise ValueError("name exactly one of mix, decision or model")
+        kind, ident = named[0]
+        d = self._get_json(f"/v1/{kind}/" + path_escape(ident) + "/openlineage")
+        events = d.get("events")
+        if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
+            raise PedigreeError(f"the registry answered GET /v1/{kind}/{{id}}/openlineage without an events list")
+        return events
+
     # -- reports and the log ----------------------------------------------------------------------
 
     @overload

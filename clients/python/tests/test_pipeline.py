@@ -287,6 +287,19 @@ class PipelineTest(ServerTestCase):
         self.assertEqual(big.stats.raw["accumulated"],
                          {"base_model": "p-base@1", "prior_human": humans, "admitted": humans, "kept": humans, "dropped": 0})
 
+    def test_openlineage_events(self) -> None:
+        events = self.auditor.openlineage_events(mix=self.mix.id)
+        self.assertEqual([e["eventType"] for e in events], ["START", "COMPLETE"])
+        self.assertEqual({e["job"]["name"] for e in events}, {"pedigree/mix"})
+        self.assertEqual(events[0]["run"]["runId"], self.mix.decision_id)
+        self.assertEqual(self.auditor.openlineage_events(decision=self.mix.decision_id), events)
+        self.assertEqual(self.auditor.openlineage_events(model=TEACHERS[0]), [])  # no trained_on
+        with self.assertRaises(ValueError):
+            self.auditor.openlineage_events(mix=self.mix.id, model=TEACHERS[0])
+        with self.assertRaises(pedigree.ProblemError) as cm:
+            self.ingest.openlineage_events(mix=self.mix.id)  # an auditor's read
+        self.assertEqual(cm.exception.status, 403)
+
     # -- reports, the log, policies, keys -----------------------------------------------------
 
     def test_eu_ai_act_report_of_the_mix(self) -> None:
