@@ -76,6 +76,7 @@ var sampleFields = []SchemaField{
 		{Name: "toxicity", Type: "DOUBLE", Description: "null if the scorer was unavailable."},
 		{Name: "metrics_version", Type: "STRING"}, {Name: "toxicity_scorer", Type: "STRING"},
 	}},
+	{Name: "collected_at", Type: "TIMESTAMP", Description: "When the text was collected, as its registrant stated it; null if unknown."},
 	{Name: "text", Type: "STRING", Description: "The sample's text (UTF-8)."},
 }
 
