@@ -12,12 +12,14 @@ import (
 const usage = `registryd — Pedigree, the provenance registry and training-mix policy enforcer
 
 Usage:
-  registryd serve   [--addr 127.0.0.1:8080] [--data-dir ./data] [--db PATH|postgres://…] [--toxicity-scorer lexicon|URL]
-                    [--checkpoint-mirror DIR|URL] [--audit-rate 5000] [--audit-interval 10m]
+  registryd serve   [--addr 127.0.0.1:8080] [--data-dir ./data] [--db PATH|postgres://…]
+                    [--toxicity-scorer lexicon|tei:URL|openai:URL|URL] [--checkpoint-mirror DIR|URL]
+                    [--audit-rate 5000] [--audit-interval 10m] [--tls-cert FILE --tls-key FILE]
+                    [--rate-limit-writes ROLE=N/s:BURST] [--rate-limit-expensive …] [--openlineage-url URL]
   registryd keys create --role ingest|auditor|admin [--data-dir …|--db …]
   registryd ingest  FILE.jsonl --server URL --key INGEST_KEY [--batch 1000] [--ids-out FILE]
   registryd models create --name NAME --version V [--provider P] [--declared-generation N | --trained-on MIX,…]
-  registryd mixes create --size N [--policy P] [--seed S] [--best-of-k mtld] [--datasets a,b] [--dry-run] | --request FILE
+  registryd mixes create --size N [--policy P] [--seed S] [--best-of-k mtld] [--datasets a,b] [--base-model M] [--dry-run] | --request FILE
   registryd mixes export --mix ID [--format jsonl|chat|parquet|card|croissant] [--out FILE]
   registryd report check --model REF | report disclosure --model REF --file FILE | report get --model REF [--format md]
   registryd verify  --server URL --key AUDITOR_KEY --log-key VERIFIER_KEY [--index I,J] [--mix ID] [--sample N] [--state FILE]
