@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pedigreeml/pedigree/metrics"
 )
@@ -135,7 +136,18 @@ const (
 // examples with
 //
 //	PEDIGREE_EVAL_REPORT=1 go test ./metrics -run TestToxicityEval -v
+//
+// PEDIGREE_EVAL_SCORER, a --toxicity-scorer value (a tei: or openai: classifier server a team runs),
+// adds that scorer to the report, without a floor.
 func TestToxicityEval(t *testing.T) {
+	scorers := []metrics.ToxicityScorer{metrics.NewLexiconV1Scorer(), metrics.NewLexiconScorer()}
+	if spec := os.Getenv("PEDIGREE_EVAL_SCORER"); spec != "" {
+		tox, err := metrics.ParseToxicityScorer(spec, 30*time.Second)
+		if err != nil {
+			t.Fatalf("PEDIGREE_EVAL_SCORER: %v", err)
+		}
+		scorers = append(scorers, tox)
+	}
 	for _, tt := range []struct {
 		name  string
 		file  string
@@ -146,7 +158,7 @@ func TestToxicityEval(t *testing.T) {
 			if tt.file == evalSet && len(set) < minEvalSize {
 				t.Errorf("%s has %d examples, want at least %d", tt.file, len(set), minEvalSize)
 			}
-			for _, tox := range []metrics.ToxicityScorer{metrics.NewLexiconV1Scorer(), metrics.NewLexiconScorer()} {
+			for _, tox := range scorers {
 				all, byCat, wrong := evaluate(t, tox, set)
 				if os.Getenv("PEDIGREE_EVAL_REPORT") != "" {
 					t.Logf("%s on %s, threshold %.2f, %d examples\n%s", tox.ID(), tt.file, evalThreshold, len(set), evalReport(all, byCat))
