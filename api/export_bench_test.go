@@ -108,20 +108,7 @@ func BenchmarkExportFormats(b *testing.B) {
 		b.Fatalf("build: %v", err)
 	}
 	mix := res.Mix
-	signer, _, vkey, err := ledger.LoadOrCreateKey(dir, "pedigree-bench")
-	if err != nil {
-		b.Fatal(err)
-	}
-	log := ledger.NewLog(s, signer, vkey)
-	if _, err := log.SelfCheck(ctx, s.RecordLeaves); err != nil {
-		b.Fatal(err)
-	}
-	checked := leaves.NewChecked(s, log)
-	key, _, err := (&registry.Service{Store: checked}).CreateKey(ctx, registry.RoleIngest)
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := api.New(api.Config{}, api.Deps{Store: checked, Log: log, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	srv, checked, key := benchServer(b, s, dir, registry.RoleIngest)
 	b.Logf("registry of %d samples, mix of %d (%d human, %d synthetic), filled in %s", n, mix.Size, mix.Stats.Human, mix.Stats.Synthetic,
 		time.Since(started).Round(time.Second))
 
@@ -186,4 +173,25 @@ func BenchmarkExportFormats(b *testing.B) {
 			b.ReportMetric(float64(out)/(1<<20), "out_MiB")
 		})
 	}
+}
+
+// benchServer serves s as registryd does, through the checked store with proofs against its log
+// (the log's key kept in dir), and returns the API, the checked store and a key of role.
+func benchServer(b *testing.B, s *sqlite.Store, dir, role string) (*api.Server, *leaves.Checked, string) {
+	b.Helper()
+	ctx := context.Background()
+	signer, _, vkey, err := ledger.LoadOrCreateKey(dir, "pedigree-bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	log := ledger.NewLog(s, signer, vkey)
+	if _, err := log.SelfCheck(ctx, s.RecordLeaves); err != nil {
+		b.Fatal(err)
+	}
+	checked := leaves.NewChecked(s, log)
+	key, _, err := (&registry.Service{Store: checked}).CreateKey(ctx, role)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return api.New(api.Config{}, api.Deps{Store: checked, Log: log, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}), checked, key
 }

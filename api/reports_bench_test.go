@@ -3,8 +3,6 @@ package api_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,13 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pedigreeml/pedigree/api"
 	"github.com/pedigreeml/pedigree/internal/baseline"
-	"github.com/pedigreeml/pedigree/ledger"
 	"github.com/pedigreeml/pedigree/metrics"
 	"github.com/pedigreeml/pedigree/mixer"
 	"github.com/pedigreeml/pedigree/registry"
-	"github.com/pedigreeml/pedigree/registry/leaves"
 	"github.com/pedigreeml/pedigree/registry/sqlite"
 )
 
@@ -73,20 +68,7 @@ func BenchmarkEUAIActReport(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	signer, _, vkey, err := ledger.LoadOrCreateKey(dir, "pedigree-bench")
-	if err != nil {
-		b.Fatal(err)
-	}
-	log := ledger.NewLog(s, signer, vkey)
-	if _, err := log.SelfCheck(ctx, s.RecordLeaves); err != nil {
-		b.Fatal(err)
-	}
-	checked := leaves.NewChecked(s, log)
-	key, _, err := (&registry.Service{Store: checked}).CreateKey(ctx, registry.RoleAuditor)
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := api.New(api.Config{}, api.Deps{Store: checked, Log: log, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	srv, checked, key := benchServer(b, s, dir, registry.RoleAuditor)
 
 	var tRead, tReport time.Duration
 	for b.Loop() {
