@@ -81,7 +81,7 @@ func (s *Server) buildMix(c echo.Context, dry bool) error {
 	}
 	if dry {
 		out := dryRunResult{DryRun: true, Allowed: res.Decision.Allowed, Violations: res.Decision.Violations,
-			Policy: res.Decision.Policy, Size: len(res.Manifest), Strategy: req.Strategy}
+			Policy: res.Decision.Policy, Size: res.Size, Strategy: req.Strategy}
 		var summary mixer.Summary
 		if err := json.Unmarshal(res.Decision.Input, &summary); err == nil {
 			out.Size, out.Stats, out.Strategy = summary.Size, summary.Stats, summary.Strategy

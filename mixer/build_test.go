@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/pedigreeml/pedigree/mixer"
+	"github.com/pedigreeml/pedigree/mixer/mixertest"
 	"github.com/pedigreeml/pedigree/policy"
 	"github.com/pedigreeml/pedigree/registry"
 )
@@ -46,6 +47,7 @@ type fakeStore struct {
 	poolErr, writeErr, modelErr, policyErr error
 
 	queries []registry.PoolQuery
+	draws   []*mixertest.MemDraw
 	saves   []saved
 }
 
@@ -54,20 +56,26 @@ var _ mixer.PolicyStore = (*fakeStore)(nil)
 
 func (f *fakeStore) Dialect() string { return "sqlite" }
 
-func (f *fakeStore) MixPool(ctx context.Context, q registry.PoolQuery, fn func(*registry.PoolRow) error) error {
-	f.queries = append(f.queries, q)
+// OpenDraw draws from the rows the query admits with the reference draw (mixertest.MemDraw).
+func (f *fakeStore) OpenDraw(ctx context.Context, q registry.DrawQuery) (registry.Draw, error) {
+	f.queries = append(f.queries, q.Pool)
 	if f.poolErr != nil {
-		return f.poolErr
+		return nil, f.poolErr
 	}
+	d := &mixertest.MemDraw{Q: q, Admit: admits}
+	f.draws = append(f.draws, d)
 	for _, r := range f.rows {
-		if q.BestOfK != nil && r.rank > 1 || len(q.Datasets) > 0 && !slices.Contains(q.Datasets, r.Dataset) {
-			continue
-		}
-		if err := fn(&r.PoolRow); err != nil {
-			return err
+		d.All = append(d.All, r.PoolRow)
+		if admits(&r.PoolRow, q.Pool) && (q.Pool.BestOfK == nil || r.rank <= 1) {
+			d.Rows = append(d.Rows, r.PoolRow)
 		}
 	}
-	return nil
+	return d, nil
+}
+
+// admits is the fake's admission: by dataset only.
+func admits(r *registry.PoolRow, q registry.PoolQuery) bool {
+	return len(q.Datasets) == 0 || slices.Contains(q.Datasets, r.Dataset)
 }
 
 func (f *fakeStore) GetModel(ctx context.Context, ref string) (*registry.Model, error) {
@@ -144,9 +152,12 @@ func (tx *fakeTx) WriteDecision(ctx context.Context, d *registry.Decision) error
 	return nil
 }
 
-func (tx *fakeTx) WriteMix(ctx context.Context, m *registry.Mix, manifest []string) error {
-	tx.saved.m, tx.saved.manifest = m, manifest
-	return nil
+func (tx *fakeTx) WriteMix(ctx context.Context, m *registry.Mix, manifest registry.Manifest) error {
+	tx.saved.m = m
+	return manifest(func(id string) error {
+		tx.saved.manifest = append(tx.saved.manifest, id)
+		return nil
+	})
 }
 
 func (tx *fakeTx) LatestPolicyVersion(ctx context.Context, name string) (*registry.PolicyVersion, error) {
@@ -341,7 +352,7 @@ func TestBuild(t *testing.T) {
 			check: func(t *testing.T, f *fakeStore, res *mixer.Result) {
 				// The human original wins over its model copy (lower generation); the near
 				// duplicate stays, being another text.
-				wantSet(t, res.Manifest, []string{dupRows[0].ID, dupRows[2].ID, dupRows[3].ID, dupRows[4].ID})
+				wantSet(t, manifestOf(f), []string{dupRows[0].ID, dupRows[2].ID, dupRows[3].ID, dupRows[4].ID})
 				if s := res.Mix.Stats; s.Duplicates != 1 || s.Pool != 5 {
 					t.Fatalf("duplicates_removed %d of a pool of %d; want 1 of 5", s.Duplicates, s.Pool)
 				}
@@ -351,7 +362,7 @@ func TestBuild(t *testing.T) {
 			name: "DedupNearKeepsOnePerCluster", rows: dupRows, module: limits(`{"dedup": "near"}`),
 			req: registry.MixRequest{Size: 100}, wantAllowed: true,
 			check: func(t *testing.T, f *fakeStore, res *mixer.Result) {
-				wantSet(t, res.Manifest, []string{dupRows[0].ID, dupRows[2].ID, dupRows[4].ID})
+				wantSet(t, manifestOf(f), []string{dupRows[0].ID, dupRows[2].ID, dupRows[4].ID})
 				if res.Mix.Stats.Duplicates != 2 {
 					t.Fatalf("duplicates_removed %d, want 2", res.Mix.Stats.Duplicates)
 				}
@@ -362,7 +373,7 @@ func TestBuild(t *testing.T) {
 			req: registry.MixRequest{Size: 100, Strategy: registry.MixStrategy{Name: registry.StrategyBestOfK, Objective: registry.ObjectiveMTLD}},
 			check: func(t *testing.T, f *fakeStore, res *mixer.Result) {
 				// Rows 2 and 3 are one cluster of generation 1; row 3 has the higher MTLD.
-				wantSet(t, res.Manifest, []string{dupRows[0].ID, dupRows[3].ID, dupRows[4].ID})
+				wantSet(t, manifestOf(f), []string{dupRows[0].ID, dupRows[3].ID, dupRows[4].ID})
 			},
 		},
 		{
@@ -370,7 +381,7 @@ func TestBuild(t *testing.T) {
 			req: registry.MixRequest{Size: 100, Strategy: registry.MixStrategy{Name: registry.StrategyBestOfK, Objective: registry.ObjectiveLength}},
 			check: func(t *testing.T, f *fakeStore, res *mixer.Result) {
 				wantQuery(t, f, registry.BestOfKPool{Objective: registry.ObjectiveLength, KeepHumans: true})
-				wantSet(t, res.Manifest, rank1)
+				wantSet(t, manifestOf(f), rank1)
 			},
 		},
 		{
@@ -379,7 +390,7 @@ func TestBuild(t *testing.T) {
 				Source: registry.SourceSingle, Models: []string{"b@1", "a@1"}}},
 			check: func(t *testing.T, f *fakeStore, res *mixer.Result) {
 				wantQuery(t, f, registry.BestOfKPool{Objective: registry.ObjectiveMTLD, PerModel: true, ModelIDs: []string{modelB.ID, modelA.ID}})
-				wantSet(t, res.Manifest, rank1)
+				wantSet(t, manifestOf(f), rank1)
 			},
 		},
 		{
@@ -400,8 +411,8 @@ func TestBuild(t *testing.T) {
 			check: func(t *testing.T, f *fakeStore, res *mixer.Result) {
 				// Without accumulate, 12 of 60 drawn by the seed would hold about two of the ten.
 				for _, id := range priorIDs {
-					if !slices.Contains(res.Manifest, id) {
-						t.Fatalf("the mix %v leaves out the base model's human sample %s", res.Manifest, id)
+					if !slices.Contains(manifestOf(f), id) {
+						t.Fatalf("the mix %v leaves out the base model's human sample %s", manifestOf(f), id)
 					}
 				}
 				wantAccumulated(registry.AccumulateStats{BaseModel: "s@1", Prior: 11, Admitted: 10, Kept: 10, Dropped: 1})(t, f, res)
@@ -420,8 +431,11 @@ func TestBuild(t *testing.T) {
 			wantViolation: "keeping 0 of 10 (accumulate): 10 left out by the request's filter or strategy",
 			check: func(t *testing.T, f *fakeStore, res *mixer.Result) {
 				// The second query asks the policy alone.
-				if len(f.queries) != 2 || len(f.queries[1].Datasets) != 0 || !slices.Equal(f.queries[1].Origins, []string{registry.OriginHuman}) {
-					t.Fatalf("pool queries %+v", f.queries)
+				if len(f.draws) != 1 || len(f.draws[0].Asked) != 1 {
+					t.Fatalf("draws %+v", f.draws)
+				}
+				if q := f.draws[0].Asked[0]; len(q.Datasets) != 0 || !slices.Equal(q.Origins, []string{registry.OriginHuman}) {
+					t.Fatalf("admitted prior asked %+v", q)
 				}
 			},
 		},
@@ -467,10 +481,9 @@ func TestBuild(t *testing.T) {
 			name: "DryRunSavesNothing", rows: pool(10), module: limits("{}"), req: registry.MixRequest{Size: 5, Seed: 3},
 			dryRun: true, wantAllowed: true,
 			check: func(t *testing.T, f *fakeStore, res *mixer.Result) {
-				if res.Mix.ID != "" || res.Decision.ID != "" || res.Mix.DecisionID != "" || res.Mix.Size != 5 {
+				if res.Mix.ID != "" || res.Decision.ID != "" || res.Mix.DecisionID != "" || res.Mix.Size != 5 || res.Size != 5 {
 					t.Fatalf("dry run: mix %q of %d, decision %q; want no ids", res.Mix.ID, res.Mix.Size, res.Decision.ID)
 				}
-				wantManifest(t, f, res)
 			},
 		},
 		{
@@ -524,7 +537,7 @@ func TestBuild(t *testing.T) {
 					t.Fatalf("%d saves, want 1", len(f.saves))
 				}
 				s := f.saves[0]
-				if s.d != d || s.m != res.Mix || !slices.Equal(s.manifest, res.Manifest) || s.idem != idem || d.ID == "" {
+				if s.d != d || s.m != res.Mix || len(s.manifest) != res.Size && res.Mix != nil || s.idem != idem || d.ID == "" {
 					t.Fatalf("saved %+v; want the decision, mix and manifest answered, with the idempotency key", s)
 				}
 				if res.Mix != nil && (res.Mix.ID == "" || res.Mix.DecisionID != d.ID) {
@@ -538,6 +551,14 @@ func TestBuild(t *testing.T) {
 	}
 }
 
+// manifestOf is the manifest the last build stored.
+func manifestOf(f *fakeStore) []string {
+	if len(f.saves) == 0 {
+		return nil
+	}
+	return f.saves[len(f.saves)-1].manifest
+}
+
 // wantManifest fails unless the mix's manifest hash is that of its manifest's samples, in order.
 func wantManifest(t *testing.T, f *fakeStore, res *mixer.Result) {
 	t.Helper()
@@ -546,13 +567,13 @@ func wantManifest(t *testing.T, f *fakeStore, res *mixer.Result) {
 		content[r.ID] = r.ContentSHA256
 	}
 	h := registry.NewManifestHash()
-	for _, id := range res.Manifest {
+	for _, id := range manifestOf(f) {
 		if err := h.Add(id, content[id]); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if len(res.Manifest) != res.Mix.Size || h.Sum() != res.Mix.ManifestSHA256 {
-		t.Fatalf("manifest of %d ids for a mix of %d; hash %s, want %s", len(res.Manifest), res.Mix.Size, res.Mix.ManifestSHA256, h.Sum())
+	if len(manifestOf(f)) != res.Mix.Size || h.Sum() != res.Mix.ManifestSHA256 {
+		t.Fatalf("manifest of %d ids for a mix of %d; hash %s, want %s", len(manifestOf(f)), res.Mix.Size, res.Mix.ManifestSHA256, h.Sum())
 	}
 }
 

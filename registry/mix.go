@@ -292,6 +292,8 @@ type PoolRow struct {
 type MixStore interface {
 	Dialect() string
 	MixPool(ctx context.Context, q PoolQuery, fn func(*PoolRow) error) error
+	// OpenDraw starts drawing a mix inside the database (draw.go); the caller closes the draw.
+	OpenDraw(ctx context.Context, q DrawQuery) (Draw, error)
 	GetMix(ctx context.Context, id string) (*Mix, error)
 	ListMixes(ctx context.Context, after string, limit int) ([]*Mix, error)
 	GetDecision(ctx context.Context, id string) (*Decision, error)

@@ -29,6 +29,9 @@ type Service struct {
 	Now     func() time.Time // defaults to time.Now
 	Workers int              // scoring goroutines; defaults to GOMAXPROCS
 	Near    NearRule         // how ingest treats near-duplicates of model text
+	// NewID, if set, makes new samples' ids instead of a random UUIDv7: for tests that store the
+	// same records in two stores.
+	NewID func() string
 }
 
 func (s *Service) now() time.Time {
@@ -77,6 +80,9 @@ func (s *Service) ingest(ctx context.Context, in []NewSample, idem *Idempotency,
 	samples := make([]*Sample, len(in))
 	for i := range in {
 		samples[i] = buildSample(&in[i])
+		if s.NewID != nil {
+			samples[i].ID = s.NewID()
+		}
 	}
 	if err := s.resolve(ctx, in, samples, batch); err != nil {
 		return nil, err

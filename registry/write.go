@@ -41,7 +41,7 @@ type Tx interface {
 	// WriteDecision stores a policy decision, setting LogIndex.
 	WriteDecision(ctx context.Context, d *Decision) error
 	// WriteMix stores a mix and its manifest (sample ids in order), setting LogIndex.
-	WriteMix(ctx context.Context, m *Mix, manifest []string) error
+	WriteMix(ctx context.Context, m *Mix, manifest Manifest) error
 }
 
 // A Writer runs fn in one write transaction and commits it if fn returns nil.
@@ -187,7 +187,7 @@ func WritePolicyVersion(ctx context.Context, w Writer, p *PolicyVersion) (create
 // WriteMix stores a decision and, when m is not nil (the policy allowed it), the mix it allowed and
 // its manifest, in one transaction. With idem, a request that completed meanwhile is ECONFLICT (the
 // caller answers the replay), one whose key was used with another request EUNPROCESSABLE.
-func WriteMix(ctx context.Context, w Writer, d *Decision, m *Mix, manifest []string, idem *Idempotency) error {
+func WriteMix(ctx context.Context, w Writer, d *Decision, m *Mix, manifest Manifest, idem *Idempotency) error {
 	return w.Write(ctx, func(tx Tx) error {
 		prev, err := replayed(ctx, tx, idem)
 		if err != nil {

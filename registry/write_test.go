@@ -103,7 +103,7 @@ func (m *memTx) WriteDecision(_ context.Context, d *registry.Decision) error {
 	return nil
 }
 
-func (m *memTx) WriteMix(_ context.Context, x *registry.Mix, _ []string) error {
+func (m *memTx) WriteMix(_ context.Context, x *registry.Mix, _ registry.Manifest) error {
 	x.LogIndex = m.append()
 	m.mixes = append(m.mixes[:len(m.mixes):len(m.mixes)], x)
 	return nil
@@ -219,7 +219,7 @@ func TestWriteMix(t *testing.T) {
 	tx := newMemTx()
 	idem := &registry.Idempotency{Scope: "k", Key: "mix", RequestSHA256: "r"}
 	d, m := &registry.Decision{ID: "d1", Allowed: true}, &registry.Mix{ID: "m1"}
-	if err := registry.WriteMix(ctx, tx, d, m, []string{"s"}, idem); err != nil {
+	if err := registry.WriteMix(ctx, tx, d, m, registry.ManifestOf([]string{"s"}), idem); err != nil {
 		t.Fatal(err)
 	}
 	if d.MixID != "m1" || len(tx.mixes) != 1 || tx.idem["k/mix"] == nil || fmt.Sprint(tx.idem["k/mix"].IDs) != "[d1 m1]" {

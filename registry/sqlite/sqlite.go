@@ -57,7 +57,9 @@ func dialect() *sqlstore.Dialect {
 	if err != nil {
 		panic(err) // the embedded directory exists
 	}
-	return &sqlstore.Dialect{Name: "sqlite", TextParam: "CAST(? AS TEXT)", JSONLists: true, SingleWriter: true, Migrations: sub}
+	return &sqlstore.Dialect{Name: "sqlite", TextParam: "CAST(? AS TEXT)", JSONLists: true, SingleWriter: true, Migrations: sub,
+		DrawKey: "pedigree_draw_key(?, s.id)", Substring: "pedigree_substring(%s, ?)", Unhex: "unhex(%s)",
+		ScratchOn: "PRAGMA query_only = 0", ScratchOff: "PRAGMA query_only = 1"}
 }
 
 // Open opens (creating if needed) the database file at path and applies pending migrations.

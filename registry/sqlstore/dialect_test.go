@@ -10,6 +10,14 @@ func TestRebind(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{"SELECT 1", "SELECT 1"},
 		{"SELECT ? WHERE a = ? AND b IN (?,?)", "SELECT $1 WHERE a = $2 AND b IN ($3,$4)"},
+		// A ? in a literal or a quoted identifier is text: a policy's regular expression keeps (?!…).
+		{`SELECT ? WHERE m ~ '(?!x)' AND n = ?`, `SELECT $1 WHERE m ~ '(?!x)' AND n = $2`},
+		{`SELECT 'it''s ?' , ?`, `SELECT 'it''s ?' , $1`},
+		{`SELECT E'a\' ?' , ?`, `SELECT E'a\' ?' , $1`},
+		{`SELECT e'\\' , ?`, `SELECT e'\\' , $1`},
+		{`SELECT CASE WHEN x = ? THEN 'a\' END, ?`, `SELECT CASE WHEN x = $1 THEN 'a\' END, $2`}, // no escapes in a standard string
+		{`SELECT "odd?name", ?`, `SELECT "odd?name", $1`},
+		{`SELECT 'unterminated ?`, `SELECT 'unterminated ?`},
 	} {
 		if got := numbered.rebind(tc.in); got != tc.want {
 			t.Errorf("rebind(%q) = %q, want %q", tc.in, got, tc.want)

@@ -27,6 +27,12 @@ const poolColumns = `s.id, s.content_sha256, s.origin, coalesce(s.model, ''), s.
 // PoolSQL returns the candidate-pool query and its arguments. Benchmarks run it bare, as the
 // baseline of building a mix.
 func PoolSQL(q registry.PoolQuery) (string, []any) {
+	where, args := poolWhere(q)
+	return "SELECT " + poolColumns + " FROM samples s WHERE " + where, args
+}
+
+// poolWhere is the condition over alias s that admits q's samples, and its arguments.
+func poolWhere(q registry.PoolQuery) (string, []any) {
 	where := []string{"(" + q.Where + ")"}
 	var args []any
 	in := func(col string, vals []string) {
@@ -77,7 +83,7 @@ func PoolSQL(q registry.PoolQuery) (string, []any) {
 			partition+" ORDER BY "+rankOrder[b.Objective]+") AS rk FROM samples WHERE "+strings.Join(inner, " AND ")+") ranked WHERE rk = 1))")
 		args = append(args, innerArgs...)
 	}
-	return "SELECT " + poolColumns + " FROM samples s WHERE " + strings.Join(where, " AND "), args
+	return strings.Join(where, " AND "), args
 }
 
 // MixPool implements registry.MixStore: it streams the admitted samples, one reused row at a time.
@@ -115,20 +121,7 @@ func (s *Store) MixPool(ctx context.Context, q registry.PoolQuery, fn func(*regi
 // manifestChunk is how many sample ids one manifest row packs.
 const manifestChunk = 4096
 
-// PackIDs packs UUID strings into 16 bytes each.
-func PackIDs(ids []string) ([]byte, error) {
-	out := make([]byte, 0, 16*len(ids))
-	for _, id := range ids {
-		u, err := uuid.Parse(id)
-		if err != nil {
-			return nil, fmt.Errorf("manifest id %q: %w", id, err)
-		}
-		out = append(out, u[:]...)
-	}
-	return out, nil
-}
-
-// UnpackIDs is the inverse of PackIDs.
+// UnpackIDs unpacks a manifest row: 16 bytes a sample id.
 func UnpackIDs(b []byte) ([]string, error) {
 	if len(b)%16 != 0 {
 		return nil, fmt.Errorf("manifest chunk of %d bytes", len(b))
@@ -162,11 +155,11 @@ func (t writeTx) WriteDecision(ctx context.Context, d *registry.Decision) error 
 }
 
 // WriteMix implements registry.Tx.
-func (t writeTx) WriteMix(ctx context.Context, m *registry.Mix, manifest []string) error {
+func (t writeTx) WriteMix(ctx context.Context, m *registry.Mix, manifest registry.Manifest) error {
 	return insertMix(ctx, t.tx, t.log, m, manifest)
 }
 
-func insertMix(ctx context.Context, tx *txn, log *logWriter, m *registry.Mix, manifest []string) error {
+func insertMix(ctx context.Context, tx *txn, log *logWriter, m *registry.Mix, manifest registry.Manifest) error {
 	strategy, _ := json.Marshal(m.Strategy)
 	request, _ := json.Marshal(m.Request)
 	stats, _ := json.Marshal(m.Stats)
@@ -186,17 +179,42 @@ func insertMix(ctx context.Context, tx *txn, log *logWriter, m *registry.Mix, ma
 		string(stats), m.ManifestSHA256, m.MaxGeneration, m.GenerationBasis, millis(m.CreatedAt), m.LogIndex, m.LeafFields); err != nil {
 		return fmt.Errorf("insert mix: %w", err)
 	}
-	for chunk := 0; chunk*manifestChunk < len(manifest); chunk++ {
-		part := manifest[chunk*manifestChunk : min(len(manifest), (chunk+1)*manifestChunk)]
-		b, err := PackIDs(part)
-		if err != nil {
-			return err
+	if manifest == nil {
+		return nil
+	}
+	// The manifest is packed manifestChunk ids a row as it streams in: memory holds one chunk.
+	chunk, n := 0, 0
+	packed := make([]byte, 0, 16*manifestChunk)
+	flush := func() error {
+		if len(packed) == 0 {
+			return nil
 		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO mix_manifest (mix_id, chunk, sample_ids) VALUES (?, ?, ?)", m.ID, chunk, b); err != nil {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO mix_manifest (mix_id, chunk, sample_ids) VALUES (?, ?, ?)", m.ID, chunk, packed); err != nil {
 			return fmt.Errorf("insert manifest: %w", err)
 		}
+		chunk++
+		packed = packed[:0]
+		return nil
 	}
-	return nil
+	err = manifest(func(id string) error {
+		u, err := uuid.Parse(id)
+		if err != nil {
+			return fmt.Errorf("manifest id %q: %w", id, err)
+		}
+		packed = append(packed, u[:]...)
+		n++
+		if len(packed) == cap(packed) {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err == nil && n != m.Size {
+		err = fmt.Errorf("the manifest of mix %s holds %d samples, not its size %d", m.ID, n, m.Size)
+	}
+	return err
 }
 
 const mixColumns = `id, policy_name, policy_version, policy_sha256, decision_id, size, seed, strategy, request, stats,

@@ -60,13 +60,28 @@ type Dialect struct {
 	// transaction's own connection (copy.go), in that transaction.
 	CopyFrom CopyFunc
 
+	// DrawKey is registry.DrawKey over alias s in SQL, with one ? for the seed in decimal.
+	DrawKey string
+	// Substring is the first parenthesized group of a regular expression's match, or NULL: %s for
+	// the text, ? for the pattern (registry.HostPattern).
+	Substring string
+	// Unhex turns hexadecimal text (%s) into bytes.
+	Unhex string
+	// ScratchOn and ScratchOff, if set, run on a read connection before and after a draw writes its
+	// TEMP tables on it (SQLite's read connections are query_only).
+	ScratchOn, ScratchOff string
+	// DrawIsolation is the isolation level of a draw's transaction: one snapshot for all its queries.
+	DrawIsolation sql.IsolationLevel
+
 	rebound sync.Map // query → query with numbered placeholders
 }
 
 // Rebind returns q, written with ? placeholders, in the dialect's placeholders.
 func (d *Dialect) Rebind(q string) string { return d.rebind(q) }
 
-// rebind returns q with the dialect's placeholders.
+// rebind returns q with the dialect's placeholders. A ? inside a quoted string or identifier is
+// text, not a placeholder: the policies' SQL carries regular expressions such as (?!…) in its
+// literals (quoted with ', a doubled quote standing for one, and E'…' with backslash escapes).
 func (d *Dialect) rebind(q string) string {
 	if !d.Numbered || !strings.Contains(q, "?") {
 		return q
@@ -77,17 +92,42 @@ func (d *Dialect) rebind(q string) string {
 	var b strings.Builder
 	n := 0
 	for i := 0; i < len(q); i++ {
-		if q[i] == '?' {
+		switch c := q[i]; {
+		case c == '?':
 			n++
 			b.WriteByte('$')
 			b.WriteString(strconv.Itoa(n))
-			continue
+		case c == '\'' || c == '"':
+			escapes := c == '\'' && i > 0 && (q[i-1] == 'E' || q[i-1] == 'e') && (i == 1 || !isIdentByte(q[i-2]))
+			j := i + 1
+			for ; j < len(q); j++ {
+				if escapes && q[j] == '\\' {
+					j++
+					continue
+				}
+				if q[j] == c {
+					if j+1 < len(q) && q[j+1] == c {
+						j++ // a doubled quote stands for one
+						continue
+					}
+					break
+				}
+			}
+			j = min(j, len(q)-1)
+			b.WriteString(q[i : j+1])
+			i = j
+		default:
+			b.WriteByte(c)
 		}
-		b.WriteByte(q[i])
 	}
 	r := b.String()
 	d.rebound.Store(q, r)
 	return r
+}
+
+// isIdentByte reports whether c can be part of an SQL identifier or keyword.
+func isIdentByte(c byte) bool {
+	return c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }
 
 // queryer is what read helpers need: a connection pool or a transaction, speaking the dialect.

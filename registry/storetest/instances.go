@@ -197,7 +197,7 @@ func saveDrawnMix(ctx context.Context, s LoggedStore, pv *registry.PolicyVersion
 	d := &registry.Decision{ID: newID(), Policy: pv.Ref(), Allowed: true, Violations: []string{}, Input: input, EvaluatedAt: at}
 	m := &registry.Mix{ID: newID(), Policy: pv.Ref(), DecisionID: d.ID, Size: len(pool), Seed: req.Seed,
 		Strategy: req.Strategy, Request: req, Stats: stats, ManifestSHA256: hash.Sum(), CreatedAt: at}
-	return d, m, registry.WriteMix(ctx, s, d, m, manifest, nil)
+	return d, m, registry.WriteMix(ctx, s, d, m, registry.ManifestOf(manifest), nil)
 }
 
 // testInstancesSequenceTheLog has two instances on one database write concurrently; the log must

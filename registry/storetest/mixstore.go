@@ -202,12 +202,12 @@ func testSaveMixAndExport(t *testing.T, b Backend) {
 	allowed := decision(true)
 	big := newMix(allowed, manifest, registry.MixStats{Human: len(manifest), MaxGeneration: 2,
 		Bases: map[string]int{registry.BasisHuman: 9000, registry.BasisDeclared: 999, registry.BasisMixes: 1}})
-	if err := registry.WriteMix(ctx, s, allowed, big, manifest, nil); err != nil {
+	if err := registry.WriteMix(ctx, s, allowed, big, registry.ManifestOf(manifest), nil); err != nil {
 		t.Fatal(err)
 	}
 	allowed2 := decision(true)
 	small := newMix(allowed2, ids[:3], registry.MixStats{Human: 3, Bases: map[string]int{registry.BasisHuman: 3}})
-	if err := registry.WriteMix(ctx, s, allowed2, small, ids[:3], nil); err != nil {
+	if err := registry.WriteMix(ctx, s, allowed2, small, registry.ManifestOf(ids[:3]), nil); err != nil {
 		t.Fatal(err)
 	}
 	logIdx = append(logIdx, refused.LogIndex, allowed.LogIndex, big.LogIndex, allowed2.LogIndex, small.LogIndex)

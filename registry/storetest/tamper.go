@@ -207,7 +207,7 @@ func Fill(t *testing.T, b Backend) *Filled {
 	allowed := &registry.Decision{ID: newID(), Policy: open.Ref(), Allowed: true, Violations: []string{}, Input: input, EvaluatedAt: at}
 	f.Mix = &registry.Mix{ID: newID(), Policy: open.Ref(), DecisionID: allowed.ID, Size: len(drawn), Seed: req.Seed,
 		Strategy: req.Strategy, Request: req, Stats: stats, ManifestSHA256: hash.Sum(), CreatedAt: at}
-	if err := registry.WriteMix(ctx, st, allowed, f.Mix, manifest,
+	if err := registry.WriteMix(ctx, st, allowed, f.Mix, registry.ManifestOf(manifest),
 		&registry.Idempotency{Scope: "fill", Key: "mix-1", RequestSHA256: digest("mix-1")}); err != nil {
 		t.Fatalf("mix: %v", err)
 	}

@@ -1,0 +1,275 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/pedigreeml/pedigree/registry"
+)
+
+// A draw (registry.Draw) runs on one connection of the read pool, in one transaction: the
+// transaction's snapshot makes the counts, the selection and the statistics agree, and the scratch
+// tables the draw writes are TEMP tables of that connection, dropped when the transaction rolls
+// back. Nothing the draw does is visible to another connection or stays behind it.
+//
+// The scratch tables:
+//
+//	draw_prior (id)                               the base model's human data (AddPrior)
+//	draw_pick (pos, id, content_sha256, prior)    the selection in manifest order (Select)
+//
+// Go holds no row of the pool: the pool, dedup and the quotas' cut are window functions over the
+// samples table (the rules are registry's, in draw.go), and the manifest streams from draw_pick.
+
+var _ registry.Draw = (*draw)(nil)
+
+type draw struct {
+	s    *Store
+	conn *sql.Conn
+	tx   *sql.Tx
+	q    registry.DrawQuery
+	seed string
+}
+
+// OpenDraw implements registry.MixStore.
+func (s *Store) OpenDraw(ctx context.Context, q registry.DrawQuery) (registry.Draw, error) {
+	conn, err := s.r.DB.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("draw: %w", err)
+	}
+	w := &draw{s: s, conn: conn, q: q, seed: strconv.FormatInt(q.Seed, 10)}
+	if err := w.open(ctx); err != nil {
+		return nil, errors.Join(err, w.Close())
+	}
+	return w, nil
+}
+
+func (w *draw) open(ctx context.Context) error {
+	d := w.s.d
+	if d.ScratchOn != "" {
+		if _, err := w.conn.ExecContext(ctx, d.ScratchOn); err != nil {
+			return fmt.Errorf("draw: %w", err)
+		}
+	}
+	tx, err := w.conn.BeginTx(ctx, &sql.TxOptions{Isolation: d.DrawIsolation})
+	if err != nil {
+		return fmt.Errorf("draw: %w", err)
+	}
+	w.tx = tx
+	for _, ddl := range []string{
+		"CREATE TEMP TABLE draw_prior (id TEXT PRIMARY KEY)",
+		"CREATE TEMP TABLE draw_pick (pos BIGINT PRIMARY KEY, id TEXT NOT NULL, content_sha256 TEXT NOT NULL, prior INTEGER NOT NULL)",
+	} {
+		if _, err := tx.ExecContext(ctx, ddl); err != nil {
+			return fmt.Errorf("draw: %w", err)
+		}
+	}
+	return nil
+}
+
+// Close rolls the draw's transaction back, which drops its scratch tables, and returns the
+// connection to the pool.
+func (w *draw) Close() error {
+	var errs []error
+	if w.tx != nil {
+		if err := w.tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
+			errs = append(errs, err)
+		}
+	}
+	if d := w.s.d; d.ScratchOff != "" {
+		if _, err := w.conn.ExecContext(context.Background(), d.ScratchOff); err != nil {
+			// A connection that could not be made read-only again must not serve reads.
+			_ = w.conn.Raw(func(any) error { return driver.ErrBadConn })
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(append(errs, w.conn.Close())...)
+}
+
+func (w *draw) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return w.tx.ExecContext(ctx, w.s.d.rebind(q), args...)
+}
+
+func (w *draw) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return w.tx.QueryContext(ctx, w.s.d.rebind(q), args...)
+}
+
+// AddPrior implements registry.Draw.
+func (w *draw) AddPrior(ctx context.Context, ids []string) (int, error) {
+	added := 0
+	err := chunks(ids, 500, func(part []string) error {
+		q := "INSERT INTO draw_prior (id) VALUES (" + strings.Repeat("?), (", len(part)-1) + "?) ON CONFLICT DO NOTHING"
+		res, err := w.exec(ctx, q, anys(part)...)
+		if err != nil {
+			return fmt.Errorf("draw: mark the base model's human data: %w", err)
+		}
+		n, err := res.RowsAffected()
+		added += int(n)
+		return err
+	})
+	return added, err
+}
+
+// kept is the WITH clause that defines kept: the admitted samples after dedup, each with its draw
+// key k and its prior mark.
+func (w *draw) kept() (string, []any) {
+	d := w.s.d
+	where, args := poolWhere(w.q.Pool)
+	cte := "WITH pool AS (SELECT s.id, s.content_sha256, s.model_id, s.generation, coalesce(s.norm_sha256, " +
+		fmt.Sprintf(d.Unhex, "s.content_sha256") + ") AS norm, coalesce(s.cluster, s.id) AS cluster, s.mtld, s.tokens, s.toxicity, " +
+		d.DrawKey + " AS k, CASE WHEN s.origin = 'human' AND s.id IN (SELECT id FROM draw_prior) THEN 1 ELSE 0 END AS prior" +
+		" FROM samples s WHERE " + where + ")"
+	args = append([]any{w.seed}, args...)
+	order := "generation, " + objectiveOrder[w.q.Objective] + "CASE WHEN id = cluster THEN 0 ELSE 1 END, k, id"
+	switch w.q.Dedup {
+	case "":
+		cte += ", kept AS (SELECT * FROM pool)"
+	case "exact":
+		cte += ", d1 AS (SELECT pool.*, row_number() OVER (PARTITION BY norm ORDER BY " + order + ") AS rn FROM pool)" +
+			", kept AS (SELECT * FROM d1 WHERE rn = 1)"
+	default: // near
+		cte += ", d1 AS (SELECT pool.*, row_number() OVER (PARTITION BY norm ORDER BY " + order + ") AS rn FROM pool)" +
+			", d2 AS (SELECT d1.*, row_number() OVER (PARTITION BY cluster ORDER BY " + order + ") AS rc FROM d1 WHERE rn = 1)" +
+			", kept AS (SELECT * FROM d2 WHERE rc = 1)"
+	}
+	return cte, args
+}
+
+// objectiveOrder orders dedup's candidates best first by a best-of-k objective (unscored toxicity
+// last), before the draw key.
+var objectiveOrder = map[string]string{
+	"":                         "",
+	registry.ObjectiveMTLD:     "mtld DESC, ",
+	registry.ObjectiveLength:   "tokens DESC, ",
+	registry.ObjectiveToxicity: "toxicity IS NULL, toxicity, ",
+}
+
+// Counts implements registry.Draw: one grouped query over kept, and one over pool when dedup
+// removes some.
+func (w *draw) Counts(ctx context.Context) (*registry.DrawCounts, error) {
+	cte, args := w.kept()
+	rows, err := w.query(ctx, cte+" SELECT model_id, count(*), sum(prior) FROM kept GROUP BY model_id ORDER BY model_id", args...)
+	if err != nil {
+		return nil, fmt.Errorf("draw: count the pool: %w", err)
+	}
+	defer rows.Close()
+	c := &registry.DrawCounts{}
+	for rows.Next() {
+		var model sql.NullString
+		var n, prior int
+		if err := rows.Scan(&model, &n, &prior); err != nil {
+			return nil, err
+		}
+		if model.Valid {
+			c.Models = append(c.Models, registry.ModelCount{ModelID: model.String, N: n})
+		} else {
+			c.Humans, c.Prior = n, prior
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("draw: count the pool: %w", err)
+	}
+	c.Pool, c.PoolPrior = c.Humans+c.Synthetic(), c.Prior
+	if w.q.Dedup != "" {
+		if err := w.tx.QueryRowContext(ctx, w.s.d.rebind(cte+" SELECT count(*), coalesce(sum(prior), 0) FROM pool"), args...).
+			Scan(&c.Pool, &c.PoolPrior); err != nil {
+			return nil, fmt.Errorf("draw: count the pool: %w", err)
+		}
+	}
+	return c, nil
+}
+
+// AdmittedPrior implements registry.Draw.
+func (w *draw) AdmittedPrior(ctx context.Context, q registry.PoolQuery) (int, error) {
+	where, args := poolWhere(q)
+	var n int
+	err := w.tx.QueryRowContext(ctx, w.s.d.rebind("SELECT count(*) FROM samples s WHERE "+where+
+		" AND s.origin = 'human' AND s.id IN (SELECT id FROM draw_prior)"), args...).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("draw: count the admitted human data of the base model: %w", err)
+	}
+	return n, nil
+}
+
+// Select implements registry.Draw: each stratum's rows ranked by (prior first,) draw key and id,
+// cut at the quotas, into draw_pick in manifest order.
+func (w *draw) Select(ctx context.Context, q registry.DrawQuota) (int, error) {
+	cte, args := w.kept()
+	query := cte +
+		", ranked AS (SELECT id, content_sha256, model_id, k, prior, row_number() OVER (PARTITION BY model_id ORDER BY prior DESC, k, id) AS r FROM kept)" +
+		", hum AS (SELECT id, content_sha256, k, prior FROM ranked WHERE model_id IS NULL AND r <= ?)" +
+		", syn AS (SELECT id, content_sha256, k, prior FROM ranked WHERE model_id IS NOT NULL AND r <= ? ORDER BY k, id LIMIT ?)" +
+		" INSERT INTO draw_pick (pos, id, content_sha256, prior)" +
+		" SELECT row_number() OVER (ORDER BY k, id), id, content_sha256, prior FROM (SELECT * FROM hum UNION ALL SELECT * FROM syn) sel"
+	res, err := w.exec(ctx, query, append(args, q.Humans, q.PerModel, q.Synthetic)...)
+	if err != nil {
+		return 0, fmt.Errorf("draw: select: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// Stats implements registry.Draw: the selection grouped by what the statistics count by.
+func (w *draw) Stats(ctx context.Context) (registry.MixStats, error) {
+	d := w.s.d
+	host := "coalesce(" + fmt.Sprintf(d.Substring, "lower(s.source_uri)") + ", '')"
+	query := "SELECT coalesce(s.model, ''), s.generation, s.dataset, s.source_kind," +
+		" CASE WHEN s.source_kind = 'web_crawl' AND " + host + " <> '' THEN " + host +
+		" WHEN s.source_name <> '' THEN s.source_name ELSE s.dataset END," +
+		" s.license, s.generation_basis, coalesce(min(CASE WHEN s.source_uri <> '' THEN s.source_uri END), '')," +
+		" count(*), sum(s.tokens), min(s.tokens), max(s.tokens), sum(s.mtld), min(s.mtld), max(s.mtld)," +
+		" count(s.toxicity), coalesce(sum(s.toxicity), 0), coalesce(min(s.toxicity), 0), coalesce(max(s.toxicity), 0), max(s.created_at)" +
+		" FROM draw_pick p JOIN samples s ON s.id = p.id GROUP BY 1, 2, 3, 4, 5, 6, 7"
+	// The source name's host appears twice in the query, each with the pattern as its argument.
+	rows, err := w.query(ctx, query, registry.HostPattern, registry.HostPattern)
+	if err != nil {
+		return registry.MixStats{}, fmt.Errorf("draw: statistics: %w", err)
+	}
+	defer rows.Close()
+	var groups []registry.StatsGroup
+	for rows.Next() {
+		var g registry.StatsGroup
+		if err := rows.Scan(&g.Model, &g.Generation, &g.Dataset, &g.SourceKind, &g.Source, &g.License, &g.Basis, &g.URI,
+			&g.Samples, &g.Tokens, &g.MinTokens, &g.MaxTokens, &g.MTLD, &g.MinMTLD, &g.MaxMTLD,
+			&g.Scored, &g.Tox, &g.MinTox, &g.MaxTox, &g.Latest); err != nil {
+			return registry.MixStats{}, err
+		}
+		groups = append(groups, g)
+	}
+	if err := rows.Err(); err != nil {
+		return registry.MixStats{}, fmt.Errorf("draw: statistics: %w", err)
+	}
+	return registry.MixStatsOf(groups), nil
+}
+
+// Kept implements registry.Draw.
+func (w *draw) Kept(ctx context.Context) (int, error) {
+	var n int
+	if err := w.tx.QueryRowContext(ctx, "SELECT count(*) FROM draw_pick WHERE prior = 1").Scan(&n); err != nil {
+		return 0, fmt.Errorf("draw: %w", err)
+	}
+	return n, nil
+}
+
+// Manifest implements registry.Draw.
+func (w *draw) Manifest(ctx context.Context, fn func(id, contentSHA256 string) error) error {
+	rows, err := w.tx.QueryContext(ctx, "SELECT id, content_sha256 FROM draw_pick ORDER BY pos")
+	if err != nil {
+		return fmt.Errorf("draw: manifest: %w", err)
+	}
+	defer rows.Close()
+	var id, content string
+	for rows.Next() {
+		if err := rows.Scan(&id, &content); err != nil {
+			return err
+		}
+		if err := fn(id, content); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
