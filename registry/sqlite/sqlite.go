@@ -59,7 +59,7 @@ func dialect() *sqlstore.Dialect {
 	}
 	return &sqlstore.Dialect{Name: "sqlite", TextParam: "CAST(? AS TEXT)", JSONLists: true, SingleWriter: true, Migrations: sub,
 		DrawKey: "pedigree_draw_key(?, s.id)", Substring: "pedigree_substring(%s, ?)", Unhex: "unhex(%s)",
-		ScratchOn: "PRAGMA query_only = 0", ScratchOff: "PRAGMA query_only = 1"}
+		ScratchOn: []string{"PRAGMA query_only = 0"}, ScratchOff: []string{"PRAGMA query_only = 1"}}
 }
 
 // Open opens (creating if needed) the database file at path and applies pending migrations.

@@ -50,8 +50,8 @@ func (s *Store) OpenDraw(ctx context.Context, q registry.DrawQuery) (registry.Dr
 
 func (w *draw) open(ctx context.Context) error {
 	d := w.s.d
-	if d.ScratchOn != "" {
-		if _, err := w.conn.ExecContext(ctx, d.ScratchOn); err != nil {
+	for _, stmt := range d.ScratchOn {
+		if _, err := w.conn.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("draw: %w", err)
 		}
 	}
@@ -80,11 +80,12 @@ func (w *draw) Close() error {
 			errs = append(errs, err)
 		}
 	}
-	if d := w.s.d; d.ScratchOff != "" {
-		if _, err := w.conn.ExecContext(context.Background(), d.ScratchOff); err != nil {
+	for _, stmt := range w.s.d.ScratchOff {
+		if _, err := w.conn.ExecContext(context.Background(), stmt); err != nil {
 			// A connection that could not be made read-only again must not serve reads.
 			_ = w.conn.Raw(func(any) error { return driver.ErrBadConn })
 			errs = append(errs, err)
+			break
 		}
 	}
 	return errors.Join(append(errs, w.conn.Close())...)
@@ -119,9 +120,13 @@ func (w *draw) AddPrior(ctx context.Context, ids []string) (int, error) {
 func (w *draw) kept() (string, []any) {
 	d := w.s.d
 	where, args := poolWhere(w.q.Pool)
-	cte := "WITH pool AS (SELECT s.id, s.content_sha256, s.model_id, s.generation, coalesce(s.norm_sha256, " +
-		fmt.Sprintf(d.Unhex, "s.content_sha256") + ") AS norm, coalesce(s.cluster, s.id) AS cluster, s.mtld, s.tokens, s.toxicity, " +
-		d.DrawKey + " AS k, CASE WHEN s.origin = 'human' AND s.id IN (SELECT id FROM draw_prior) THEN 1 ELSE 0 END AS prior" +
+	cols := "s.id, s.content_sha256, s.model_id, "
+	if w.q.Dedup != "" { // what dedup partitions and orders by
+		cols += "s.generation, coalesce(s.norm_sha256, " + fmt.Sprintf(d.Unhex, "s.content_sha256") +
+			") AS norm, coalesce(s.cluster, s.id) AS cluster, s.mtld, s.tokens, s.toxicity, "
+	}
+	cte := "WITH pool AS (SELECT " + cols + d.DrawKey + " AS k," +
+		" CASE WHEN s.origin = 'human' AND s.id IN (SELECT id FROM draw_prior) THEN 1 ELSE 0 END AS prior" +
 		" FROM samples s WHERE " + where + ")"
 	args = append([]any{w.seed}, args...)
 	order := "generation, " + objectiveOrder[w.q.Objective] + "CASE WHEN id = cluster THEN 0 ELSE 1 END, k, id"
