@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,7 +19,9 @@ import (
 	"github.com/pedigreeml/pedigree/mixer"
 	"github.com/pedigreeml/pedigree/policy"
 	"github.com/pedigreeml/pedigree/registry"
+	"github.com/pedigreeml/pedigree/registry/postgres/pgtest"
 	"github.com/pedigreeml/pedigree/registry/sqlite"
+	"github.com/pedigreeml/pedigree/registry/sqlstore"
 	"github.com/pedigreeml/pedigree/registry/storetest"
 )
 
@@ -31,9 +34,23 @@ func benchPool() int {
 	return 200_000
 }
 
-// fillRegistry inserts n samples directly (raw rows with plausible metrics), half human and half from
-// two models, so that a benchmark can start from a large registry quickly.
-func fillRegistry(b *testing.B, s *sqlite.Store, n int) {
+// benchStore opens the benchmarks' store: SQLite in a temporary directory, or with
+// PEDIGREE_BENCH_STORE=postgres a new schema in the database PEDIGREE_TEST_POSTGRES_DSN names.
+func benchStore(b *testing.B) *sqlstore.Store {
+	if os.Getenv("PEDIGREE_BENCH_STORE") == "postgres" {
+		return pgtest.OpenStore(b).Store
+	}
+	s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "registry.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
+// fillRegistry inserts n samples directly (raw rows with plausible metrics, 200 a statement), half
+// human and half from two models, so that a benchmark can start from a large registry quickly.
+func fillRegistry(b *testing.B, s *sqlstore.Store, n int) {
 	ctx := context.Background()
 	h := storetest.NewHarness(b, s)
 	models := []*registry.Model{}
@@ -66,10 +83,33 @@ func fillRegistry(b *testing.B, s *sqlite.Store, n int) {
 			}
 			rows = append(rows, smp)
 		}
-		if err := baseline.InsertSampleRows(ctx, s, rows); err != nil {
+		if err := insertRows(ctx, s, rows); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+// insertRows inserts rows with the store's own insert, 200 rows a statement, in one transaction.
+func insertRows(ctx context.Context, s *sqlstore.Store, rows []*registry.Sample) error {
+	head, tuple, _ := strings.Cut(sqlstore.InsertSQL, "VALUES")
+	tx, err := s.DB().BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for len(rows) > 0 {
+		part := rows[:min(200, len(rows))]
+		rows = rows[len(part):]
+		var args []any
+		for _, r := range part {
+			args = append(args, sqlstore.SampleArgs(r)...)
+		}
+		q := head + "VALUES " + strings.TrimSuffix(strings.Repeat(strings.TrimSpace(tuple)+",", len(part)), ",")
+		if _, err := tx.ExecContext(ctx, s.Rebind(q), args...); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }
 
 // BenchmarkMixVsBareQuery builds a mix of half the registry under a policy with limits and an include
@@ -79,12 +119,15 @@ func fillRegistry(b *testing.B, s *sqlite.Store, n int) {
 func BenchmarkMixVsBareQuery(b *testing.B) {
 	ctx := context.Background()
 	n := benchPool()
-	s, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "registry.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s := benchStore(b)
+	start := time.Now()
 	fillRegistry(b, s, n)
+	if s.Dialect() == "postgres" {
+		if _, err := s.DB().ExecContext(ctx, "ANALYZE samples"); err != nil { // as autovacuum would
+			b.Fatal(err)
+		}
+	}
+	b.Logf("filled %d samples in %v", n, time.Since(start).Round(time.Second))
 	pol := mixer.NewPolicies(s)
 	const module = "package pedigree.mix\n\nlimits := {\"max_synthetic_ratio\": 0.5, \"max_model_share\": 0.3, \"max_generation\": 3}\n\ninclude if {\n\tinput.sample.toxicity <= 0.5\n\tinput.sample.tokens >= 10\n}\n"
 	if _, _, err := pol.Put(ctx, "bench", module); err != nil {
@@ -96,13 +139,14 @@ func BenchmarkMixVsBareQuery(b *testing.B) {
 	}
 	builder := &mixer.Builder{Store: s, Policies: pol}
 	gen := 3
-	bare, args := sqlite.PoolSQL(registry.PoolQuery{Where: compiled.Where(policy.SQLite), MaxGeneration: &gen})
+	bare, args := sqlstore.PoolSQL(registry.PoolQuery{Where: compiled.Where(policy.Dialect(s.Dialect())), MaxGeneration: &gen})
+	bare = s.Rebind(bare)
 	var tBuild, tBare time.Duration
 	var heap, exportHeap uint64
 	var last *registry.Mix
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		start := time.Now()
+		start = time.Now()
 		rows, err := s.DB().QueryContext(ctx, bare, args...)
 		if err != nil {
 			b.Fatal(err)

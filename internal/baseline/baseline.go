@@ -15,6 +15,7 @@ import (
 
 	"github.com/pedigreeml/pedigree/registry"
 	"github.com/pedigreeml/pedigree/registry/sqlite"
+	"github.com/pedigreeml/pedigree/registry/sqlstore"
 )
 
 // Vocabulary is a deterministic set of n word-like strings, which Texts draws Zipf-like so that
@@ -122,21 +123,21 @@ func (m *MinimalTable) Insert(ctx context.Context, texts []string) error {
 	return tx.Commit()
 }
 
-// InsertSampleRows writes fully built sample rows straight into a SQLite store's samples table, one
+// InsertSampleRows writes fully built sample rows straight into a store's samples table, one
 // prepared statement a row in one transaction, with the store's own statement and arguments: no
 // checks, no log. Benchmarks use it to fill a large registry quickly, and as the own-schema baseline.
-func InsertSampleRows(ctx context.Context, s *sqlite.Store, rows []*registry.Sample) error {
+func InsertSampleRows(ctx context.Context, s *sqlstore.Store, rows []*registry.Sample) error {
 	tx, err := s.DB().BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, sqlite.InsertSQL)
+	stmt, err := tx.PrepareContext(ctx, s.Rebind(sqlstore.InsertSQL))
 	if err != nil {
 		return err
 	}
 	for _, r := range rows {
-		if _, err := stmt.ExecContext(ctx, sqlite.SampleArgs(r)...); err != nil {
+		if _, err := stmt.ExecContext(ctx, sqlstore.SampleArgs(r)...); err != nil {
 			return err
 		}
 	}

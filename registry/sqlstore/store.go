@@ -261,6 +261,9 @@ func (s *Store) Ping(ctx context.Context) error {
 	return s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one)
 }
 
+// Rebind returns q, written with ? placeholders, in the store's dialect.
+func (s *Store) Rebind(q string) string { return s.d.rebind(q) }
+
 // DB returns the pool writes go through, for benchmarks and tests that need raw access.
 func (s *Store) DB() *sql.DB { return s.w.DB }
 
