@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/pedigreeml/pedigree/client"
+	"github.com/pedigreeml/pedigree/internal/serverproc"
 	"github.com/pedigreeml/pedigree/registry"
 )
 
@@ -54,26 +55,26 @@ func (m *measurer) step(ctx context.Context, size int) (row, error) {
 	// The first start checks the whole log when the fill added more than a quarter of it (a growth
 	// of 10× does); the restart checks from the watermark that check wrote, as every later start of
 	// a registry does.
-	srv, err := startServer(ctx, m.o.registryd, m.dataDir, m.serveArgs(), m.o.timeout)
+	srv, err := serverproc.Start(ctx, m.o.registryd, m.dataDir, m.serveArgs(), m.o.timeout)
 	if err != nil {
 		return r, fmt.Errorf("start-up: %w", err)
 	}
-	r.StartupSeconds = srv.startup.Seconds()
-	if err := srv.stop(); err != nil {
+	r.StartupSeconds = srv.Startup.Seconds()
+	if err := srv.Stop(); err != nil {
 		return r, err
 	}
-	if srv, err = startServer(ctx, m.o.registryd, m.dataDir, m.serveArgs(), m.o.timeout); err != nil {
+	if srv, err = serverproc.Start(ctx, m.o.registryd, m.dataDir, m.serveArgs(), m.o.timeout); err != nil {
 		return r, fmt.Errorf("restart: %w", err)
 	}
-	defer srv.stop()
-	r.RestartSeconds = srv.startup.Seconds()
-	fmt.Fprintf(m.log, "registryd started in %.2fs, restarted in %.2fs (pid %d, %s)\n", r.StartupSeconds, r.RestartSeconds, srv.pid, srv.url)
+	defer srv.Stop()
+	r.RestartSeconds = srv.Startup.Seconds()
+	fmt.Fprintf(m.log, "registryd started in %.2fs, restarted in %.2fs (pid %d, %s)\n", r.StartupSeconds, r.RestartSeconds, srv.PID, srv.URL)
 
-	c := client.New(srv.url, srv.key, client.WithHTTPClient(loopbackClient))
-	if err := m.measureServer(ctx, c, srv.pid, &r); err != nil {
+	c := client.New(srv.URL, srv.Key, client.WithHTTPClient(serverproc.LoopbackClient))
+	if err := m.measureServer(ctx, c, srv.PID, &r); err != nil {
 		return r, err
 	}
-	if err := srv.stop(); err != nil {
+	if err := srv.Stop(); err != nil {
 		return r, err
 	}
 	bytesOnDisk, n, err := m.be.footprint(ctx)

@@ -26,7 +26,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/pedigreeml/pedigree/internal/baseline"
 	"io"
 	"net"
 	"net/http"
@@ -40,6 +39,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pedigreeml/pedigree/internal/baseline"
+	"github.com/pedigreeml/pedigree/internal/serverproc"
 	"github.com/pedigreeml/pedigree/metrics"
 	"github.com/pedigreeml/pedigree/registry"
 	"github.com/pedigreeml/pedigree/registry/sqlite"
@@ -121,13 +122,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	pid := 0
 	if o.server == "" {
 		started := time.Now()
-		srv, err := startRegistry(ctx, o.registryd, dataDir, strings.Fields(o.serveArgs), stderr)
+		srv, err := startRegistry(ctx, o.registryd, dataDir, strings.Fields(o.serveArgs))
 		if err != nil {
 			return err
 		}
-		defer srv.stop()
-		fmt.Fprintf(stderr, "registry started in %s (pid %d)\n", time.Since(started).Round(time.Millisecond), srv.pid)
-		o.server, o.key, pid = srv.url, srv.key, srv.pid
+		defer srv.Stop()
+		fmt.Fprintf(stderr, "registry started in %s (pid %d)\n", time.Since(started).Round(time.Millisecond), srv.PID)
+		o.server, o.key, pid = srv.URL, srv.Key, srv.PID
 	}
 	bodies := makeBodies(o.batches, o.size)
 
@@ -513,90 +514,10 @@ func startSink() (string, func(), error) {
 }
 
 // server is a registryd process this command started.
-type server struct {
-	url, key string
-	pid      int
-	stop     func()
-}
+type server = serverproc.Server
 
 // startRegistry runs registryd serve on 127.0.0.1:0 with the data directory dir (which it leaves in
-// place: the caller removes it) and returns its URL, its admin key and its process.
-func startRegistry(ctx context.Context, bin, dir string, extra []string, stderr io.Writer) (*server, error) {
-	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir}, extra...)
-	var cmd *exec.Cmd
-	if bin == "" {
-		cmd = exec.CommandContext(ctx, "go", append([]string{"run", "./cmd/registryd"}, args...)...)
-	} else {
-		cmd = exec.CommandContext(ctx, bin, args...)
-	}
-	pr, pw := io.Pipe()
-	var logs syncBuffer
-	cmd.Stdout, cmd.Stderr = pw, &logs
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	waited := make(chan error, 1)
-	go func() {
-		waited <- cmd.Wait()
-		pw.Close()
-	}()
-	stop := func() {
-		cmd.Process.Signal(os.Interrupt)
-		<-waited
-	}
-	found := make(chan string, 1)
-	go func() {
-		buf := make([]byte, 4096)
-		var acc []byte
-		for {
-			n, err := pr.Read(buf)
-			acc = append(acc, buf[:n]...)
-			if i := bytes.Index(acc, []byte("listening on ")); i >= 0 {
-				if j := bytes.IndexByte(acc[i:], '\n'); j > 0 {
-					found <- string(acc[i+len("listening on ") : i+j])
-					io.Copy(io.Discard, pr)
-					return
-				}
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	select {
-	case url := <-found:
-		keyBytes, err := os.ReadFile(filepath.Join(dir, "admin.key"))
-		if err != nil {
-			stop()
-			return nil, err
-		}
-		return &server{url: url, key: strings.TrimSpace(string(keyBytes)), pid: cmd.Process.Pid, stop: stop}, nil
-	case err := <-waited:
-		return nil, fmt.Errorf("registryd exited (%v): %s", err, logs.tail())
-	case <-time.After(10 * time.Minute):
-		stop()
-		return nil, fmt.Errorf("registryd did not start: %s", logs.tail())
-	}
-}
-
-// syncBuffer keeps the last few KiB of what a process writes, for an error message.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf []byte
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf = append(b.buf, p...)
-	if len(b.buf) > 8<<10 {
-		b.buf = append([]byte(nil), b.buf[len(b.buf)-4<<10:]...)
-	}
-	return len(p), nil
-}
-
-func (b *syncBuffer) tail() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return string(b.buf[max(0, len(b.buf)-2<<10):])
+// place: the caller removes it); bin "" runs it with go run.
+func startRegistry(ctx context.Context, bin, dir string, extra []string) (*server, error) {
+	return serverproc.Start(ctx, bin, dir, extra, 10*time.Minute)
 }

@@ -100,7 +100,7 @@ func runPostgres(ctx context.Context, o options, stdout, stderr io.Writer) error
 	defer os.RemoveAll(work)
 	servers, err := startInstances(ctx, o, work, regDSN, most, stderr)
 	for _, s := range servers {
-		defer s.stop()
+		defer s.Stop()
 	}
 	if err != nil {
 		return err
@@ -114,7 +114,7 @@ func runPostgres(ctx context.Context, o options, stdout, stderr io.Writer) error
 		client := &http.Client{Timeout: 5 * time.Minute}
 		rt.target = &target{name: fmt.Sprintf("registry x%d over HTTP", k), send: func(ctx context.Context, i int) error {
 			s := rt.servers[i%len(rt.servers)]
-			return post(ctx, client, s.url, s.key, bodies[i])
+			return post(ctx, client, s.URL, s.Key, bodies[i])
 		}}
 		rt.target.round = rt.round(o)
 		regs = append(regs, rt)
@@ -194,12 +194,12 @@ func startInstances(ctx context.Context, o options, work, dsn string, n int, std
 			}
 		}
 		started := time.Now()
-		s, err := startRegistry(ctx, o.registryd, dir, extra, stderr)
+		s, err := startRegistry(ctx, o.registryd, dir, extra)
 		if err != nil {
 			return out, fmt.Errorf("instance %d: %w", i, err)
 		}
 		out = append(out, s)
-		fmt.Fprintf(stderr, "instance %d started in %s (pid %d, %s)\n", i, time.Since(started).Round(time.Millisecond), s.pid, s.url)
+		fmt.Fprintf(stderr, "instance %d started in %s (pid %d, %s)\n", i, time.Since(started).Round(time.Millisecond), s.PID, s.URL)
 	}
 	return out, nil
 }
@@ -254,7 +254,7 @@ func (rt *regTarget) scrape(ctx context.Context) (waitTotals, error) {
 	for _, s := range rt.servers {
 		w, err := scrapeWriteWait(ctx, s)
 		if err != nil {
-			return t, fmt.Errorf("%s/metrics: %w", s.url, err)
+			return t, fmt.Errorf("%s/metrics: %w", s.URL, err)
 		}
 		t.sum += w.sum
 		t.count += w.count
@@ -265,11 +265,11 @@ func (rt *regTarget) scrape(ctx context.Context) (waitTotals, error) {
 // scrapeWriteWait reads the write-wait histogram's sum and count from an instance's /metrics.
 func scrapeWriteWait(ctx context.Context, s *server) (waitTotals, error) {
 	var t waitTotals
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url+"/metrics", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/metrics", nil)
 	if err != nil {
 		return t, err
 	}
-	req.Header.Set("Authorization", "Bearer "+s.key)
+	req.Header.Set("Authorization", "Bearer "+s.Key)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return t, err
