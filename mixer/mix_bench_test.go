@@ -129,7 +129,12 @@ func BenchmarkMixVsBareQuery(b *testing.B) {
 	}
 	b.Logf("filled %d samples in %v", n, time.Since(start).Round(time.Second))
 	pol := mixer.NewPolicies(s)
-	const module = "package pedigree.mix\n\nlimits := {\"max_synthetic_ratio\": 0.5, \"max_model_share\": 0.3, \"max_generation\": 3}\n\ninclude if {\n\tinput.sample.toxicity <= 0.5\n\tinput.sample.tokens >= 10\n}\n"
+	dedup := "" // PEDIGREE_BENCH_DEDUP=exact or near adds the dedup limit
+	if d := os.Getenv("PEDIGREE_BENCH_DEDUP"); d != "" {
+		dedup = fmt.Sprintf(", \"dedup\": %q", d)
+	}
+	module := "package pedigree.mix\n\nlimits := {\"max_synthetic_ratio\": 0.5, \"max_model_share\": 0.3, \"max_generation\": 3" + dedup +
+		"}\n\ninclude if {\n\tinput.sample.toxicity <= 0.5\n\tinput.sample.tokens >= 10\n}\n"
 	if _, _, err := pol.Put(ctx, "bench", module); err != nil {
 		b.Fatal(err)
 	}
