@@ -211,3 +211,49 @@ func statsJSON(t *testing.T, s registry.MixStats) string {
 	}
 	return string(b)
 }
+
+// TestConcurrentBuilds builds more mixes at once than the store's pool has connections, each of a
+// base model's successor under accumulate (which reads the base model's mixes while its draw is
+// open): a draw holds a connection while its mix is written and its prior data read through others,
+// so the store must not let the draws take every connection. PostgreSQL runs on a pool of 2.
+func TestConcurrentBuilds(t *testing.T) {
+	t.Run("SQLite", func(t *testing.T) {
+		s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "registry.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		concurrentBuilds(t, s)
+	})
+	t.Run("PostgreSQL", func(t *testing.T) {
+		concurrentBuilds(t, pgtest.Open(t, pgtest.NewSchema(t)+"&pool_max_conns=2"))
+	})
+}
+
+func concurrentBuilds(t *testing.T, s registry.Store) {
+	m := mixertest.NewMixHarness(t, s)
+	m.Humans(40, "people")
+	m.Policy("open", mixertest.Limits(`{"accumulate": true}`, ""))
+	base := m.Allowed(registry.MixRequest{Policy: "open", Size: 20})
+	if _, err := m.Svc.CreateModel(m.Ctx, &registry.NewModel{Name: "base", Version: "1", TrainedOn: []string{base.ID}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	builds := 12
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	errs := make(chan error, builds)
+	for i := range builds {
+		go func() {
+			res, err := m.Builder.Build(ctx, registry.MixRequest{Policy: "open", Size: 30, Seed: int64(i), BaseModel: "base@1"}, false, nil)
+			if err == nil && (res.Mix == nil || res.Mix.Stats.Accumulated == nil || res.Mix.Stats.Accumulated.Kept != 20) {
+				err = fmt.Errorf("decision %v, mix %+v", res.Decision.Violations, res.Mix)
+			}
+			errs <- err
+		}()
+	}
+	for range builds {
+		if err := <-errs; err != nil {
+			t.Fatalf("one of %d builds at once: %v", builds, err)
+		}
+	}
+}

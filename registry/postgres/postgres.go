@@ -140,6 +140,7 @@ func OpenWith(ctx context.Context, dsn string, o Options) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
+	st.LimitDraws(int(cfg.MaxConns) - 1)
 	return &Store{Store: st, pool: pool}, nil
 }
 

@@ -85,5 +85,6 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	s.LimitDraws(n - 1) // a draw holds a read connection while its build reads through others
 	return s, nil
 }

@@ -37,8 +37,19 @@ type draw struct {
 
 // OpenDraw implements registry.MixStore.
 func (s *Store) OpenDraw(ctx context.Context, q registry.DrawQuery) (registry.Draw, error) {
+	if s.noDraws {
+		return nil, errors.New("draw: building a mix needs two database connections, and the pool has one (pool_max_conns)")
+	}
+	if s.draws != nil {
+		select {
+		case s.draws <- struct{}{}:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("draw: waiting for another mix build: %w", ctx.Err())
+		}
+	}
 	conn, err := s.r.DB.Conn(ctx)
 	if err != nil {
+		s.release()
 		return nil, fmt.Errorf("draw: %w", err)
 	}
 	w := &draw{s: s, conn: conn, q: q, seed: strconv.FormatInt(q.Seed, 10)}
@@ -88,7 +99,16 @@ func (w *draw) Close() error {
 			break
 		}
 	}
-	return errors.Join(append(errs, w.conn.Close())...)
+	errs = append(errs, w.conn.Close())
+	w.s.release()
+	return errors.Join(errs...)
+}
+
+// release gives back a draw's admission.
+func (s *Store) release() {
+	if s.draws != nil {
+		<-s.draws
+	}
 }
 
 func (w *draw) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {

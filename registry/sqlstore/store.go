@@ -228,6 +228,11 @@ type Store struct {
 	// bands filters the near-duplicate probes, where the dialect has a single writer; else nil.
 	bands *bandFilter
 
+	// draws, if set, admits that many draws at a time (LimitDraws).
+	draws chan struct{}
+	// noDraws says that the pool has no connection to spare for a draw (LimitDraws(0)).
+	noDraws bool
+
 	// onWriteWait, if set, is told how long each write waited before it could write.
 	onWriteWait atomic.Pointer[func(time.Duration)]
 }
@@ -259,6 +264,14 @@ func (s *Store) Close() error {
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
 	return s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+// LimitDraws admits at most n mix draws at a time. A draw holds a connection while its mix is
+// written through another, so where reads and writes share one pool of connections (PostgreSQL)
+// the draws must leave at least one free: n is the pool's size less one. With n = 0 no mix can be
+// drawn, and OpenDraw says so.
+func (s *Store) LimitDraws(n int) {
+	s.draws, s.noDraws = make(chan struct{}, max(n, 1)), n < 1
 }
 
 // Rebind returns q, written with ? placeholders, in the store's dialect.
