@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pedigreeml/pedigree/registry"
+	"github.com/pedigreeml/pedigree/registry/postgres/pgtest"
 	"github.com/pedigreeml/pedigree/registry/sqlite"
 )
 
@@ -319,10 +320,7 @@ func TestRunSQLite(t *testing.T) {
 // a database, into an --out that already holds a SQLite CSV, and checks that its schema is gone
 // afterwards.
 func TestRunPostgres(t *testing.T) {
-	dsn := os.Getenv("PEDIGREE_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		t.Skip("PEDIGREE_TEST_POSTGRES_DSN not set")
-	}
+	dsn := pgtest.DSN(t)
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {

@@ -2,49 +2,19 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"net/url"
-	"os"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/pedigreeml/pedigree/client"
 	"github.com/pedigreeml/pedigree/registry"
+	"github.com/pedigreeml/pedigree/registry/postgres/pgtest"
 )
 
 // postgresDSN returns a DSN for a fresh schema of the test database, dropped when the test ends. The
 // test is skipped only when PEDIGREE_TEST_POSTGRES_DSN is unset.
 func postgresDSN(t *testing.T) string {
 	t.Helper()
-	dsn := os.Getenv("PEDIGREE_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		t.Skip("PEDIGREE_TEST_POSTGRES_DSN not set")
-	}
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "e2e_" + hex.EncodeToString(b)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-		conn.Close(context.Background())
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	return pgtest.NewSchema(t)
 }
 
 // TestServeOnPostgres runs the server on PostgreSQL: ingest, a mix, the log, and a restart that
