@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"fmt"
+	"hash/fnv"
 	"math/rand/v2"
 	"strings"
 
@@ -33,10 +34,15 @@ func Vocabulary(n int) []string {
 	return words
 }
 
-// Texts returns n texts of about words words drawn from vocab, deterministic for a batch and
-// distinct across batches and within one: each starts with label, the batch and its number.
+// Texts returns n texts of about words words drawn from vocab, deterministic for a label and batch
+// and distinct across them and within one: each starts with label, the batch and its number, and
+// the words are drawn from a seed of both (texts of two labels with one batch number would
+// otherwise share their words: near-duplicates, which the registry refuses as human text when one
+// is model output).
 func Texts(vocab []string, label string, batch, n, words int) []string {
-	r := rand.New(rand.NewPCG(uint64(batch), 7))
+	h := fnv.New64a()
+	h.Write([]byte(label))
+	r := rand.New(rand.NewPCG(uint64(batch), h.Sum64()))
 	z := rand.NewZipf(r, 1.1, 2, uint64(len(vocab)-1))
 	out := make([]string, n)
 	var sb strings.Builder
