@@ -228,6 +228,15 @@ func TestConcurrentBuilds(t *testing.T) {
 	t.Run("PostgreSQL", func(t *testing.T) {
 		concurrentBuilds(t, pgtest.Open(t, pgtest.NewSchema(t)+"&pool_max_conns=2"))
 	})
+	t.Run("PostgreSQLPoolOfOne", func(t *testing.T) {
+		m := mixertest.NewMixHarness(t, pgtest.Open(t, pgtest.NewSchema(t)+"&pool_max_conns=1"))
+		m.Humans(3, "people")
+		m.Policy("open", mixertest.Limits(`{}`, ""))
+		_, err := m.Builder.Build(m.Ctx, registry.MixRequest{Policy: "open", Size: 3}, false, nil)
+		if err == nil || !strings.Contains(err.Error(), "needs two database connections") {
+			t.Fatalf("a build on a pool of one connection: %v; want a refusal that says why", err)
+		}
+	})
 }
 
 func concurrentBuilds(t *testing.T, s registry.Store) {
