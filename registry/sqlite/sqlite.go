@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"net/url"
 	"runtime"
+	"strconv"
 
 	"github.com/pedigreeml/pedigree/registry/sqlstore"
 	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
@@ -35,9 +36,15 @@ var (
 // InsertSQL is the statement that inserts one sample row, for benchmarks' raw baseline.
 const InsertSQL = sqlstore.InsertSQL
 
+// WriterCacheKiB is the page cache of the writer connection, in KiB: 256 MiB, against SQLite's
+// default of 2 MiB (BENCHMARKS.md, "Growth curves").
+const WriterCacheKiB = 256 << 10
+
 // DSN returns the modernc.org/sqlite data source name for path with the registry's pragmas. Benchmarks
 // use it so that baselines run on the same settings.
-func DSN(path string, readOnly bool) string {
+func DSN(path string, readOnly bool) string { return dsn(path, readOnly, WriterCacheKiB) }
+
+func dsn(path string, readOnly bool, cacheKiB int) string {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
@@ -47,6 +54,10 @@ func DSN(path string, readOnly bool) string {
 		q.Add("_pragma", "query_only(1)")
 	} else {
 		q.Set("_txlock", "immediate")
+		// The writer probes and extends indexes on random keys (identity and content hashes, band
+		// keys) with every batch: with SQLite's default 2 MiB of page cache their pages stop fitting
+		// at a few hundred thousand samples and every insert reads pages back from the file.
+		q.Add("_pragma", "cache_size("+strconv.Itoa(-cacheKiB)+")")
 	}
 	return "file:" + path + "?" + q.Encode()
 }
@@ -62,9 +73,22 @@ func dialect() *sqlstore.Dialect {
 		ScratchOn: []string{"PRAGMA query_only = 0"}, ScratchOff: []string{"PRAGMA query_only = 1"}}
 }
 
+// Options are how OpenWith may differ from Open.
+type Options struct {
+	// WriterCacheKiB is the writer connection's page cache in KiB; 0 means WriterCacheKiB. For
+	// benchmarks that compare cache sizes.
+	WriterCacheKiB int
+}
+
 // Open opens (creating if needed) the database file at path and applies pending migrations.
-func Open(ctx context.Context, path string) (*Store, error) {
-	w, err := sql.Open("sqlite", DSN(path, false))
+func Open(ctx context.Context, path string) (*Store, error) { return OpenWith(ctx, path, Options{}) }
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, path string, o Options) (*Store, error) {
+	if o.WriterCacheKiB <= 0 {
+		o.WriterCacheKiB = WriterCacheKiB
+	}
+	w, err := sql.Open("sqlite", dsn(path, false, o.WriterCacheKiB))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
