@@ -13,7 +13,8 @@ import (
 type logWriter struct {
 	ctx    context.Context
 	tx     *txn
-	start  int64 // log size when the lock was taken
+	first  int64 // log size when the lock was taken
+	start  int64 // log size at the last flush
 	app    *ledger.Appender
 	leaves []leafRow
 	bands  []int64 // band keys the write indexed, for the store's band filter
@@ -33,7 +34,7 @@ func lockLog(ctx context.Context, tx *txn) (*logWriter, error) {
 	if err := tx.QueryRowContext(ctx, "SELECT size FROM log_head WHERE id = 1"+tx.d.LockSuffix).Scan(&size); err != nil {
 		return nil, fmt.Errorf("lock the log: %w", err)
 	}
-	return &logWriter{ctx: ctx, tx: tx, start: size, app: ledger.NewAppender(size, hashReader{ctx: ctx, q: tx})}, nil
+	return &logWriter{ctx: ctx, tx: tx, first: size, start: size, app: ledger.NewAppender(size, hashReader{ctx: ctx, q: tx})}, nil
 }
 
 // add appends a leaf and returns its index.

@@ -393,7 +393,7 @@ func (s *Store) write(ctx context.Context, fn func(tx *txn, log *logWriter) erro
 		return log.flush()
 	})
 	if err == nil && s.bands != nil {
-		s.bands.wrote(log.start, log.start+int64(len(log.leaves)), log.bands)
+		s.bands.wrote(log.first, log.app.Size(), log.bands)
 	}
 	return err
 }
