@@ -36,13 +36,9 @@ var (
 // InsertSQL is the statement that inserts one sample row, for benchmarks' raw baseline.
 const InsertSQL = sqlstore.InsertSQL
 
-// WriterCacheKiB is the page cache of the writer connection, in KiB: 256 MiB, against SQLite's
-// default of 2 MiB (BENCHMARKS.md, "Growth curves").
-const WriterCacheKiB = 256 << 10
-
 // DSN returns the modernc.org/sqlite data source name for path with the registry's pragmas. Benchmarks
 // use it so that baselines run on the same settings.
-func DSN(path string, readOnly bool) string { return dsn(path, readOnly, WriterCacheKiB) }
+func DSN(path string, readOnly bool) string { return dsn(path, readOnly, 0) }
 
 func dsn(path string, readOnly bool, cacheKiB int) string {
 	q := url.Values{}
@@ -54,10 +50,9 @@ func dsn(path string, readOnly bool, cacheKiB int) string {
 		q.Add("_pragma", "query_only(1)")
 	} else {
 		q.Set("_txlock", "immediate")
-		// The writer probes and extends indexes on random keys (identity and content hashes, band
-		// keys) with every batch: with SQLite's default 2 MiB of page cache their pages stop fitting
-		// at a few hundred thousand samples and every insert reads pages back from the file.
-		q.Add("_pragma", "cache_size("+strconv.Itoa(-cacheKiB)+")")
+		if cacheKiB > 0 {
+			q.Add("_pragma", "cache_size("+strconv.Itoa(-cacheKiB)+")")
+		}
 	}
 	return "file:" + path + "?" + q.Encode()
 }
@@ -75,8 +70,9 @@ func dialect() *sqlstore.Dialect {
 
 // Options are how OpenWith may differ from Open.
 type Options struct {
-	// WriterCacheKiB is the writer connection's page cache in KiB; 0 means WriterCacheKiB. For
-	// benchmarks that compare cache sizes.
+	// WriterCacheKiB is the writer connection's page cache in KiB; 0 keeps SQLite's default (2 MiB).
+	// A larger cache measured no faster (BenchmarkWriterCache: the kernel's page cache already holds
+	// the file's pages); it is here for benchmarks that compare.
 	WriterCacheKiB int
 }
 
@@ -85,9 +81,6 @@ func Open(ctx context.Context, path string) (*Store, error) { return OpenWith(ct
 
 // OpenWith is Open with options.
 func OpenWith(ctx context.Context, path string, o Options) (*Store, error) {
-	if o.WriterCacheKiB <= 0 {
-		o.WriterCacheKiB = WriterCacheKiB
-	}
 	w, err := sql.Open("sqlite", dsn(path, false, o.WriterCacheKiB))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
