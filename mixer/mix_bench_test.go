@@ -205,3 +205,51 @@ func peakOnly(fn func()) uint64 {
 	peak, _ := baseline.PeakHeap(fn)
 	return peak
 }
+
+// BenchmarkDrawPhases times each step of a draw of half the registry (the registry and pool of
+// BenchmarkMixVsBareQuery, without the policy: the same admission written as SQL): the stratum
+// counts, the selection, the statistics and one read of the manifest. It reports each in seconds,
+// so that where a build's time goes can be read off one run.
+func BenchmarkDrawPhases(b *testing.B) {
+	ctx := context.Background()
+	n := benchPool()
+	s := benchStore(b)
+	fillRegistry(b, s, n)
+	q := registry.DrawQuery{Pool: registry.PoolQuery{Where: "s.toxicity <= 0.5 AND s.tokens >= 10"}}
+	var phases [4]time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		q.Seed = int64(i)
+		d, err := s.OpenDraw(ctx, q)
+		if err != nil {
+			b.Fatal(err)
+		}
+		t := time.Now()
+		c, err := d.Counts(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		phases[0] += time.Since(t)
+		t = time.Now()
+		got, err := d.Select(ctx, registry.DrawQuota{Humans: c.Humans / 2, PerModel: n * 3 / 20, Synthetic: n / 4})
+		if err != nil || got == 0 {
+			b.Fatalf("select: %d, %v", got, err)
+		}
+		phases[1] += time.Since(t)
+		t = time.Now()
+		if _, err := d.Stats(ctx); err != nil {
+			b.Fatal(err)
+		}
+		phases[2] += time.Since(t)
+		t = time.Now()
+		if err := d.Manifest(ctx, func(string, string) error { return nil }); err != nil {
+			b.Fatal(err)
+		}
+		phases[3] += time.Since(t)
+		d.Close()
+	}
+	b.StopTimer()
+	for i, name := range []string{"counts_s", "select_s", "stats_s", "manifest_s"} {
+		b.ReportMetric(phases[i].Seconds()/float64(b.N), name)
+	}
+}
