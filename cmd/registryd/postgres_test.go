@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/pedigreeml/pedigree/client"
@@ -48,5 +51,20 @@ func TestServeOnPostgres(t *testing.T) {
 	out, err := runVerify(t, again, auditor, dir+"/log.pub", t.TempDir()+"/state", "--index", fmt.Sprint(mix.LogIndex))
 	if err != nil {
 		t.Fatalf("verify: %v\n%s", err, out)
+	}
+}
+
+// TestMixOnAPoolOfOneConnection: a registry whose PostgreSQL pool holds one connection cannot draw
+// a mix (the draw holds a connection while the mix is written through another) and answers 503
+// with the reason, as openapi.yaml says, instead of waiting forever; ingest still works.
+func TestMixOnAPoolOfOneConnection(t *testing.T) {
+	ctx := context.Background()
+	srv := startServer(t, t.TempDir(), "--db", postgresDSN(t)+"&pool_max_conns=1")
+	ingest := srv.Client(srv.Key(registry.RoleIngest))
+	must[*client.IngestedSample](t)(ingest.CreateSample(ctx, human("A sample in a registry of one connection."), ""))
+	_, err := ingest.CreateMix(ctx, registry.MixRequest{Size: 10, Seed: 1}, "")
+	var p *client.Problem
+	if !errors.As(err, &p) || p.Status != http.StatusServiceUnavailable || !strings.Contains(p.Detail, "two database connections") {
+		t.Fatalf("a mix on a pool of one connection: %v; want 503 saying why", err)
 	}
 }

@@ -38,7 +38,8 @@ type draw struct {
 // OpenDraw implements registry.MixStore.
 func (s *Store) OpenDraw(ctx context.Context, q registry.DrawQuery) (registry.Draw, error) {
 	if s.noDraws {
-		return nil, errors.New("draw: building a mix needs two database connections, and the pool has one (pool_max_conns)")
+		return nil, &registry.Error{Code: registry.EUNAVAILABLE,
+			Message: "building a mix needs two database connections, and this registry's pool has one (pool_max_conns in its --db)"}
 	}
 	if s.draws != nil {
 		select {
