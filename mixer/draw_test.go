@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -263,6 +265,50 @@ func concurrentBuilds(t *testing.T, s registry.Store) {
 	for range builds {
 		if err := <-errs; err != nil {
 			t.Fatalf("one of %d builds at once: %v", builds, err)
+		}
+	}
+}
+
+// TestDrawAdmission: a store admits its pool's size less one draws at a time (4 SQLite readers here:
+// 3 draws); one more waits, gives up with its context, and is admitted once a draw closes.
+func TestDrawAdmission(t *testing.T) {
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "registry.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	q := registry.DrawQuery{Pool: registry.PoolQuery{Where: "TRUE"}}
+	limit := max(4, 2*runtime.GOMAXPROCS(0)) - 1
+	var open []registry.Draw
+	for range limit {
+		d, err := s.OpenDraw(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		open = append(open, d)
+	}
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if d, err := s.OpenDraw(short, q); !errors.Is(err, context.DeadlineExceeded) {
+		if d != nil {
+			d.Close()
+		}
+		t.Fatalf("draw %d of a limit of %d: %v; want it to wait and give up with its context", limit+1, limit, err)
+	}
+	if err := open[0].Close(); err != nil {
+		t.Fatal(err)
+	}
+	d, err := s.OpenDraw(ctx, q)
+	if err != nil {
+		t.Fatalf("a draw after one closed: %v", err)
+	}
+	if _, err := d.Counts(ctx); err != nil {
+		t.Fatalf("the admitted draw counts: %v", err)
+	}
+	for _, d := range append(open[1:], d) {
+		if err := d.Close(); err != nil {
+			t.Fatal(err)
 		}
 	}
 }
