@@ -428,32 +428,7 @@ func writeAtomically(t *testing.T, path string, data []byte) {
 // /readyz answers over TLS to a client that trusts ca.
 func startTLSServer(t *testing.T, ca *testCA, extra ...string) (url string, stderr *syncBuffer) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	stdout := &syncBuffer{prefix: "listening on ", found: make(chan string, 1)}
-	stderr = &syncBuffer{}
-	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir()}, extra...)
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, args, env(nil), strings.NewReader(""), stdout, stderr) }()
-	select {
-	case url = <-stdout.found:
-	case err := <-done:
-		cancel()
-		t.Fatalf("serve exited before listening: %v\n%s", err, stderr)
-	case <-time.After(30 * time.Second):
-		cancel()
-		t.Fatalf("serve did not start\n%s", stderr)
-	}
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("serve returned %v after shutdown", err)
-			}
-		case <-time.After(20 * time.Second):
-			t.Error("serve did not shut down")
-		}
-	})
+	url, _, stderr, _ = launch(t, t.TempDir(), extra...)
 	if !strings.HasPrefix(url, "https://") {
 		t.Fatalf("listening on %q, want an https URL", url)
 	}

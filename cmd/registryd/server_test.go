@@ -66,20 +66,17 @@ func env(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
 }
 
-// startServer runs "registryd serve" on 127.0.0.1:0 with extra arguments, waits until it answers
-// /readyz, and stops it (and checks it stopped cleanly) when the test ends.
-func startServer(t *testing.T, dataDir string, extra ...string) *testServer {
+// launch runs "registryd serve" through run() on 127.0.0.1:0 with dataDir and extra arguments,
+// waits until it prints its address, and returns the address, its output, and a stop that shuts it
+// down and checks that it stopped cleanly (once; it also runs when the test ends).
+func launch(t *testing.T, dataDir string, extra ...string) (url string, stdout, stderr *syncBuffer, stop func()) {
 	t.Helper()
-	if dataDir == "" {
-		dataDir = t.TempDir()
-	}
 	ctx, cancel := context.WithCancel(context.Background())
-	stdout := &syncBuffer{prefix: "listening on ", found: make(chan string, 1)}
-	stderr := &syncBuffer{}
+	stdout = &syncBuffer{prefix: "listening on ", found: make(chan string, 1)}
+	stderr = &syncBuffer{}
 	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir}, extra...)
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, args, env(nil), strings.NewReader(""), stdout, stderr) }()
-	var url string
 	select {
 	case url = <-stdout.found:
 	case err := <-done:
@@ -90,7 +87,7 @@ func startServer(t *testing.T, dataDir string, extra ...string) *testServer {
 		t.Fatalf("serve did not start\n%s", stderr)
 	}
 	var once sync.Once
-	stop := func() {
+	stop = func() {
 		once.Do(func() {
 			cancel()
 			select {
@@ -104,6 +101,17 @@ func startServer(t *testing.T, dataDir string, extra ...string) *testServer {
 		})
 	}
 	t.Cleanup(stop)
+	return url, stdout, stderr, stop
+}
+
+// startServer runs "registryd serve" on 127.0.0.1:0 with extra arguments, waits until it answers
+// /readyz, and stops it (and checks it stopped cleanly) when the test ends.
+func startServer(t *testing.T, dataDir string, extra ...string) *testServer {
+	t.Helper()
+	if dataDir == "" {
+		dataDir = t.TempDir()
+	}
+	url, stdout, stderr, stop := launch(t, dataDir, extra...)
 	key, err := os.ReadFile(filepath.Join(dataDir, "admin.key"))
 	if err != nil {
 		t.Fatalf("admin key: %v", err)
