@@ -48,7 +48,12 @@ func DrawKeyInput(seed, id string) string { return seed + ":" + id }
 // or through a registered function, not as a security measure: the key is public, and so is the
 // order it gives. It is part of every manifest's reproducibility: never change it.
 func DrawKey(seed int64, id string) int64 {
-	sum := md5.Sum([]byte(DrawKeyInput(strconv.FormatInt(seed, 10), id)))
+	return DrawKeyOf(DrawKeyInput(strconv.FormatInt(seed, 10), id))
+}
+
+// DrawKeyOf is the draw key of a DrawKeyInput, for a store that has the seed as text already.
+func DrawKeyOf(input string) int64 {
+	sum := md5.Sum([]byte(input))
 	return int64(binary.BigEndian.Uint64(sum[:8]))
 }
 

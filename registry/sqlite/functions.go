@@ -4,7 +4,6 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"regexp"
-	"strconv"
 	"sync"
 
 	"github.com/pedigreeml/pedigree/registry"
@@ -14,7 +13,7 @@ import (
 // The SQL functions a draw needs that SQLite lacks, registered with the driver for every
 // connection it opens; PostgreSQL computes the same with md5 and substring (registry/postgres).
 //
-//	pedigree_draw_key(seed TEXT, id TEXT) INTEGER   registry.DrawKey
+//	pedigree_draw_key(seed TEXT, id TEXT) INTEGER   registry.DrawKey, the seed in decimal
 //	pedigree_substring(text, pattern) TEXT          the pattern's first group in text, or NULL
 func init() {
 	msqlite.MustRegisterDeterministicScalarFunction("pedigree_draw_key", 2, drawKey)
@@ -27,11 +26,7 @@ func drawKey(_ *msqlite.FunctionContext, args []driver.Value) (driver.Value, err
 	if !ok1 || !ok2 {
 		return nil, fmt.Errorf("pedigree_draw_key(%T, %T): want two texts", args[0], args[1])
 	}
-	n, err := strconv.ParseInt(seed, 10, 64)
-	if err != nil {
-		return nil, fmt.Errorf("pedigree_draw_key: seed %q: %w", seed, err)
-	}
-	return registry.DrawKey(n, id), nil
+	return registry.DrawKeyOf(registry.DrawKeyInput(seed, id)), nil
 }
 
 // patterns caches compiled patterns: a query passes one pattern for every row.

@@ -62,8 +62,8 @@ func (s *Store) OpenDraw(ctx context.Context, q registry.DrawQuery) (registry.Dr
 
 func (w *draw) open(ctx context.Context) error {
 	d := w.s.d
-	for _, stmt := range d.ScratchOn {
-		if _, err := w.conn.ExecContext(ctx, stmt); err != nil {
+	if d.ScratchOn != "" {
+		if _, err := w.conn.ExecContext(ctx, d.ScratchOn); err != nil {
 			return fmt.Errorf("draw: %w", err)
 		}
 	}
@@ -92,12 +92,11 @@ func (w *draw) Close() error {
 			errs = append(errs, err)
 		}
 	}
-	for _, stmt := range w.s.d.ScratchOff {
-		if _, err := w.conn.ExecContext(context.Background(), stmt); err != nil {
+	if off := w.s.d.ScratchOff; off != "" {
+		if _, err := w.conn.ExecContext(context.Background(), off); err != nil {
 			// A connection that could not be made read-only again must not serve reads.
 			_ = w.conn.Raw(func(any) error { return driver.ErrBadConn })
 			errs = append(errs, err)
-			break
 		}
 	}
 	errs = append(errs, w.conn.Close())
@@ -241,17 +240,17 @@ func (w *draw) Select(ctx context.Context, q registry.DrawQuota) (int, error) {
 
 // Stats implements registry.Draw: the selection grouped by what the statistics count by.
 func (w *draw) Stats(ctx context.Context) (registry.MixStats, error) {
-	d := w.s.d
-	host := "coalesce(" + fmt.Sprintf(d.Substring, "lower(s.source_uri)") + ", '')"
+	// A crawled sample's source is its URI's host (registry.SourceName), found once a sample.
+	named := "SELECT s.*, coalesce(CASE WHEN s.source_kind = 'web_crawl' THEN " +
+		fmt.Sprintf(w.s.d.Substring, "lower(s.source_uri)") + " END, '') AS host" +
+		" FROM draw_pick p JOIN samples s ON s.id = p.id"
 	query := "SELECT coalesce(s.model, ''), s.generation, s.dataset, s.source_kind," +
-		" CASE WHEN s.source_kind = 'web_crawl' AND " + host + " <> '' THEN " + host +
-		" WHEN s.source_name <> '' THEN s.source_name ELSE s.dataset END," +
+		" CASE WHEN s.host <> '' THEN s.host WHEN s.source_name <> '' THEN s.source_name ELSE s.dataset END," +
 		" s.license, s.generation_basis, coalesce(min(CASE WHEN s.source_uri <> '' THEN s.source_uri END), '')," +
 		" count(*), sum(s.tokens), min(s.tokens), max(s.tokens), sum(s.mtld), min(s.mtld), max(s.mtld)," +
 		" count(s.toxicity), coalesce(sum(s.toxicity), 0), coalesce(min(s.toxicity), 0), coalesce(max(s.toxicity), 0), max(s.created_at)" +
-		" FROM draw_pick p JOIN samples s ON s.id = p.id GROUP BY 1, 2, 3, 4, 5, 6, 7"
-	// The source name's host appears twice in the query, each with the pattern as its argument.
-	rows, err := w.query(ctx, query, registry.HostPattern, registry.HostPattern)
+		" FROM (" + named + ") s GROUP BY 1, 2, 3, 4, 5, 6, 7"
+	rows, err := w.query(ctx, query, registry.HostPattern)
 	if err != nil {
 		return registry.MixStats{}, fmt.Errorf("draw: statistics: %w", err)
 	}

@@ -67,9 +67,9 @@ type Dialect struct {
 	Substring string
 	// Unhex turns hexadecimal text (%s) into bytes.
 	Unhex string
-	// ScratchOn and ScratchOff run on a read connection before and after a draw writes its TEMP
-	// tables on it (SQLite's read connections are query_only).
-	ScratchOn, ScratchOff []string
+	// ScratchOn and ScratchOff, if set, run on a read connection before and after a draw writes its
+	// TEMP tables on it (SQLite's read connections are query_only).
+	ScratchOn, ScratchOff string
 	// DrawIsolation is the isolation level of a draw's transaction: one snapshot for all its queries.
 	DrawIsolation sql.IsolationLevel
 
