@@ -3,7 +3,6 @@ package sqlite_test
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/pedigreeml/pedigree/internal/baseline"
 	"github.com/pedigreeml/pedigree/metrics"
 	"github.com/pedigreeml/pedigree/registry"
 	"github.com/pedigreeml/pedigree/registry/sqlite"
@@ -113,7 +113,8 @@ func fillLineage(b *testing.B, n int) *lineageFixture {
 	if err != nil {
 		b.Fatal(err)
 	}
-	count := 0
+	count, batches := 0, 0
+	vocab := baseline.Vocabulary(5000)
 	// level ingests one sample per entry of parents ("" for a human root, else a model rewrite of
 	// that parent), in batches of at most registry.MaxBatchSamples, and returns their ids in order.
 	level := func(parents []string) []string {
@@ -121,10 +122,13 @@ func fillLineage(b *testing.B, n int) *lineageFixture {
 		for lo := 0; lo < len(parents); lo += registry.MaxBatchSamples {
 			part := parents[lo:min(len(parents), lo+registry.MaxBatchSamples)]
 			batch := make([]registry.NewSample, len(part))
+			// Distinct short texts: texts that differed only in a number would be near-duplicates,
+			// which the registry refuses as human text once their model rewrites are stored.
+			texts := baseline.Texts(vocab, "Lineage", batches, len(part), 20)
+			batches++
 			for i, p := range part {
-				text := fmt.Sprintf("Lineage sample %d, a short text rewritten from its parent in a few words.", count)
 				count++
-				batch[i] = registry.NewSample{Text: &text, Origin: registry.OriginHuman, Dataset: "lineage"}
+				batch[i] = registry.NewSample{Text: &texts[i], Origin: registry.OriginHuman, Dataset: "lineage"}
 				if p != "" {
 					batch[i].Origin, batch[i].Model, batch[i].Parents = registry.OriginModel, model.Ref(), registry.RefIDs(p)
 				}
