@@ -1,8 +1,10 @@
 package mixer_test
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -91,12 +93,15 @@ func drawFixture(t *testing.T, s registry.Store) (*mixertest.MixHarness, []strin
 // and the base model's human data, on SQLite and on PostgreSQL holding the same records: each
 // store's draw must give the reference draw's counts, manifest and statistics (mixertest.MemDraw,
 // the rules in plain Go over the store's own admitted pool), and the two stores the same manifests.
-func TestDrawMatchesReference(t *testing.T) {
-	type store struct {
-		name string
-		open func(t *testing.T) registry.Store
-	}
-	stores := []store{{"SQLite", func(t *testing.T) registry.Store {
+// drawStore is a store the draw tests run on.
+type drawStore struct {
+	name string
+	open func(t *testing.T) registry.Store
+}
+
+// drawStores are SQLite, and PostgreSQL when its DSN is set.
+func drawStores(t *testing.T) []drawStore {
+	stores := []drawStore{{"SQLite", func(t *testing.T) registry.Store {
 		s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "registry.db"))
 		if err != nil {
 			t.Fatal(err)
@@ -105,10 +110,73 @@ func TestDrawMatchesReference(t *testing.T) {
 		return s
 	}}}
 	if os.Getenv(pgtest.DSNVariable) != "" {
-		stores = append(stores, store{"PostgreSQL", func(t *testing.T) registry.Store { return pgtest.OpenStore(t) }})
+		stores = append(stores, drawStore{"PostgreSQL", func(t *testing.T) registry.Store { return pgtest.OpenStore(t) }})
 	} else {
 		t.Log("PostgreSQL not set: SQLite against the reference only")
 	}
+	return stores
+}
+
+// TestBareDrawIsTheKeyOrder checks the benchmarks' bare-draw baseline: on each store it returns the
+// first n admitted samples in registry.DrawKey order, the order a build's manifest follows.
+func TestBareDrawIsTheKeyOrder(t *testing.T) {
+	for _, st := range drawStores(t) {
+		t.Run(st.name, func(t *testing.T) {
+			ctx := context.Background()
+			s := st.open(t).(interface {
+				registry.Store
+				BareDrawSQL(registry.PoolQuery, int64, int) (string, []any)
+				DB() *sql.DB
+			})
+			drawFixture(t, s)
+			const seed = 42
+			var all []string
+			rows, err := s.DB().QueryContext(ctx, "SELECT id FROM samples WHERE origin = 'human'")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rows.Next() {
+				var id string
+				if err := rows.Scan(&id); err != nil {
+					t.Fatal(err)
+				}
+				all = append(all, id)
+			}
+			if err := rows.Err(); err != nil || len(all) < 20 {
+				t.Fatalf("%d humans, %v", len(all), err)
+			}
+			slices.SortFunc(all, func(a, b string) int {
+				if c := cmp.Compare(registry.DrawKey(seed, a), registry.DrawKey(seed, b)); c != 0 {
+					return c
+				}
+				return strings.Compare(a, b)
+			})
+			n := len(all) / 2
+			query, args := s.BareDrawSQL(registry.PoolQuery{Where: "s.origin = 'human'"}, seed, n)
+			rows, err = s.DB().QueryContext(ctx, query, args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for rows.Next() {
+				var id, content string
+				if err := rows.Scan(&id, &content); err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, id)
+			}
+			if err := rows.Err(); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, all[:n]) {
+				t.Fatalf("bare draw:\n got %v\nwant %v", got, all[:n])
+			}
+		})
+	}
+}
+
+func TestDrawMatchesReference(t *testing.T) {
+	stores := drawStores(t)
 	manifests := map[string][]string{} // case → the first store's manifest
 	for _, st := range stores {
 		t.Run(st.name, func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -29,6 +30,17 @@ const poolColumns = `s.id, s.content_sha256, s.origin, coalesce(s.model, ''), s.
 func PoolSQL(q registry.PoolQuery) (string, []any) {
 	where, args := poolWhere(q)
 	return "SELECT " + poolColumns + " FROM samples s WHERE " + where, args
+}
+
+// BareDrawSQL returns what a user's own script would run for a seeded sample of n admitted rows
+// without the registry: q's admission ordered by the draw key (registry.DrawKey) and cut at n, with
+// no strata, quotas, dedup, statistics or log. Benchmarks run it as the baseline that does the same
+// kind of work as a build in bounded memory (a sort inside the database), beside PoolSQL's scan.
+func (s *Store) BareDrawSQL(q registry.PoolQuery, seed int64, n int) (string, []any) {
+	where, args := poolWhere(q)
+	query := "SELECT s.id, s.content_sha256 FROM samples s WHERE " + where + " ORDER BY " + s.d.DrawKey + ", s.id LIMIT ?"
+	args = append(append(args, strconv.FormatInt(seed, 10)), n)
+	return s.d.rebind(query), args
 }
 
 // poolWhere is the condition over alias s that admits q's samples, and its arguments.
