@@ -79,6 +79,7 @@ func dialect() *sqlstore.Dialect {
 		Substring:     `substring(%s from CAST(? AS TEXT))`,
 		Unhex:         `decode(%s, 'hex')`,
 		DrawIsolation: sql.LevelRepeatableRead,
+		Fence:         " OFFSET 0",
 	}
 }
 

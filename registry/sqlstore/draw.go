@@ -6,6 +6,9 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"maps"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -20,7 +23,8 @@ import (
 // The scratch tables:
 //
 //	draw_prior (id)                               the base model's human data (AddPrior)
-//	draw_pick (pos, id, content_sha256, prior)    the selection in manifest order (Select)
+//	draw_pick (pos, id, content_sha256, prior,    the selection in manifest order (Select),
+//	           model_id, k)                        with its stratum and draw key
 //
 // Go holds no row of the pool: the pool, dedup and the quotas' cut are window functions over the
 // samples table (the rules are registry's, in draw.go), and the manifest streams from draw_pick.
@@ -33,6 +37,8 @@ type draw struct {
 	tx   *sql.Tx
 	q    registry.DrawQuery
 	seed string
+	// counts are the pool's strata once Counts has counted them; Select bounds the keys by them.
+	counts *registry.DrawCounts
 }
 
 // OpenDraw implements registry.MixStore.
@@ -74,7 +80,7 @@ func (w *draw) open(ctx context.Context) error {
 	w.tx = tx
 	for _, ddl := range []string{
 		"CREATE TEMP TABLE draw_prior (id TEXT PRIMARY KEY)",
-		"CREATE TEMP TABLE draw_pick (pos BIGINT PRIMARY KEY, id TEXT NOT NULL, content_sha256 TEXT NOT NULL, prior INTEGER NOT NULL)",
+		"CREATE TEMP TABLE draw_pick (pos BIGINT PRIMARY KEY, id TEXT NOT NULL, content_sha256 TEXT NOT NULL, prior INTEGER NOT NULL, model_id TEXT, k BIGINT NOT NULL)",
 	} {
 		if _, err := tx.ExecContext(ctx, ddl); err != nil {
 			return fmt.Errorf("draw: %w", err)
@@ -136,8 +142,9 @@ func (w *draw) AddPrior(ctx context.Context, ids []string) (int, error) {
 }
 
 // kept is the WITH clause that defines kept: the admitted samples after dedup, each with its draw
-// key k and its prior mark.
-func (w *draw) kept() (string, []any) {
+// key k and its prior mark. With fence, the pool's keys are computed once a row even where the
+// query filters on them (Select's bounds); without, a query that does not read k computes none.
+func (w *draw) kept(fence bool) (string, []any) {
 	d := w.s.d
 	where, args := poolWhere(w.q.Pool)
 	cols := "s.id, s.content_sha256, s.model_id, "
@@ -147,7 +154,11 @@ func (w *draw) kept() (string, []any) {
 	}
 	cte := "WITH pool AS (SELECT " + cols + d.DrawKey + " AS k," +
 		" CASE WHEN s.origin = 'human' AND s.id IN (SELECT id FROM draw_prior) THEN 1 ELSE 0 END AS prior" +
-		" FROM samples s WHERE " + where + ")"
+		" FROM samples s WHERE " + where
+	if fence {
+		cte += d.Fence
+	}
+	cte += ")"
 	args = append([]any{w.seed}, args...)
 	order := "generation, " + objectiveOrder[w.q.Objective] + "CASE WHEN id = cluster THEN 0 ELSE 1 END, k, id"
 	switch w.q.Dedup {
@@ -176,7 +187,7 @@ var objectiveOrder = map[string]string{
 // Counts implements registry.Draw: one grouped query over kept, and one over pool when dedup
 // removes some.
 func (w *draw) Counts(ctx context.Context) (*registry.DrawCounts, error) {
-	cte, args := w.kept()
+	cte, args := w.kept(false)
 	rows, err := w.query(ctx, cte+" SELECT model_id, count(*), sum(prior) FROM kept GROUP BY model_id ORDER BY model_id", args...)
 	if err != nil {
 		return nil, fmt.Errorf("draw: count the pool: %w", err)
@@ -205,6 +216,7 @@ func (w *draw) Counts(ctx context.Context) (*registry.DrawCounts, error) {
 			return nil, fmt.Errorf("draw: count the pool: %w", err)
 		}
 	}
+	w.counts = c
 	return c, nil
 }
 
@@ -221,21 +233,105 @@ func (w *draw) AdmittedPrior(ctx context.Context, q registry.PoolQuery) (int, er
 }
 
 // Select implements registry.Draw: each stratum's rows ranked by (prior first,) draw key and id,
-// cut at the quotas, into draw_pick in manifest order.
+// cut at the quotas, into draw_pick in manifest order. Once Counts has counted the strata, the rows
+// above their stratum's key bound (registry.DrawBounds) are left out before the ranking; if the
+// bounds did not hold, the selection is drawn again without them.
 func (w *draw) Select(ctx context.Context, q registry.DrawQuota) (int, error) {
-	cte, args := w.kept()
+	if w.counts != nil && w.s.drawBounds != nil {
+		if b := w.s.drawBounds(w.counts, q); b.Bounded() {
+			b = oneModelBound(b)
+			n, err := w.selectRows(ctx, q, &b)
+			if err != nil {
+				return 0, err
+			}
+			picked, err := w.picked(ctx)
+			if err != nil {
+				return 0, err
+			}
+			if b.Held(w.counts, q, picked) {
+				return n, nil
+			}
+			w.s.unboundedDraws.Add(1)
+			if _, err := w.exec(ctx, "DELETE FROM draw_pick"); err != nil {
+				return 0, fmt.Errorf("draw: select: %w", err)
+			}
+		}
+	}
+	return w.selectRows(ctx, q, nil)
+}
+
+// maxModelBounds is how many models' bounds a selection names; with more models, every model
+// takes the largest of their bounds, which leaves out less but keeps the query short.
+const maxModelBounds = 64
+
+func oneModelBound(b registry.DrawBounds) registry.DrawBounds {
+	if len(b.Models) <= maxModelBounds {
+		return b
+	}
+	top := int64(math.MinInt64)
+	for _, k := range b.Models {
+		top = max(top, k)
+	}
+	one := make(map[string]int64, len(b.Models))
+	for id := range b.Models {
+		one[id] = top
+	}
+	return registry.DrawBounds{Humans: b.Humans, Models: one}
+}
+
+// selectRows fills draw_pick, under bounds b if not nil.
+func (w *draw) selectRows(ctx context.Context, q registry.DrawQuota, b *registry.DrawBounds) (int, error) {
+	cte, args := w.kept(b != nil)
+	from := "kept"
+	if b != nil {
+		// The base model's human data is never bounded: it is taken first whatever its key.
+		from += " WHERE prior = 1 OR k <= CASE WHEN model_id IS NULL THEN CAST(? AS BIGINT)"
+		args = append(args, b.Humans)
+		others := int64(math.MaxInt64) // the bound of the models not named
+		if len(b.Models) <= maxModelBounds {
+			for _, id := range slices.Sorted(maps.Keys(b.Models)) {
+				from += " WHEN model_id = ? THEN CAST(? AS BIGINT)"
+				args = append(args, id, b.Models[id])
+			}
+		} else {
+			for _, k := range b.Models { // oneModelBound gave them one bound
+				others = k
+				break
+			}
+		}
+		from += " ELSE CAST(? AS BIGINT) END"
+		args = append(args, others)
+	}
 	query := cte +
-		", ranked AS (SELECT id, content_sha256, model_id, k, prior, row_number() OVER (PARTITION BY model_id ORDER BY prior DESC, k, id) AS r FROM kept)" +
-		", hum AS (SELECT id, content_sha256, k, prior FROM ranked WHERE model_id IS NULL AND r <= ?)" +
-		", syn AS (SELECT id, content_sha256, k, prior FROM ranked WHERE model_id IS NOT NULL AND r <= ? ORDER BY k, id LIMIT ?)" +
-		" INSERT INTO draw_pick (pos, id, content_sha256, prior)" +
-		" SELECT row_number() OVER (ORDER BY k, id), id, content_sha256, prior FROM (SELECT * FROM hum UNION ALL SELECT * FROM syn) sel"
+		", ranked AS (SELECT id, content_sha256, model_id, k, prior, row_number() OVER (PARTITION BY model_id ORDER BY prior DESC, k, id) AS r FROM " + from + ")" +
+		", hum AS (SELECT id, content_sha256, model_id, k, prior FROM ranked WHERE model_id IS NULL AND r <= ?)" +
+		", syn AS (SELECT id, content_sha256, model_id, k, prior FROM ranked WHERE model_id IS NOT NULL AND r <= ? ORDER BY k, id LIMIT ?)" +
+		" INSERT INTO draw_pick (pos, id, content_sha256, prior, model_id, k)" +
+		" SELECT row_number() OVER (ORDER BY k, id), id, content_sha256, prior, model_id, k FROM (SELECT * FROM hum UNION ALL SELECT * FROM syn) sel"
 	res, err := w.exec(ctx, query, append(args, q.Humans, q.PerModel, q.Synthetic)...)
 	if err != nil {
 		return 0, fmt.Errorf("draw: select: %w", err)
 	}
 	n, err := res.RowsAffected()
 	return int(n), err
+}
+
+// picked is what the selection took of each stratum.
+func (w *draw) picked(ctx context.Context) ([]registry.PickedStratum, error) {
+	rows, err := w.tx.QueryContext(ctx, "SELECT coalesce(model_id, ''), count(*), max(k) FROM draw_pick GROUP BY model_id")
+	if err != nil {
+		return nil, fmt.Errorf("draw: select: %w", err)
+	}
+	defer rows.Close()
+	var out []registry.PickedStratum
+	for rows.Next() {
+		var p registry.PickedStratum
+		if err := rows.Scan(&p.ModelID, &p.N, &p.MaxKey); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
 }
 
 // Stats implements registry.Draw: the selection grouped by what the statistics count by.

@@ -1,5 +1,7 @@
 package sqlstore
 
+import "github.com/pedigreeml/pedigree/registry"
+
 // BandFilterThrough is the log size whose band keys the store's band filter holds (-1 before it is
 // built), for tests.
 func (s *Store) BandFilterThrough() int64 {
@@ -7,3 +9,11 @@ func (s *Store) BandFilterThrough() int64 {
 	defer s.bands.mu.Unlock()
 	return s.bands.through
 }
+
+// SetDrawBounds replaces the draws' key bounds, for tests that make them fail.
+func (s *Store) SetDrawBounds(f func(*registry.DrawCounts, registry.DrawQuota) registry.DrawBounds) {
+	s.drawBounds = f
+}
+
+// UnboundedDraws counts the selections drawn again without their bounds.
+func (s *Store) UnboundedDraws() int64 { return s.unboundedDraws.Load() }

@@ -60,6 +60,10 @@ type Dialect struct {
 	// transaction's own connection (copy.go), in that transaction.
 	CopyFrom CopyFunc
 
+	// Fence ends a subquery so that the planner computes its columns once a row instead of pulling
+	// it up into the query around it (where a column's expression would stand, and be computed, in
+	// both the WHERE and the select list): a LIMIT and OFFSET that change nothing.
+	Fence string
 	// DrawKey is registry.DrawKey over alias s in SQL, with one ? for the seed in decimal.
 	DrawKey string
 	// Substring is the first parenthesized group of a regular expression's match, or NULL: %s for
@@ -232,6 +236,10 @@ type Store struct {
 	draws chan struct{}
 	// noDraws says that the pool has no connection to spare for a draw (LimitDraws(0)).
 	noDraws bool
+	// drawBounds gives a draw's key bounds (registry.BoundsFor; tests replace it), and
+	// unboundedDraws counts the selections drawn again without bounds because they did not hold.
+	drawBounds     func(*registry.DrawCounts, registry.DrawQuota) registry.DrawBounds
+	unboundedDraws atomic.Int64
 
 	// onWriteWait, if set, is told how long each write waited before it could write.
 	onWriteWait atomic.Pointer[func(time.Duration)]
@@ -242,7 +250,7 @@ var _ registry.Store = (*Store)(nil)
 // New returns a Store writing through w and reading through r (which may be the same pool), and
 // applies d's pending migrations.
 func New(ctx context.Context, w, r *sql.DB, d *Dialect) (*Store, error) {
-	s := &Store{w: db{w, d}, r: db{r, d}, d: d, writer: make(chan struct{}, 1)}
+	s := &Store{w: db{w, d}, r: db{r, d}, d: d, writer: make(chan struct{}, 1), drawBounds: registry.BoundsFor}
 	if d.SingleWriter {
 		s.bands = newBandFilter()
 	}

@@ -1,0 +1,191 @@
+package sqlstore_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/pedigreeml/pedigree/internal/baseline"
+	"github.com/pedigreeml/pedigree/registry"
+	"github.com/pedigreeml/pedigree/registry/postgres/pgtest"
+	"github.com/pedigreeml/pedigree/registry/sqlite"
+	"github.com/pedigreeml/pedigree/registry/sqlstore"
+	"github.com/pedigreeml/pedigree/registry/storetest"
+)
+
+// boundStores are SQLite, and PostgreSQL when its DSN is set.
+func boundStores(t *testing.T) map[string]func(t *testing.T) *sqlstore.Store {
+	stores := map[string]func(t *testing.T) *sqlstore.Store{"SQLite": func(t *testing.T) *sqlstore.Store {
+		s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "registry.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}}
+	if os.Getenv(pgtest.DSNVariable) != "" {
+		stores["PostgreSQL"] = func(t *testing.T) *sqlstore.Store { return pgtest.OpenStore(t).Store }
+	}
+	return stores
+}
+
+// fillStrata writes humans human rows and perModel rows of each of models new models straight
+// into s, and returns the humans' ids.
+func fillStrata(t *testing.T, s *sqlstore.Store, humans, models, perModel int) []string {
+	t.Helper()
+	ctx := context.Background()
+	h := storetest.NewHarness(t, s)
+	var ids []*registry.Model
+	for i := range models {
+		m, err := s.GetModel(ctx, h.Model(fmt.Sprint("bounded-", i), 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, m)
+	}
+	var rows []*registry.Sample
+	var humanIDs []string
+	add := func(m *registry.Model) {
+		text := fmt.Sprint("Bounded draw sample ", len(rows))
+		sum := sha256.Sum256([]byte(text))
+		ident := sha256.Sum256([]byte("identity " + text))
+		norm := sha256.Sum256([]byte("normalized " + text))
+		smp := &registry.Sample{ID: uuid.Must(uuid.NewV7()).String(), Text: text, ContentSHA256: hex.EncodeToString(sum[:]),
+			IdentitySHA256: hex.EncodeToString(ident[:]), NormSHA256: hex.EncodeToString(norm[:]), Origin: registry.OriginHuman, Dataset: "bounded",
+			Source: registry.Source{Kind: "public_dataset"}, GenerationBasis: registry.BasisHuman,
+			Metrics: registry.Metrics{Tokens: 5, MTLD: 10, Version: "test", ToxicityScorer: "test"}, CreatedAt: time.Now().UTC(),
+			LogIndex: int64(len(rows))}
+		if m != nil {
+			smp.Origin, smp.ModelID, smp.Model, smp.Generation, smp.GenerationBasis = registry.OriginModel, m.ID, m.Ref(), 1, registry.BasisDeclared
+			smp.Source.Kind = "synthetic"
+		} else {
+			humanIDs = append(humanIDs, smp.ID)
+		}
+		rows = append(rows, smp)
+	}
+	for range humans {
+		add(nil)
+	}
+	for _, m := range ids {
+		for range perModel {
+			add(m)
+		}
+	}
+	if err := baseline.InsertSampleRows(ctx, s, rows); err != nil {
+		t.Fatal(err)
+	}
+	return humanIDs
+}
+
+// drawManifest draws q on s with prior humans marked as the base model's data, selects quota and
+// returns the manifest.
+func drawManifest(t *testing.T, s *sqlstore.Store, q registry.DrawQuery, prior []string, quota func(*registry.DrawCounts) registry.DrawQuota) []string {
+	t.Helper()
+	ctx := context.Background()
+	d, err := s.OpenDraw(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if _, err := d.AddPrior(ctx, prior); err != nil {
+		t.Fatal(err)
+	}
+	c, err := d.Counts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := d.Select(ctx, quota(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	if err := d.Manifest(ctx, func(id, _ string) error { ids = append(ids, id); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n != len(ids) || n == 0 {
+		t.Fatalf("selected %d, manifest of %d", n, len(ids))
+	}
+	return ids
+}
+
+// TestDrawBounds checks that a draw's key bounds never change a manifest: with the bounds the store
+// computes (which must apply and hold here), with bounds too tight to hold (which the store must
+// detect, and draw again without them), and with none, each store draws the same manifest, under
+// quotas where the synthetic quota cuts the models' candidates and where it does not, with the base
+// model's human data marked, and with more models than a selection names bounds for.
+func TestDrawBounds(t *testing.T) {
+	unbounded := func(*registry.DrawCounts, registry.DrawQuota) registry.DrawBounds {
+		return registry.DrawBounds{Humans: math.MaxInt64}
+	}
+	// tight bounds keep about half of each stratum's quota: they cannot hold.
+	tight := func(c *registry.DrawCounts, q registry.DrawQuota) registry.DrawBounds {
+		half := func(n, want int) int64 { return int64(math.Ldexp(float64(want)/2/float64(n), 64) - math.Ldexp(1, 63)) }
+		b := registry.DrawBounds{Humans: half(c.Humans-c.Prior, q.Humans-c.Prior), Models: map[string]int64{}}
+		for _, m := range c.Models {
+			b.Models[m.ModelID] = half(m.N, min(q.PerModel, m.N))
+		}
+		return b
+	}
+	cases := []struct {
+		name                    string
+		humans, models, rows    int
+		quota                   registry.DrawQuota
+		dedup                   string
+		tightFails, wantBounded bool
+	}{
+		{"synthetic quota cuts", 1500, 2, 1000, registry.DrawQuota{Humans: 120, PerModel: 150, Synthetic: 200}, "", true, true},
+		{"synthetic quota does not cut", 1500, 2, 1000, registry.DrawQuota{Humans: 120, PerModel: 150, Synthetic: 400}, "exact", true, true},
+		{"only the base model's humans", 1500, 2, 1000, registry.DrawQuota{Humans: 30, PerModel: 150, Synthetic: 200}, "", true, true},
+		{"many models", 200, 70, 100, registry.DrawQuota{Humans: 150, PerModel: 2, Synthetic: 100}, "", true, true},
+	}
+	for name, open := range boundStores(t) {
+		t.Run(name, func(t *testing.T) {
+			for _, tc := range cases {
+				t.Run(tc.name, func(t *testing.T) {
+					s := open(t)
+					humans := fillStrata(t, s, tc.humans, tc.models, tc.rows)
+					prior := humans[:40]
+					for seed := range int64(3) {
+						q := registry.DrawQuery{Pool: registry.PoolQuery{Where: "TRUE"}, Seed: seed, Dedup: tc.dedup}
+						quota := func(*registry.DrawCounts) registry.DrawQuota { return tc.quota }
+
+						s.SetDrawBounds(unbounded)
+						want := drawManifest(t, s, q, prior, quota)
+
+						bounded := false
+						s.SetDrawBounds(func(c *registry.DrawCounts, q registry.DrawQuota) registry.DrawBounds {
+							b := registry.BoundsFor(c, q)
+							bounded = b.Bounded()
+							return b
+						})
+						before := s.UnboundedDraws()
+						if got := drawManifest(t, s, q, prior, quota); !slices.Equal(got, want) {
+							t.Fatalf("seed %d: with its bounds the store drew\n%v\nwithout\n%v", seed, got, want)
+						}
+						if bounded != tc.wantBounded || s.UnboundedDraws() != before {
+							t.Fatalf("seed %d: bounded %v (want %v), drawn again %d times", seed, bounded, tc.wantBounded, s.UnboundedDraws()-before)
+						}
+
+						s.SetDrawBounds(tight)
+						before = s.UnboundedDraws()
+						if got := drawManifest(t, s, q, prior, quota); !slices.Equal(got, want) {
+							t.Fatalf("seed %d: with tight bounds the store drew\n%v\nwithout\n%v", seed, got, want)
+						}
+						if again := s.UnboundedDraws() - before; (again == 1) != tc.tightFails {
+							t.Fatalf("seed %d: tight bounds drawn again %d times", seed, again)
+						}
+					}
+				})
+			}
+		})
+	}
+}
