@@ -34,6 +34,15 @@ func benchPool() int {
 	return 200_000
 }
 
+// benchShare is the mix's share of the registry in the mix benchmarks: PEDIGREE_BENCH_SHARE,
+// default 0.5 (the figures in BENCHMARKS.md use 0.5, and 0.01 for a small mix).
+func benchShare() float64 {
+	if f, err := strconv.ParseFloat(os.Getenv("PEDIGREE_BENCH_SHARE"), 64); err == nil && f > 0 && f <= 1 {
+		return f
+	}
+	return 0.5
+}
+
 // benchStore opens the benchmarks' store: SQLite in a temporary directory, or with
 // PEDIGREE_BENCH_STORE=postgres a new schema in the database PEDIGREE_TEST_POSTGRES_DSN names.
 func benchStore(b *testing.B) *sqlstore.Store {
@@ -112,7 +121,7 @@ func insertRows(ctx context.Context, s *sqlstore.Store, rows []*registry.Sample)
 	return tx.Commit()
 }
 
-// BenchmarkMixVsBareQuery builds a mix of half the registry under a policy with limits and an include
+// BenchmarkMixVsBareQuery builds a mix of half the registry (PEDIGREE_BENCH_SHARE) under a policy with limits and an include
 // rule, against the bare SQL query that selects the same admitted rows (scanned into Go values and
 // dropped), in the same run. It reports build/bare as "ratio", the peak heap during the build, and the
 // peak heap while exporting the whole mix as JSON Lines (constant memory whatever the mix's size).
@@ -122,6 +131,7 @@ func insertRows(ctx context.Context, s *sqlstore.Store, rows []*registry.Sample)
 func BenchmarkMixVsBareQuery(b *testing.B) {
 	ctx := context.Background()
 	n := benchPool()
+	size := max(1, int(float64(n)*benchShare()))
 	s := benchStore(b)
 	start := time.Now()
 	fillRegistry(b, s, n)
@@ -176,7 +186,7 @@ func BenchmarkMixVsBareQuery(b *testing.B) {
 
 		// The bare draw: the admission sorted by the draw key and cut at the mix's size, in SQL.
 		start = time.Now()
-		drawSQL, drawArgs := s.BareDrawSQL(registry.PoolQuery{Where: compiled.Where(policy.Dialect(s.Dialect())), MaxGeneration: &gen}, int64(i), n/2)
+		drawSQL, drawArgs := s.BareDrawSQL(registry.PoolQuery{Where: compiled.Where(policy.Dialect(s.Dialect())), MaxGeneration: &gen}, int64(i), size)
 		rows, err = s.DB().QueryContext(ctx, drawSQL, drawArgs...)
 		if err != nil {
 			b.Fatal(err)
@@ -189,7 +199,7 @@ func BenchmarkMixVsBareQuery(b *testing.B) {
 			}
 			drawn++
 		}
-		if err := rows.Err(); err != nil || drawn != n/2 {
+		if err := rows.Err(); err != nil || drawn != size {
 			b.Fatalf("bare draw: %d rows, %v", drawn, err)
 		}
 		rows.Close()
@@ -197,7 +207,7 @@ func BenchmarkMixVsBareQuery(b *testing.B) {
 
 		start = time.Now()
 		heap = max(heap, peakOnly(func() {
-			res, err := builder.Build(ctx, registry.MixRequest{Policy: "bench", Size: n / 2, Seed: int64(i)}, false, nil)
+			res, err := builder.Build(ctx, registry.MixRequest{Policy: "bench", Size: size, Seed: int64(i)}, false, nil)
 			if err != nil || res.Mix == nil {
 				b.Fatalf("build: %v %+v", err, res)
 			}
@@ -232,7 +242,7 @@ func peakOnly(fn func()) uint64 {
 	return peak
 }
 
-// BenchmarkDrawPhases times each step of a draw of half the registry (the registry and pool of
+// BenchmarkDrawPhases times each step of a draw of half the registry (PEDIGREE_BENCH_SHARE) (the registry and pool of
 // BenchmarkMixVsBareQuery, without the policy: the same admission written as SQL): the stratum
 // counts, the selection, the statistics and one read of the manifest. It reports each in seconds,
 // so that where a build's time goes can be read off one run.
@@ -257,7 +267,9 @@ func BenchmarkDrawPhases(b *testing.B) {
 		}
 		phases[0] += time.Since(t)
 		t = time.Now()
-		got, err := d.Select(ctx, registry.DrawQuota{Humans: c.Humans / 2, PerModel: n * 3 / 20, Synthetic: n / 4})
+		share := benchShare()
+		got, err := d.Select(ctx, registry.DrawQuota{Humans: int(float64(c.Humans) * share), PerModel: int(float64(n) * 0.3 * share),
+			Synthetic: int(float64(n) / 2 * share)})
 		if err != nil || got == 0 {
 			b.Fatalf("select: %d, %v", got, err)
 		}
