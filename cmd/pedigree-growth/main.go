@@ -13,7 +13,11 @@
 //     share, the generation and each model's share; an include on toxicity and tokens), in seconds,
 //     and the server's peak resident set size during the build (5 written to /proc/PID/clear_refs
 //     before the request, VmHWM read from /proc/PID/status after it: RSS, not the Go heap);
-//   - export: GET /v1/mixes/{id}/export?format=jsonl of that mix, in samples/s and MB/s;
+//   - export: GET /v1/mixes/{id}/export?format=jsonl of that mix, in samples/s and MB/s, read
+//     whole or, with --export-limit, up to that many samples (the export of a 10M registry's mix
+//     takes about half an hour here; its rate does not change along the manifest). It runs last,
+//     after the lineage and REST measurements, so that a run stopped during it keeps them in its
+//     log, which prints each figure as it is measured;
 //   - lineage: GET /v1/samples/{id}/lineage?direction=ancestors&max_depth=10 for --lineage chain
 //     tips whose ancestry is 10 deep, one request at a time, p50 and p99;
 //   - REST ingest: samples/s of --batches batches of --batch-size new ~120-word samples (half human,
@@ -82,11 +86,13 @@ type options struct {
 	batches   int
 	batchSize int
 	lineage   int
-	registryd string
-	serveArgs []string
-	out       string
-	work      string
-	timeout   time.Duration
+	// exportLimit, if not 0, ends the export after that many samples: the rate is read off them.
+	exportLimit int
+	registryd   string
+	serveArgs   []string
+	out         string
+	work        string
+	timeout     time.Duration
 }
 
 // store names the backend in the output.
@@ -113,6 +119,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.batches, "batches", 20, "batches sent to POST /v1/samples/batch at each size")
 	fs.IntVar(&o.batchSize, "batch-size", 1000, "samples per REST batch")
 	fs.IntVar(&o.lineage, "lineage", 200, "lineage requests (chain tips, depth 10) at each size")
+	fs.IntVar(&o.exportLimit, "export-limit", 0, "read at most this many samples of each export and take its rate from them (0: the whole export; the export of a 10M registry's mix takes half an hour)")
 	fs.StringVar(&o.registryd, "registryd", "", "registryd binary to start (default: go build ./cmd/registryd into a temporary directory)")
 	fs.StringVar(&serveArgs, "serve-args", "--audit-interval 0", "extra arguments for registryd serve, space-separated")
 	fs.StringVar(&o.out, "out", "growth-results", "directory for growth-STORE.csv and growth.png")
@@ -136,6 +143,8 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("--batch-size must be from 1 to %d", registry.MaxBatchSamples)
 	case o.lineage < 1:
 		return nil, errors.New("--lineage must be at least 1")
+	case o.exportLimit < 0:
+		return nil, errors.New("--export-limit must be 0 (the whole export) or a number of samples")
 	case o.timeout <= 0:
 		return nil, errors.New("--timeout must be a positive duration such as 30m")
 	case o.out == "":

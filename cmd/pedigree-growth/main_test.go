@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/iotest"
 
 	"github.com/jackc/pgx/v5"
 
@@ -78,6 +79,7 @@ func TestParseOptionsRefusesBadFlags(t *testing.T) {
 		{"BatchSizeZero", []string{"--batch-size", "0"}},
 		{"BatchSizeAboveTheLimit", []string{"--batch-size", "10001"}},
 		{"LineageZero", []string{"--lineage", "0"}},
+		{"ExportLimitNegative", []string{"--export-limit", "-1"}},
 		{"TimeoutZero", []string{"--timeout", "0s"}},
 		{"OutEmpty", []string{"--out", ""}},
 		{"DBNotPostgres", []string{"--db", "/tmp/registry.db"}},
@@ -118,6 +120,46 @@ func TestParseOptionsDefaultsAndSuffixes(t *testing.T) {
 
 // TestChainsLieInsideTheirBatch checks the chains' layout: inside the batch, apart, and about 1%
 // of a full batch.
+// TestReadLines checks the export's count: whole, or up to a limit that falls inside a read, at a
+// read's end, or past the end, however the reads split the lines.
+func TestReadLines(t *testing.T) {
+	text := "a\nbb\nccc\n\ndddd\n" // 5 lines, 15 bytes
+	for _, tc := range []struct {
+		want         int64
+		lines, bytes int64
+	}{
+		{100, 5, 15}, {5, 5, 15}, {1, 1, 2}, {2, 2, 5}, {4, 4, 10},
+	} {
+		for _, split := range []int{1, 2, 3, 7, 100} {
+			lines, n, err := readLines(iotest.OneByteReader(strings.NewReader(text)), tc.want)
+			if split > 1 {
+				lines, n, err = readLines(&chunked{text: text, size: split}, tc.want)
+			}
+			if err != nil || lines != tc.lines || n != tc.bytes {
+				t.Errorf("want %d, reads of %d: %d lines, %d bytes, %v; want %d, %d", tc.want, split, lines, n, err, tc.lines, tc.bytes)
+			}
+		}
+	}
+	if _, _, err := readLines(iotest.ErrReader(io.ErrUnexpectedEOF), 3); err != io.ErrUnexpectedEOF {
+		t.Errorf("a failed read: %v", err)
+	}
+}
+
+// chunked reads its text size bytes at a time.
+type chunked struct {
+	text string
+	size int
+}
+
+func (c *chunked) Read(p []byte) (int, error) {
+	if c.text == "" {
+		return 0, io.EOF
+	}
+	k := copy(p[:min(len(p), c.size)], c.text)
+	c.text = c.text[k:]
+	return k, nil
+}
+
 func TestChainsLieInsideTheirBatch(t *testing.T) {
 	for _, k := range []int{10, 11, 300, 2199, 10_000} {
 		starts := chainStarts(k)
@@ -340,7 +382,7 @@ func TestRunPostgres(t *testing.T) {
 	if err := writeResults(out, "sqlite", sqliteRows); err != nil {
 		t.Fatal(err)
 	}
-	runTiny(t, out, filepath.Join(t.TempDir(), "work"), "--db", dsn)
+	runTiny(t, out, filepath.Join(t.TempDir(), "work"), "--db", dsn, "--export-limit", "60")
 	if got := storesIn(out); fmt.Sprint(got) != "[sqlite postgres]" {
 		t.Errorf("stores in --out: %v, want both", got)
 	}

@@ -106,14 +106,12 @@ func (m *measurer) measureServer(ctx context.Context, c *client.Client, pid int,
 	if err != nil {
 		return fmt.Errorf("mix: %w", err)
 	}
-	fmt.Fprintf(m.log, "export of %d ...\n", mix.Size)
-	if err := m.export(ctx, c, mix, r); err != nil {
-		return fmt.Errorf("export: %w", err)
-	}
+	fmt.Fprintf(m.log, "mix of %d in %.1fs (server peak RSS %.0f MiB)\n", mix.Size, r.MixSeconds, r.MixPeakRSSMiB)
 	fmt.Fprintf(m.log, "lineage: %d requests ...\n", m.o.lineage)
 	if err := m.lineage(ctx, c, r); err != nil {
 		return fmt.Errorf("lineage: %w", err)
 	}
+	fmt.Fprintf(m.log, "lineage p50 %.2f ms, p99 %.2f ms\n", r.LineageP50ms, r.LineageP99ms)
 
 	bodies, err := m.gen.restBodies(m.o.batches, m.o.batchSize)
 	if err != nil {
@@ -123,6 +121,13 @@ func (m *measurer) measureServer(ctx context.Context, c *client.Client, pid int,
 	if r.RESTSamplesPerSec, err = m.ingestREST(ctx, c, bodies); err != nil {
 		return fmt.Errorf("REST ingest: %w", err)
 	}
+	fmt.Fprintf(m.log, "REST ingest %.0f samples/s\n", r.RESTSamplesPerSec)
+	// The export comes last: it is the longest step, and a run stopped during it keeps the rest.
+	fmt.Fprintf(m.log, "export of %d ...\n", mix.Size)
+	if err := m.export(ctx, c, mix, r); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	fmt.Fprintf(m.log, "export %.0f samples/s\n", r.ExportSamplesPerSec)
 	m.stored += m.o.restSamples()
 	return nil
 }
@@ -190,8 +195,13 @@ func (m *measurer) buildMix(ctx context.Context, c *client.Client, pid int, r *r
 	return mix, nil
 }
 
-// export reads the mix's JSON Lines export whole and records samples/s and MB/s.
+// export reads the mix's JSON Lines export, whole or its first --export-limit samples, and records
+// samples/s and MB/s.
 func (m *measurer) export(ctx context.Context, c *client.Client, mix *registry.Mix, r *row) error {
+	want := int64(mix.Size)
+	if m.o.exportLimit > 0 {
+		want = min(want, int64(m.o.exportLimit))
+	}
 	var lines, n int64
 	start := time.Now()
 	err := m.bounded(ctx, func(ctx context.Context) error {
@@ -200,28 +210,45 @@ func (m *measurer) export(ctx context.Context, c *client.Client, mix *registry.M
 			return err
 		}
 		defer body.Close()
-		buf := make([]byte, 256<<10)
-		for {
-			k, err := body.Read(buf)
-			n += int64(k)
-			lines += int64(bytes.Count(buf[:k], []byte{'\n'}))
-			if err == io.EOF {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-		}
+		lines, n, err = readLines(body, want)
+		return err
 	})
 	if err != nil {
 		return err
 	}
 	elapsed := time.Since(start).Seconds()
-	if lines != int64(mix.Size) {
+	if lines != want {
 		return fmt.Errorf("%d lines for a mix of %d samples", lines, mix.Size)
 	}
 	r.ExportSamplesPerSec, r.ExportMBPerSec = float64(lines)/elapsed, float64(n)/1e6/elapsed
 	return nil
+}
+
+// readLines reads r up to its want-th line, or to its end, and returns the lines and bytes read
+// (the want-th line's newline included).
+func readLines(r io.Reader, want int64) (lines, n int64, err error) {
+	buf := make([]byte, 256<<10)
+	for lines < want {
+		k, err := r.Read(buf)
+		chunk := buf[:k]
+		for len(chunk) > 0 && lines < want {
+			i := bytes.IndexByte(chunk, '\n')
+			if i < 0 {
+				n += int64(len(chunk))
+				break
+			}
+			n += int64(i + 1)
+			lines++
+			chunk = chunk[i+1:]
+		}
+		if err == io.EOF {
+			return lines, n, nil
+		}
+		if err != nil {
+			return lines, n, err
+		}
+	}
+	return lines, n, nil
 }
 
 // lineage walks the ancestry of chain tips (10 deep), one request at a time, and records p50 and
