@@ -6,11 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"path/filepath"
 	"time"
 
 	"github.com/pedigreeml/pedigree/internal/baseline"
 	"github.com/pedigreeml/pedigree/metrics"
 	"github.com/pedigreeml/pedigree/registry"
+	"github.com/pedigreeml/pedigree/registry/sqlite"
 )
 
 // The shape of the registry's content.
@@ -207,4 +210,53 @@ func (g *generator) lineageTips(n int) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// resume prepares a run that continues the SQLite registry in dataDir: the generator's text
+// batches start past every batch the registry can hold (so no text repeats one stored), the chain
+// tips are read back (complete chains of the fill: a growth-chains sample that is no sample's
+// parent, in registration order), and the rows of --out's CSV for sizes below the first are kept.
+func resume(ctx context.Context, o *options, dataDir string, g *generator, log io.Writer) ([]row, error) {
+	s, err := sqlite.Open(ctx, filepath.Join(dataDir, "registry.db"))
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	have, err := countSamples(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	if have >= int64(o.sizes[0]) {
+		return nil, fmt.Errorf("the registry holds %d samples: the sizes must start above that", have)
+	}
+	g.fillBatch, g.restBatch = int(have), int(have)
+	rows, err := s.DB().QueryContext(ctx, `SELECT s.id FROM samples s
+		WHERE s.dataset = 'growth-chains' AND s.origin = 'model'
+		AND NOT EXISTS (SELECT 1 FROM edges e WHERE e.parent_id = s.id) ORDER BY s.log_index`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		g.tips = append(g.tips, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var kept []row
+	earlier, err := readStore(o.out, o.store())
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	for _, r := range earlier {
+		if r.Samples < o.sizes[0] {
+			kept = append(kept, r)
+		}
+	}
+	fmt.Fprintf(log, "resuming a registry of %d samples with %d chain tips; keeping %d earlier rows\n", have, len(g.tips), len(kept))
+	return kept, nil
 }

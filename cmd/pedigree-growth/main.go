@@ -88,11 +88,13 @@ type options struct {
 	lineage   int
 	// exportLimit, if not 0, ends the export after that many samples: the rate is read off them.
 	exportLimit int
-	registryd   string
-	serveArgs   []string
-	out         string
-	work        string
-	timeout     time.Duration
+	// resume continues from the SQLite registry in work that an earlier run filled.
+	resume    bool
+	registryd string
+	serveArgs []string
+	out       string
+	work      string
+	timeout   time.Duration
 }
 
 // store names the backend in the output.
@@ -119,6 +121,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.batches, "batches", 20, "batches sent to POST /v1/samples/batch at each size")
 	fs.IntVar(&o.batchSize, "batch-size", 1000, "samples per REST batch")
 	fs.IntVar(&o.lineage, "lineage", 200, "lineage requests (chain tips, depth 10) at each size")
+	fs.BoolVar(&o.resume, "resume", false, "continue from the SQLite registry an earlier run left in --work (stopped, say, before its measurements): fill on from the samples it holds, and keep the rows of smaller sizes already in --out's CSV")
 	fs.IntVar(&o.exportLimit, "export-limit", 0, "read at most this many samples of each export and take its rate from them (0: the whole export; the export of a 10M registry's mix takes half an hour)")
 	fs.StringVar(&o.registryd, "registryd", "", "registryd binary to start (default: go build ./cmd/registryd into a temporary directory)")
 	fs.StringVar(&serveArgs, "serve-args", "--audit-interval 0", "extra arguments for registryd serve, space-separated")
@@ -172,7 +175,17 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 			return nil, fmt.Errorf("--registryd: %s is not an executable file", o.registryd)
 		}
 	}
-	if o.work != "" {
+	if o.resume {
+		switch {
+		case o.db != "":
+			return nil, errors.New("--resume continues a SQLite registry: it cannot be used with --db")
+		case o.work == "":
+			return nil, errors.New("--resume needs --work: the directory of the registry to continue")
+		}
+		if _, err := os.Stat(filepath.Join(o.work, "data", "registry.db")); err != nil {
+			return nil, fmt.Errorf("--resume: no registry to continue: %w", err)
+		}
+	} else if o.work != "" {
 		if entries, err := os.ReadDir(o.work); err == nil && len(entries) > 0 {
 			return nil, fmt.Errorf("--work: %s is not empty", o.work)
 		} else if err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -292,6 +305,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	m := &measurer{o: o, be: be, dataDir: dataDir, gen: newGenerator(), log: stderr}
 	var rows []row
+	if o.resume {
+		if rows, err = resume(ctx, o, dataDir, m.gen, stderr); err != nil {
+			return fmt.Errorf("--resume: %w", err)
+		}
+	}
 	for _, size := range o.sizes {
 		r, err := m.step(ctx, size)
 		if err != nil {
