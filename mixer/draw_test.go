@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -22,7 +21,7 @@ import (
 	"github.com/pedigreeml/pedigree/mixer/mixertest"
 	"github.com/pedigreeml/pedigree/registry"
 	"github.com/pedigreeml/pedigree/registry/postgres/pgtest"
-	"github.com/pedigreeml/pedigree/registry/sqlite"
+	"github.com/pedigreeml/pedigree/registry/sqlite/sqlitetest"
 	"github.com/pedigreeml/pedigree/registry/storetest"
 )
 
@@ -101,14 +100,7 @@ type drawStore struct {
 
 // drawStores are SQLite, and PostgreSQL when its DSN is set.
 func drawStores(t *testing.T) []drawStore {
-	stores := []drawStore{{"SQLite", func(t *testing.T) registry.Store {
-		s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "registry.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	}}}
+	stores := []drawStore{{"SQLite", func(t *testing.T) registry.Store { return sqlitetest.OpenStore(t) }}}
 	if os.Getenv(pgtest.DSNVariable) != "" {
 		stores = append(stores, drawStore{"PostgreSQL", func(t *testing.T) registry.Store { return pgtest.OpenStore(t) }})
 	} else {
@@ -288,12 +280,7 @@ func statsJSON(t *testing.T, s registry.MixStats) string {
 // so the store must not let the draws take every connection. PostgreSQL runs on a pool of 2.
 func TestConcurrentBuilds(t *testing.T) {
 	t.Run("SQLite", func(t *testing.T) {
-		s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "registry.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		concurrentBuilds(t, s)
+		concurrentBuilds(t, sqlitetest.OpenStore(t))
 	})
 	t.Run("PostgreSQL", func(t *testing.T) {
 		concurrentBuilds(t, pgtest.Open(t, pgtest.NewSchema(t)+"&pool_max_conns=2"))
@@ -341,11 +328,7 @@ func concurrentBuilds(t *testing.T, s registry.Store) {
 // 3 draws); one more waits, gives up with its context, and is admitted once a draw closes.
 func TestDrawAdmission(t *testing.T) {
 	ctx := context.Background()
-	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "registry.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := sqlitetest.OpenStore(t)
 	q := registry.DrawQuery{Pool: registry.PoolQuery{Where: "TRUE"}}
 	limit := max(4, 2*runtime.GOMAXPROCS(0)) - 1
 	var open []registry.Draw

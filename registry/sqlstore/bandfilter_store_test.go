@@ -3,12 +3,11 @@ package sqlstore_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
 
 	"github.com/pedigreeml/pedigree/metrics"
 	"github.com/pedigreeml/pedigree/registry"
-	"github.com/pedigreeml/pedigree/registry/sqlite"
+	"github.com/pedigreeml/pedigree/registry/sqlite/sqlitetest"
 	"github.com/pedigreeml/pedigree/registry/storetest"
 )
 
@@ -19,11 +18,7 @@ import (
 // every write while the log's start was read after the flush had moved it).
 func TestBandFilterFollowsItsWrites(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "registry.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := sqlitetest.OpenStore(t)
 	svc := &registry.Service{Store: st, Scorer: registry.MetricsScorer{Scorer: &metrics.Scorer{}}}
 	m, err := svc.CreateModel(ctx, &registry.NewModel{Name: "teacher", Version: "1", DeclaredGeneration: new(int)}, nil)
 	if err != nil {

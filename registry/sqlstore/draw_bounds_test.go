@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -17,21 +16,14 @@ import (
 	"github.com/pedigreeml/pedigree/internal/baseline"
 	"github.com/pedigreeml/pedigree/registry"
 	"github.com/pedigreeml/pedigree/registry/postgres/pgtest"
-	"github.com/pedigreeml/pedigree/registry/sqlite"
+	"github.com/pedigreeml/pedigree/registry/sqlite/sqlitetest"
 	"github.com/pedigreeml/pedigree/registry/sqlstore"
 	"github.com/pedigreeml/pedigree/registry/storetest"
 )
 
 // boundStores are SQLite, and PostgreSQL when its DSN is set.
 func boundStores(t *testing.T) map[string]func(t *testing.T) *sqlstore.Store {
-	stores := map[string]func(t *testing.T) *sqlstore.Store{"SQLite": func(t *testing.T) *sqlstore.Store {
-		s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "registry.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	}}
+	stores := map[string]func(t *testing.T) *sqlstore.Store{"SQLite": func(t *testing.T) *sqlstore.Store { return sqlitetest.OpenStore(t) }}
 	if os.Getenv(pgtest.DSNVariable) != "" {
 		stores["PostgreSQL"] = func(t *testing.T) *sqlstore.Store { return pgtest.OpenStore(t).Store }
 	}
