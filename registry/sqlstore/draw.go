@@ -237,7 +237,7 @@ func (w *draw) AdmittedPrior(ctx context.Context, q registry.PoolQuery) (int, er
 // above their stratum's key bound (registry.DrawBounds) are left out before the ranking; if the
 // bounds did not hold, the selection is drawn again without them.
 func (w *draw) Select(ctx context.Context, q registry.DrawQuota) (int, error) {
-	if w.counts != nil && w.s.drawBounds != nil {
+	if w.counts != nil {
 		if b := w.s.drawBounds(w.counts, q); b.Bounded() {
 			b = oneModelBound(b)
 			n, err := w.selectRows(ctx, q, &b)
@@ -294,10 +294,7 @@ func (w *draw) selectRows(ctx context.Context, q registry.DrawQuota, b *registry
 				args = append(args, id, b.Models[id])
 			}
 		} else {
-			for _, k := range b.Models { // oneModelBound gave them one bound
-				others = k
-				break
-			}
+			others = slices.Max(slices.Collect(maps.Values(b.Models)))
 		}
 		from += " ELSE CAST(? AS BIGINT) END"
 		args = append(args, others)
