@@ -1,14 +1,12 @@
 package mixer_test
 
 import (
-	"context"
-	"path/filepath"
 	"testing"
 
 	"github.com/pedigreeml/pedigree/mixer/mixertest"
 	"github.com/pedigreeml/pedigree/registry"
 	"github.com/pedigreeml/pedigree/registry/postgres/pgtest"
-	"github.com/pedigreeml/pedigree/registry/sqlite"
+	"github.com/pedigreeml/pedigree/registry/sqlite/sqlitetest"
 )
 
 // TestContract runs the mixer's contract on both real stores. It lives here, not in the stores'
@@ -16,15 +14,7 @@ import (
 // depends on the registry, and its tests on the stores, never the other way.
 func TestContract(t *testing.T) {
 	t.Run("SQLite", func(t *testing.T) {
-		mixertest.RunMixes(t, func(tb testing.TB) registry.Store {
-			tb.Helper()
-			s, err := sqlite.Open(context.Background(), filepath.Join(tb.TempDir(), "registry.db"))
-			if err != nil {
-				tb.Fatal(err)
-			}
-			tb.Cleanup(func() { s.Close() })
-			return s
-		})
+		mixertest.RunMixes(t, func(tb testing.TB) registry.Store { return sqlitetest.OpenStore(tb) })
 	})
 	t.Run("PostgreSQL", func(t *testing.T) {
 		pgtest.DSN(t)

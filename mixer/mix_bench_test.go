@@ -9,7 +9,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,7 +19,7 @@ import (
 	"github.com/pedigreeml/pedigree/policy"
 	"github.com/pedigreeml/pedigree/registry"
 	"github.com/pedigreeml/pedigree/registry/postgres/pgtest"
-	"github.com/pedigreeml/pedigree/registry/sqlite"
+	"github.com/pedigreeml/pedigree/registry/sqlite/sqlitetest"
 	"github.com/pedigreeml/pedigree/registry/sqlstore"
 	"github.com/pedigreeml/pedigree/registry/storetest"
 )
@@ -49,12 +48,7 @@ func benchStore(b *testing.B) *sqlstore.Store {
 	if os.Getenv("PEDIGREE_BENCH_STORE") == "postgres" {
 		return pgtest.OpenStore(b).Store
 	}
-	s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "registry.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { s.Close() })
-	return s
+	return sqlitetest.OpenStore(b)
 }
 
 // fillRegistry inserts n samples directly (raw rows with plausible metrics, 200 a statement), half
