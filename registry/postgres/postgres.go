@@ -80,6 +80,8 @@ func dialect() *sqlstore.Dialect {
 		Unhex:         `decode(%s, 'hex')`,
 		DrawIsolation: sql.LevelRepeatableRead,
 		Fence:         " OFFSET 0",
+		SampleRef:     "s.id",
+		SampleRefType: "TEXT",
 	}
 }
 

@@ -23,8 +23,9 @@ import (
 // The scratch tables:
 //
 //	draw_prior (id)                               the base model's human data (AddPrior)
-//	draw_pick (pos, id, content_sha256, prior,    the selection in manifest order (Select),
-//	           model_id, k)                        with its stratum and draw key
+//	draw_pick (pos, id, ref, content_sha256,      the selection in manifest order (Select), with
+//	           prior, model_id, k)                 its row in samples (Dialect.SampleRef), its
+//	                                               stratum and draw key
 //
 // Go holds no row of the pool: the pool, dedup and the quotas' cut are window functions over the
 // samples table (the rules are registry's, in draw.go), and the manifest streams from draw_pick.
@@ -80,7 +81,8 @@ func (w *draw) open(ctx context.Context) error {
 	w.tx = tx
 	for _, ddl := range []string{
 		"CREATE TEMP TABLE draw_prior (id TEXT PRIMARY KEY)",
-		"CREATE TEMP TABLE draw_pick (pos BIGINT PRIMARY KEY, id TEXT NOT NULL, content_sha256 TEXT NOT NULL, prior INTEGER NOT NULL, model_id TEXT, k BIGINT NOT NULL)",
+		"CREATE TEMP TABLE draw_pick (pos BIGINT PRIMARY KEY, id TEXT NOT NULL, ref " + d.SampleRefType + " NOT NULL," +
+			" content_sha256 TEXT NOT NULL, prior INTEGER NOT NULL, model_id TEXT, k BIGINT NOT NULL)",
 	} {
 		if _, err := tx.ExecContext(ctx, ddl); err != nil {
 			return fmt.Errorf("draw: %w", err)
@@ -147,7 +149,7 @@ func (w *draw) AddPrior(ctx context.Context, ids []string) (int, error) {
 func (w *draw) kept(fence bool) (string, []any) {
 	d := w.s.d
 	where, args := poolWhere(w.q.Pool)
-	cols := "s.id, s.content_sha256, s.model_id, "
+	cols := "s.id, " + d.SampleRef + " AS ref, s.content_sha256, s.model_id, "
 	if w.q.Dedup != "" { // what dedup partitions and orders by
 		cols += "s.generation, coalesce(s.norm_sha256, " + fmt.Sprintf(d.Unhex, "s.content_sha256") +
 			") AS norm, coalesce(s.cluster, s.id) AS cluster, s.mtld, s.tokens, s.toxicity, "
@@ -300,11 +302,11 @@ func (w *draw) selectRows(ctx context.Context, q registry.DrawQuota, b *registry
 		args = append(args, others)
 	}
 	query := cte +
-		", ranked AS (SELECT id, content_sha256, model_id, k, prior, row_number() OVER (PARTITION BY model_id ORDER BY prior DESC, k, id) AS r FROM " + from + ")" +
-		", hum AS (SELECT id, content_sha256, model_id, k, prior FROM ranked WHERE model_id IS NULL AND r <= ?)" +
-		", syn AS (SELECT id, content_sha256, model_id, k, prior FROM ranked WHERE model_id IS NOT NULL AND r <= ? ORDER BY k, id LIMIT ?)" +
-		" INSERT INTO draw_pick (pos, id, content_sha256, prior, model_id, k)" +
-		" SELECT row_number() OVER (ORDER BY k, id), id, content_sha256, prior, model_id, k FROM (SELECT * FROM hum UNION ALL SELECT * FROM syn) sel"
+		", ranked AS (SELECT id, ref, content_sha256, model_id, k, prior, row_number() OVER (PARTITION BY model_id ORDER BY prior DESC, k, id) AS r FROM " + from + ")" +
+		", hum AS (SELECT id, ref, content_sha256, model_id, k, prior FROM ranked WHERE model_id IS NULL AND r <= ?)" +
+		", syn AS (SELECT id, ref, content_sha256, model_id, k, prior FROM ranked WHERE model_id IS NOT NULL AND r <= ? ORDER BY k, id LIMIT ?)" +
+		" INSERT INTO draw_pick (pos, id, ref, content_sha256, prior, model_id, k)" +
+		" SELECT row_number() OVER (ORDER BY k, id), id, ref, content_sha256, prior, model_id, k FROM (SELECT * FROM hum UNION ALL SELECT * FROM syn) sel"
 	res, err := w.exec(ctx, query, append(args, q.Humans, q.PerModel, q.Synthetic)...)
 	if err != nil {
 		return 0, fmt.Errorf("draw: select: %w", err)
@@ -336,7 +338,7 @@ func (w *draw) Stats(ctx context.Context) (registry.MixStats, error) {
 	// A crawled sample's source is its URI's host (registry.SourceName), found once a sample.
 	named := "SELECT s.*, coalesce(CASE WHEN s.source_kind = 'web_crawl' THEN " +
 		fmt.Sprintf(w.s.d.Substring, "lower(s.source_uri)") + " END, '') AS host" +
-		" FROM draw_pick p JOIN samples s ON s.id = p.id"
+		" FROM draw_pick p JOIN samples s ON " + w.s.d.SampleRef + " = p.ref"
 	query := "SELECT coalesce(s.model, ''), s.generation, s.dataset, s.source_kind," +
 		" CASE WHEN s.host <> '' THEN s.host WHEN s.source_name <> '' THEN s.source_name ELSE s.dataset END," +
 		" s.license, s.generation_basis, coalesce(min(CASE WHEN s.source_uri <> '' THEN s.source_uri END), '')," +

@@ -64,6 +64,10 @@ type Dialect struct {
 	// it up into the query around it (where a column's expression would stand, and be computed, in
 	// both the WHERE and the select list): a LIMIT and OFFSET that change nothing.
 	Fence string
+	// SampleRef is how a draw's scratch table refers back to a row of samples (alias s), and
+	// SampleRefType its column type: SQLite's rowid, which finds the row in one B-tree descent where
+	// the text id takes two (the id's index, then the table); PostgreSQL's id, which it hash-joins.
+	SampleRef, SampleRefType string
 	// DrawKey is registry.DrawKey over alias s in SQL, with one ? for the seed in decimal.
 	DrawKey string
 	// Substring is the first parenthesized group of a regular expression's match, or NULL: %s for
