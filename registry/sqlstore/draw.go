@@ -301,12 +301,19 @@ func (w *draw) selectRows(ctx context.Context, q registry.DrawQuota, b *registry
 		from += " ELSE CAST(? AS BIGINT) END"
 		args = append(args, others)
 	}
+	// The selection in manifest order: numbered by a window, or where the database numbers the rows
+	// it inserts in order (Dialect.RowidOrder), written in that order.
+	insert := " INSERT INTO draw_pick (pos, id, ref, content_sha256, prior, model_id, k)" +
+		" SELECT row_number() OVER (ORDER BY k, id), id, ref, content_sha256, prior, model_id, k FROM sel"
+	if w.s.d.RowidOrder {
+		insert = " INSERT INTO draw_pick (id, ref, content_sha256, prior, model_id, k)" +
+			" SELECT id, ref, content_sha256, prior, model_id, k FROM sel ORDER BY k, id"
+	}
 	query := cte +
 		", ranked AS (SELECT id, ref, content_sha256, model_id, k, prior, row_number() OVER (PARTITION BY model_id ORDER BY prior DESC, k, id) AS r FROM " + from + ")" +
 		", hum AS (SELECT id, ref, content_sha256, model_id, k, prior FROM ranked WHERE model_id IS NULL AND r <= ?)" +
 		", syn AS (SELECT id, ref, content_sha256, model_id, k, prior FROM ranked WHERE model_id IS NOT NULL AND r <= ? ORDER BY k, id LIMIT ?)" +
-		" INSERT INTO draw_pick (pos, id, ref, content_sha256, prior, model_id, k)" +
-		" SELECT row_number() OVER (ORDER BY k, id), id, ref, content_sha256, prior, model_id, k FROM (SELECT * FROM hum UNION ALL SELECT * FROM syn) sel"
+		", sel AS (SELECT * FROM hum UNION ALL SELECT * FROM syn)" + insert
 	res, err := w.exec(ctx, query, append(args, q.Humans, q.PerModel, q.Synthetic)...)
 	if err != nil {
 		return 0, fmt.Errorf("draw: select: %w", err)

@@ -68,6 +68,11 @@ type Dialect struct {
 	// SampleRefType its column type: SQLite's rowid, which finds the row in one B-tree descent where
 	// the text id takes two (the id's index, then the table); PostgreSQL's id, which it hash-joins.
 	SampleRef, SampleRefType string
+	// RowidOrder says that a table's INTEGER PRIMARY KEY, left for the database to fill, numbers the
+	// rows of an INSERT … SELECT … ORDER BY in that order (SQLite's rowid: the largest one plus one).
+	// A draw then writes its selection in manifest order without numbering it in a window, and
+	// reads it back in table order.
+	RowidOrder bool
 	// DrawKey is registry.DrawKey over alias s in SQL, with one ? for the seed in decimal.
 	DrawKey string
 	// Substring is the first parenthesized group of a regular expression's match, or NULL: %s for
