@@ -186,10 +186,87 @@ var objectiveOrder = map[string]string{
 	registry.ObjectiveToxicity: "toxicity IS NULL, toxicity, ",
 }
 
-// Counts implements registry.Draw: one grouped query over kept, and one over pool when dedup
-// removes some.
+// Counts implements registry.Draw: one pass over kept, and one over pool when dedup removes some.
 func (w *draw) Counts(ctx context.Context) (*registry.DrawCounts, error) {
 	cte, args := w.kept(false)
+	c, err := w.countFiltered(ctx, cte, args)
+	if err != nil {
+		return nil, err
+	}
+	if c == nil {
+		if c, err = w.countGrouped(ctx, cte, args); err != nil {
+			return nil, err
+		}
+	}
+	c.Pool, c.PoolPrior = c.Humans+c.Synthetic(), c.Prior
+	if w.q.Dedup != "" {
+		if err := w.tx.QueryRowContext(ctx, w.s.d.rebind(cte+" SELECT count(*), coalesce(sum(prior), 0) FROM pool"), args...).
+			Scan(&c.Pool, &c.PoolPrior); err != nil {
+			return nil, fmt.Errorf("draw: count the pool: %w", err)
+		}
+	}
+	w.counts = c
+	return c, nil
+}
+
+// maxFilteredModels is how many registered models countFiltered counts with a filter each. Each
+// filter costs every row of the pool a comparison: on SQLite, at 200,000 rows, 2 filters took 0.16 s
+// where the GROUP BY took 0.27 s, 8 took 0.22 s, 16 as long as the GROUP BY, 64 took 0.72 s.
+const maxFilteredModels = 8
+
+// countFiltered counts kept's strata in one aggregate with a FILTER for each registered model: a
+// single pass, where a GROUP BY sorts the pool first (SQLite has no hashed aggregate). It returns
+// nil when there are more than maxFilteredModels models, or when the strata do not add up to the
+// pool (a sample whose model is not registered, which the schema's foreign key refuses), for
+// countGrouped to count.
+func (w *draw) countFiltered(ctx context.Context, cte string, args []any) (*registry.DrawCounts, error) {
+	models, err := w.modelIDs(ctx, maxFilteredModels+1)
+	if err != nil || len(models) > maxFilteredModels {
+		return nil, err
+	}
+	q := cte + " SELECT count(*), count(*) FILTER (WHERE model_id IS NULL), coalesce(sum(prior) FILTER (WHERE model_id IS NULL), 0)" +
+		strings.Repeat(", count(*) FILTER (WHERE model_id = ?)", len(models)) + " FROM kept"
+	var total int
+	c := &registry.DrawCounts{}
+	counts := make([]int, len(models))
+	dest := []any{&total, &c.Humans, &c.Prior}
+	for i := range counts {
+		dest = append(dest, &counts[i])
+	}
+	if err := w.tx.QueryRowContext(ctx, w.s.d.rebind(q), append(args, anys(models)...)...).Scan(dest...); err != nil {
+		return nil, fmt.Errorf("draw: count the pool: %w", err)
+	}
+	for i, n := range counts {
+		if n > 0 {
+			c.Models = append(c.Models, registry.ModelCount{ModelID: models[i], N: n})
+		}
+	}
+	if c.Humans+c.Synthetic() != total {
+		return nil, nil
+	}
+	return c, nil
+}
+
+// modelIDs returns the ids of the registered models in order, at most limit of them.
+func (w *draw) modelIDs(ctx context.Context, limit int) ([]string, error) {
+	rows, err := w.query(ctx, "SELECT id FROM models ORDER BY id LIMIT ?", limit)
+	if err != nil {
+		return nil, fmt.Errorf("draw: count the pool: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// countGrouped counts kept's strata with a GROUP BY, however many models there are.
+func (w *draw) countGrouped(ctx context.Context, cte string, args []any) (*registry.DrawCounts, error) {
 	rows, err := w.query(ctx, cte+" SELECT model_id, count(*), sum(prior) FROM kept GROUP BY model_id ORDER BY model_id", args...)
 	if err != nil {
 		return nil, fmt.Errorf("draw: count the pool: %w", err)
@@ -211,14 +288,6 @@ func (w *draw) Counts(ctx context.Context) (*registry.DrawCounts, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("draw: count the pool: %w", err)
 	}
-	c.Pool, c.PoolPrior = c.Humans+c.Synthetic(), c.Prior
-	if w.q.Dedup != "" {
-		if err := w.tx.QueryRowContext(ctx, w.s.d.rebind(cte+" SELECT count(*), coalesce(sum(prior), 0) FROM pool"), args...).
-			Scan(&c.Pool, &c.PoolPrior); err != nil {
-			return nil, fmt.Errorf("draw: count the pool: %w", err)
-		}
-	}
-	w.counts = c
 	return c, nil
 }
 

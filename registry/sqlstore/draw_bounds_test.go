@@ -181,3 +181,73 @@ func TestDrawBounds(t *testing.T) {
 		})
 	}
 }
+
+// TestDrawCounts checks a draw's stratum counts on each store: with a few models (one aggregate
+// with a filter a model), with more than it names filters for (a GROUP BY), with a registered model that
+// has no sample (left out, as a GROUP BY leaves it out), and the base model's human data.
+func TestDrawCounts(t *testing.T) {
+	for name, open := range boundStores(t) {
+		for _, models := range []int{3, 9} { // with the model of no samples: 4 and 10 registered
+			t.Run(fmt.Sprint(name, "/", models, "_models"), func(t *testing.T) {
+				s := open(t)
+				humans := fillStrata(t, s, 40, models, 2)
+				storetest.NewHarness(t, s).Model("no-samples", 0)
+				c := drawCounts(t, s, humans[:7])
+				if c.Humans != 40 || c.Prior != 7 || c.Pool != 40+2*models || c.PoolPrior != 7 || len(c.Models) != models {
+					t.Fatalf("counts %+v, want 40 humans (7 of the base model), %d models of 2", c, models)
+				}
+				for i, m := range c.Models {
+					if m.N != 2 || (i > 0 && c.Models[i-1].ModelID >= m.ModelID) {
+						t.Fatalf("model %d: %+v; want 2 samples each, in the order of the ids", i, c.Models)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestDrawCountsOfAnUnregisteredModel plants, with the foreign keys off, a model sample whose model
+// is not registered: the filtered count misses it, sees that the strata do not add up, and counts
+// again by group, so the draw still counts every sample it may select.
+func TestDrawCountsOfAnUnregisteredModel(t *testing.T) {
+	ctx := context.Background()
+	s := sqlitetest.OpenStore(t)
+	fillStrata(t, s, 10, 2, 3)
+	conn, err := s.DB().Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"PRAGMA foreign_keys = OFF",
+		"UPDATE samples SET model_id = 'unregistered' WHERE rowid = (SELECT max(rowid) FROM samples)",
+		"PRAGMA foreign_keys = ON"} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn.Close()
+	c := drawCounts(t, s, nil)
+	last := c.Models[len(c.Models)-1]
+	if c.Pool != 16 || len(c.Models) != 3 || last != (registry.ModelCount{ModelID: "unregistered", N: 1}) || c.Models[1].N != 2 {
+		t.Fatalf("counts %+v; want the planted sample counted under its model", c)
+	}
+}
+
+// drawCounts opens a draw of every sample on s, marks prior as the base model's human data and
+// returns its counts.
+func drawCounts(t *testing.T, s *sqlstore.Store, prior []string) *registry.DrawCounts {
+	t.Helper()
+	ctx := context.Background()
+	d, err := s.OpenDraw(ctx, registry.DrawQuery{Pool: registry.PoolQuery{Where: "1 = 1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if _, err := d.AddPrior(ctx, prior); err != nil {
+		t.Fatal(err)
+	}
+	c, err := d.Counts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
