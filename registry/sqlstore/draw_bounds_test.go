@@ -83,18 +83,8 @@ func fillStrata(t *testing.T, s *sqlstore.Store, humans, models, perModel int) [
 func drawManifest(t *testing.T, s *sqlstore.Store, q registry.DrawQuery, prior []string, quota func(*registry.DrawCounts) registry.DrawQuota) []string {
 	t.Helper()
 	ctx := context.Background()
-	d, err := s.OpenDraw(ctx, q)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, c := openCounted(t, s, q, prior)
 	defer d.Close()
-	if _, err := d.AddPrior(ctx, prior); err != nil {
-		t.Fatal(err)
-	}
-	c, err := d.Counts(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	n, err := d.Select(ctx, quota(c))
 	if err != nil {
 		t.Fatal(err)
@@ -232,22 +222,31 @@ func TestDrawCountsOfAnUnregisteredModel(t *testing.T) {
 	}
 }
 
-// drawCounts opens a draw of every sample on s, marks prior as the base model's human data and
-// returns its counts.
-func drawCounts(t *testing.T, s *sqlstore.Store, prior []string) *registry.DrawCounts {
+// openCounted opens a draw of q on s, for the caller to close, marks prior as the base model's
+// human data and counts its strata.
+func openCounted(t *testing.T, s *sqlstore.Store, q registry.DrawQuery, prior []string) (registry.Draw, *registry.DrawCounts) {
 	t.Helper()
 	ctx := context.Background()
-	d, err := s.OpenDraw(ctx, registry.DrawQuery{Pool: registry.PoolQuery{Where: "1 = 1"}})
+	d, err := s.OpenDraw(ctx, q)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
 	if _, err := d.AddPrior(ctx, prior); err != nil {
+		d.Close()
 		t.Fatal(err)
 	}
 	c, err := d.Counts(ctx)
 	if err != nil {
+		d.Close()
 		t.Fatal(err)
 	}
+	return d, c
+}
+
+// drawCounts counts the strata of a draw of every sample on s, with prior as the base model's data.
+func drawCounts(t *testing.T, s *sqlstore.Store, prior []string) *registry.DrawCounts {
+	t.Helper()
+	d, c := openCounted(t, s, registry.DrawQuery{Pool: registry.PoolQuery{Where: "1 = 1"}}, prior)
+	d.Close()
 	return c
 }
