@@ -209,19 +209,21 @@ func (w *draw) Counts(ctx context.Context) (*registry.DrawCounts, error) {
 	return c, nil
 }
 
-// maxFilteredModels is how many registered models countFiltered counts with a filter each. Each
-// filter costs every row of the pool a comparison: on SQLite, at 200,000 rows, 2 filters took 0.16 s
-// where the GROUP BY took 0.27 s, 8 took 0.22 s, 16 as long as the GROUP BY, 64 took 0.72 s.
-const maxFilteredModels = 8
+// maxModelColumns is how many models a draw gives a column each, in its counts (a FILTER a
+// registered model, countFiltered) and its selection (a running count a model of the pool,
+// inOrder). Each column costs every row of the pool a comparison: on SQLite, at 200,000 rows, the
+// counts with 2 filters took 0.16 s where the GROUP BY took 0.27 s, 8 took 0.22 s, 16 as long as
+// the GROUP BY, 64 took 0.72 s.
+const maxModelColumns = 8
 
 // countFiltered counts kept's strata in one aggregate with a FILTER for each registered model: a
 // single pass, where a GROUP BY sorts the pool first (SQLite has no hashed aggregate). It returns
-// nil when there are more than maxFilteredModels models, or when the strata do not add up to the
+// nil when there are more than Store.modelColumns models, or when the strata do not add up to the
 // pool (a sample whose model is not registered, which the schema's foreign key refuses), for
 // countGrouped to count.
 func (w *draw) countFiltered(ctx context.Context, cte string, args []any) (*registry.DrawCounts, error) {
-	models, err := w.modelIDs(ctx, maxFilteredModels+1)
-	if err != nil || len(models) > maxFilteredModels {
+	models, err := w.modelIDs(ctx, w.s.modelColumns+1)
+	if err != nil || len(models) > w.s.modelColumns {
 		return nil, err
 	}
 	q := cte + " SELECT count(*), count(*) FILTER (WHERE model_id IS NULL), coalesce(sum(prior) FILTER (WHERE model_id IS NULL), 0)" +
@@ -370,6 +372,16 @@ func (w *draw) selectRows(ctx context.Context, q registry.DrawQuota, b *registry
 		from += " ELSE CAST(? AS BIGINT) END"
 		args = append(args, others)
 	}
+	var sel string
+	if w.counts != nil && len(w.counts.Models) <= w.s.modelColumns {
+		sel, args = w.inOrder(from, q, args)
+	} else {
+		sel = ", ranked AS (SELECT id, ref, content_sha256, model_id, k, prior, row_number() OVER (PARTITION BY model_id ORDER BY prior DESC, k, id) AS r FROM " + from + ")" +
+			", hum AS (SELECT id, ref, content_sha256, model_id, k, prior FROM ranked WHERE model_id IS NULL AND r <= ?)" +
+			", syn AS (SELECT id, ref, content_sha256, model_id, k, prior FROM ranked WHERE model_id IS NOT NULL AND r <= ? ORDER BY k, id LIMIT ?)" +
+			", sel AS (SELECT * FROM hum UNION ALL SELECT * FROM syn)"
+		args = append(args, q.Humans, q.PerModel, q.Synthetic)
+	}
 	// The selection in manifest order: numbered by a window, or where the database numbers the rows
 	// it inserts in order (Dialect.RowidOrder), written in that order.
 	insert := " INSERT INTO draw_pick (pos, id, ref, content_sha256, prior, model_id, k)" +
@@ -378,17 +390,65 @@ func (w *draw) selectRows(ctx context.Context, q registry.DrawQuota, b *registry
 		insert = " INSERT INTO draw_pick (id, ref, content_sha256, prior, model_id, k)" +
 			" SELECT id, ref, content_sha256, prior, model_id, k FROM sel ORDER BY k, id"
 	}
-	query := cte +
-		", ranked AS (SELECT id, ref, content_sha256, model_id, k, prior, row_number() OVER (PARTITION BY model_id ORDER BY prior DESC, k, id) AS r FROM " + from + ")" +
-		", hum AS (SELECT id, ref, content_sha256, model_id, k, prior FROM ranked WHERE model_id IS NULL AND r <= ?)" +
-		", syn AS (SELECT id, ref, content_sha256, model_id, k, prior FROM ranked WHERE model_id IS NOT NULL AND r <= ? ORDER BY k, id LIMIT ?)" +
-		", sel AS (SELECT * FROM hum UNION ALL SELECT * FROM syn)" + insert
-	res, err := w.exec(ctx, query, append(args, q.Humans, q.PerModel, q.Synthetic)...)
+	query := cte + sel + insert
+	res, err := w.exec(ctx, query, args...)
 	if err != nil {
 		return 0, fmt.Errorf("draw: select: %w", err)
 	}
 	n, err := res.RowsAffected()
 	return int(n), err
+}
+
+// inOrder is the selection as one pass over the candidates from, in manifest order (one sort),
+// for a pool of few models: a sample is taken by running counts over the samples before it.
+//
+//   - A human of the base model's data is taken while those before it, and it, are no more than
+//     the humans' quota; any other human while the others before it, and it, are no more than what
+//     the base model's data leaves of the quota (Counts counted those, and no bound leaves one out).
+//   - A model's sample is taken while its model's samples up to it are within the per-model quota,
+//     and the samples of all models up to it that their own models' quota takes are within the
+//     synthetic quota.
+//
+// These are the window draw's rules (rank within each stratum, the base model's data first; the
+// synthetic quota cut by key among the samples the per-model quota took), since each takes a
+// prefix in key order of what it ranks. It extends the WITH clause of kept with sel, and args
+// with their arguments.
+func (w *draw) inOrder(from string, q registry.DrawQuota, args []any) (string, []any) {
+	models := w.counts.Models
+	run := ", cand AS (SELECT * FROM " + from + ")" +
+		", run AS (SELECT id, ref, content_sha256, model_id, k, prior, sum(prior) OVER win AS pr," +
+		" sum(CASE WHEN model_id IS NULL AND prior = 0 THEN 1 ELSE 0 END) OVER win AS hn"
+	own, capped := "", ""
+	for i, m := range models {
+		run += fmt.Sprintf(", sum(CASE WHEN model_id = ? THEN 1 ELSE 0 END) OVER win AS c%d", i)
+		args = append(args, m.ModelID)
+	}
+	run += " FROM cand WINDOW win AS (ORDER BY k, id ROWS UNBOUNDED PRECEDING))"
+	hargs := []any{q.Humans, q.Humans - w.counts.Prior}
+	var sargs []any
+	for i, m := range models {
+		own += fmt.Sprintf(" WHEN model_id = ? THEN c%d", i)
+		sargs = append(sargs, m.ModelID)
+	}
+	sargs = append(sargs, q.PerModel)
+	for i := range models {
+		if i > 0 {
+			capped += " + "
+		}
+		capped += fmt.Sprintf("CASE WHEN c%d < ? THEN c%d ELSE ? END", i, i)
+		sargs = append(sargs, q.PerModel, q.PerModel)
+	}
+	sargs = append(sargs, q.Synthetic)
+	synthetic := "1 = 0" // no model in the pool
+	if len(models) > 0 {
+		synthetic = "CASE" + own + " END <= ? AND " + capped + " <= ?"
+	} else {
+		sargs = nil
+	}
+	sel := ", sel AS (SELECT id, ref, content_sha256, model_id, k, prior FROM run WHERE CASE WHEN model_id IS NULL" +
+		" THEN (prior = 1 AND pr <= ?) OR (prior = 0 AND hn <= ?) ELSE " + synthetic + " END)"
+	args = append(append(args, hargs...), sargs...)
+	return run + sel, args
 }
 
 // picked is what the selection took of each stratum.

@@ -103,7 +103,9 @@ func drawManifest(t *testing.T, s *sqlstore.Store, q registry.DrawQuery, prior [
 // computes (which must apply and hold here), with bounds too tight to hold (which the store must
 // detect, and draw again without them), and with none, each store draws the same manifest, under
 // quotas where the synthetic quota cuts the models' candidates and where it does not, with the base
-// model's human data marked, and with more models than a selection names bounds for.
+// model's human data marked, with more models than a selection names bounds for, and with none.
+// Without bounds, it also checks that the two ways of selecting (in one pass in key order, and each
+// stratum ranked by a window) draw the same manifest.
 func TestDrawBounds(t *testing.T) {
 	unbounded := func(*registry.DrawCounts, registry.DrawQuota) registry.DrawBounds {
 		return registry.DrawBounds{Humans: math.MaxInt64}
@@ -128,6 +130,7 @@ func TestDrawBounds(t *testing.T) {
 		{"synthetic quota does not cut", 1500, 2, 1000, registry.DrawQuota{Humans: 120, PerModel: 150, Synthetic: 400}, "exact", true, true},
 		{"only the base model's humans", 1500, 2, 1000, registry.DrawQuota{Humans: 30, PerModel: 150, Synthetic: 200}, "", true, true},
 		{"many models", 200, 70, 100, registry.DrawQuota{Humans: 150, PerModel: 2, Synthetic: 100}, "", true, true},
+		{"no model", 300, 0, 0, registry.DrawQuota{Humans: 100, PerModel: 10, Synthetic: 10}, "", true, true},
 	}
 	for name, open := range boundStores(t) {
 		t.Run(name, func(t *testing.T) {
@@ -142,6 +145,13 @@ func TestDrawBounds(t *testing.T) {
 
 						s.SetDrawBounds(unbounded)
 						want := drawManifest(t, s, q, prior, quota)
+						// The other way to select: each stratum ranked by a window, counted by group.
+						s.SetModelColumns(0)
+						byWindow := drawManifest(t, s, q, prior, quota)
+						s.SetModelColumns(sqlstore.MaxModelColumns)
+						if !slices.Equal(byWindow, want) {
+							t.Fatalf("seed %d: ranked by windows the store drew\n%v\nin one pass\n%v", seed, byWindow, want)
+						}
 
 						bounded := false
 						s.SetDrawBounds(func(c *registry.DrawCounts, q registry.DrawQuota) registry.DrawBounds {

@@ -17,3 +17,10 @@ func (s *Store) SetDrawBounds(f func(*registry.DrawCounts, registry.DrawQuota) r
 
 // UnboundedDraws counts the selections drawn again without their bounds.
 func (s *Store) UnboundedDraws() int64 { return s.unboundedDraws.Load() }
+
+// MaxModelColumns is how many models a draw gives a column each, unless a test sets it.
+const MaxModelColumns = maxModelColumns
+
+// SetModelColumns sets how many models a draw gives a column each: 0 makes every draw count its
+// strata by group and rank each stratum by a window.
+func (s *Store) SetModelColumns(n int) { s.modelColumns = n }

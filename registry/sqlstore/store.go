@@ -249,6 +249,9 @@ type Store struct {
 	// unboundedDraws counts the selections drawn again without bounds because they did not hold.
 	drawBounds     func(*registry.DrawCounts, registry.DrawQuota) registry.DrawBounds
 	unboundedDraws atomic.Int64
+	// modelColumns is how many models a draw gives a column each (maxModelColumns; tests change
+	// it to take the other way).
+	modelColumns int
 
 	// onWriteWait, if set, is told how long each write waited before it could write.
 	onWriteWait atomic.Pointer[func(time.Duration)]
@@ -259,7 +262,8 @@ var _ registry.Store = (*Store)(nil)
 // New returns a Store writing through w and reading through r (which may be the same pool), and
 // applies d's pending migrations.
 func New(ctx context.Context, w, r *sql.DB, d *Dialect) (*Store, error) {
-	s := &Store{w: db{w, d}, r: db{r, d}, d: d, writer: make(chan struct{}, 1), drawBounds: registry.BoundsFor}
+	s := &Store{w: db{w, d}, r: db{r, d}, d: d, writer: make(chan struct{}, 1), drawBounds: registry.BoundsFor,
+		modelColumns: maxModelColumns}
 	if d.SingleWriter {
 		s.bands = newBandFilter()
 	}
