@@ -372,23 +372,24 @@ func (w *draw) selectRows(ctx context.Context, q registry.DrawQuota, b *registry
 		from += " ELSE CAST(? AS BIGINT) END"
 		args = append(args, others)
 	}
+	// The selection, each row with its place in manifest order (pos: ascending in key order, not
+	// necessarily consecutive), then written to draw_pick.
+	insert := " INSERT INTO draw_pick (pos, id, ref, content_sha256, prior, model_id, k)" +
+		" SELECT pos, id, ref, content_sha256, prior, model_id, k FROM sel"
 	var sel string
 	if w.counts != nil && len(w.counts.Models) <= w.s.modelColumns {
 		sel, args = w.inOrder(from, q, args)
 	} else {
 		sel = ", ranked AS (SELECT id, ref, content_sha256, model_id, k, prior, row_number() OVER (PARTITION BY model_id ORDER BY prior DESC, k, id) AS r FROM " + from + ")" +
 			", hum AS (SELECT id, ref, content_sha256, model_id, k, prior FROM ranked WHERE model_id IS NULL AND r <= ?)" +
-			", syn AS (SELECT id, ref, content_sha256, model_id, k, prior FROM ranked WHERE model_id IS NOT NULL AND r <= ? ORDER BY k, id LIMIT ?)" +
-			", sel AS (SELECT * FROM hum UNION ALL SELECT * FROM syn)"
+			", syn AS (SELECT id, ref, content_sha256, model_id, k, prior FROM ranked WHERE model_id IS NOT NULL AND r <= ? ORDER BY k, id LIMIT ?)"
 		args = append(args, q.Humans, q.PerModel, q.Synthetic)
-	}
-	// The selection in manifest order: numbered by a window, or where the database numbers the rows
-	// it inserts in order (Dialect.RowidOrder), written in that order.
-	insert := " INSERT INTO draw_pick (pos, id, ref, content_sha256, prior, model_id, k)" +
-		" SELECT row_number() OVER (ORDER BY k, id), id, ref, content_sha256, prior, model_id, k FROM sel"
-	if w.s.d.RowidOrder {
-		insert = " INSERT INTO draw_pick (id, ref, content_sha256, prior, model_id, k)" +
-			" SELECT id, ref, content_sha256, prior, model_id, k FROM sel ORDER BY k, id"
+		if w.s.d.RowidOrder { // the rows numbered as they are written, in order
+			sel += ", sel AS (SELECT NULL AS pos, * FROM hum UNION ALL SELECT NULL, * FROM syn)"
+			insert += " ORDER BY k, id"
+		} else {
+			sel += ", sel AS (SELECT row_number() OVER (ORDER BY k, id) AS pos, * FROM (SELECT * FROM hum UNION ALL SELECT * FROM syn) u)"
+		}
 	}
 	query := cte + sel + insert
 	res, err := w.exec(ctx, query, args...)
@@ -416,7 +417,7 @@ func (w *draw) selectRows(ctx context.Context, q registry.DrawQuota, b *registry
 func (w *draw) inOrder(from string, q registry.DrawQuota, args []any) (string, []any) {
 	models := w.counts.Models
 	run := ", cand AS (SELECT * FROM " + from + ")" +
-		", run AS (SELECT id, ref, content_sha256, model_id, k, prior, sum(prior) OVER win AS pr," +
+		", run AS (SELECT row_number() OVER win AS pos, id, ref, content_sha256, model_id, k, prior, sum(prior) OVER win AS pr," +
 		" sum(CASE WHEN model_id IS NULL AND prior = 0 THEN 1 ELSE 0 END) OVER win AS hn"
 	own, capped := "", ""
 	for i, m := range models {
@@ -445,7 +446,7 @@ func (w *draw) inOrder(from string, q registry.DrawQuota, args []any) (string, [
 	} else {
 		sargs = nil
 	}
-	sel := ", sel AS (SELECT id, ref, content_sha256, model_id, k, prior FROM run WHERE CASE WHEN model_id IS NULL" +
+	sel := ", sel AS (SELECT pos, id, ref, content_sha256, model_id, k, prior FROM run WHERE CASE WHEN model_id IS NULL" +
 		" THEN (prior = 1 AND pr <= ?) OR (prior = 0 AND hn <= ?) ELSE " + synthetic + " END)"
 	args = append(append(args, hargs...), sargs...)
 	return run + sel, args

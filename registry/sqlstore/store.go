@@ -70,8 +70,8 @@ type Dialect struct {
 	SampleRef, SampleRefType string
 	// RowidOrder says that a table's INTEGER PRIMARY KEY, left for the database to fill, numbers the
 	// rows of an INSERT … SELECT … ORDER BY in that order (SQLite's rowid: the largest one plus one).
-	// A draw then writes its selection in manifest order without numbering it in a window, and
-	// reads it back in table order.
+	// A draw that ranks each stratum by a window then writes its selection in manifest order
+	// without numbering it in another window, and reads it back in table order.
 	RowidOrder bool
 	// DrawKey is registry.DrawKey over alias s in SQL, with one ? for the seed in decimal.
 	DrawKey string
