@@ -372,25 +372,16 @@ func (w *draw) selectRows(ctx context.Context, q registry.DrawQuota, b *registry
 		from += " ELSE CAST(? AS BIGINT) END"
 		args = append(args, others)
 	}
-	// The selection, each row with its place in manifest order (pos: ascending in key order, not
-	// necessarily consecutive), then written to draw_pick.
-	insert := " INSERT INTO draw_pick (pos, id, ref, content_sha256, prior, model_id, k)" +
-		" SELECT pos, id, ref, content_sha256, prior, model_id, k FROM sel"
 	var sel string
 	if w.counts != nil && len(w.counts.Models) <= w.s.modelColumns {
 		sel, args = w.inOrder(from, q, args)
 	} else {
-		sel = ", ranked AS (SELECT id, ref, content_sha256, model_id, k, prior, row_number() OVER (PARTITION BY model_id ORDER BY prior DESC, k, id) AS r FROM " + from + ")" +
-			", hum AS (SELECT id, ref, content_sha256, model_id, k, prior FROM ranked WHERE model_id IS NULL AND r <= ?)" +
-			", syn AS (SELECT id, ref, content_sha256, model_id, k, prior FROM ranked WHERE model_id IS NOT NULL AND r <= ? ORDER BY k, id LIMIT ?)"
-		args = append(args, q.Humans, q.PerModel, q.Synthetic)
-		if w.s.d.RowidOrder { // the rows numbered as they are written, in order
-			sel += ", sel AS (SELECT NULL AS pos, * FROM hum UNION ALL SELECT NULL, * FROM syn)"
-			insert += " ORDER BY k, id"
-		} else {
-			sel += ", sel AS (SELECT row_number() OVER (ORDER BY k, id) AS pos, * FROM (SELECT * FROM hum UNION ALL SELECT * FROM syn) u)"
-		}
+		sel, args = w.byStratum(from, q, args)
 	}
+	// The selection, each row with its place in manifest order (pos: ascending in key order, not
+	// necessarily consecutive), written to draw_pick.
+	const insert = " INSERT INTO draw_pick (pos, id, ref, content_sha256, prior, model_id, k)" +
+		" SELECT pos, id, ref, content_sha256, prior, model_id, k FROM sel"
 	query := cte + sel + insert
 	res, err := w.exec(ctx, query, args...)
 	if err != nil {
@@ -400,20 +391,22 @@ func (w *draw) selectRows(ctx context.Context, q registry.DrawQuota, b *registry
 	return int(n), err
 }
 
-// inOrder is the selection as one pass over the candidates from, in manifest order (one sort),
-// for a pool of few models: a sample is taken by running counts over the samples before it.
+// The selection takes every quota as a prefix in key order of what it ranks, so it is one window
+// pass in key order over the candidates (from) with running counts, and a sample is taken while
+// they are within the quotas:
 //
-//   - A human of the base model's data is taken while those before it, and it, are no more than
-//     the humans' quota; any other human while the others before it, and it, are no more than what
-//     the base model's data leaves of the quota (Counts counted those, and no bound leaves one out).
-//   - A model's sample is taken while its model's samples up to it are within the per-model quota,
-//     and the samples of all models up to it that their own models' quota takes are within the
-//     synthetic quota.
+//   - a human while its rank among the humans, the base model's data first, is within the humans'
+//     quota;
+//   - a model's sample while its rank among its model's samples is within the per-model quota, and
+//     the model samples up to it that their own models' quota takes are within the synthetic quota.
 //
-// These are the window draw's rules (rank within each stratum, the base model's data first; the
-// synthetic quota cut by key among the samples the per-model quota took), since each takes a
-// prefix in key order of what it ranks. It extends the WITH clause of kept with sel, and args
-// with their arguments.
+// The row_number of that pass is the sample's place in the manifest. inOrder and byStratum differ
+// only in how they rank within a stratum; each extends the WITH clause of kept with sel (pos and
+// the columns of draw_pick), and args with their arguments.
+
+// inOrder ranks within the strata by running counts in the same pass, for a pool of few models (a
+// column each): of the base model's data, of the other humans (after the base model's data, which
+// Counts counted and no bound leaves out), and of each model's samples.
 func (w *draw) inOrder(from string, q registry.DrawQuota, args []any) (string, []any) {
 	models := w.counts.Models
 	run := ", cand AS (SELECT * FROM " + from + ")" +
@@ -432,6 +425,8 @@ func (w *draw) inOrder(from string, q registry.DrawQuota, args []any) (string, [
 		sargs = append(sargs, m.ModelID)
 	}
 	sargs = append(sargs, q.PerModel)
+	// What the per-model quota takes of the model samples up to a row: each model's count, at most
+	// the quota.
 	for i := range models {
 		if i > 0 {
 			capped += " + "
@@ -450,6 +445,19 @@ func (w *draw) inOrder(from string, q registry.DrawQuota, args []any) (string, [
 		" THEN (prior = 1 AND pr <= ?) OR (prior = 0 AND hn <= ?) ELSE " + synthetic + " END)"
 	args = append(append(args, hargs...), sargs...)
 	return run + sel, args
+}
+
+// byStratum ranks within the strata by a window partitioned by model (one sort) before the pass
+// in key order (another), however many models the pool holds.
+func (w *draw) byStratum(from string, q registry.DrawQuota, args []any) (string, []any) {
+	sel := ", ranked AS (SELECT id, ref, content_sha256, model_id, k, prior," +
+		" row_number() OVER (PARTITION BY model_id ORDER BY prior DESC, k, id) AS r FROM " + from + ")" +
+		", run AS (SELECT ranked.*, row_number() OVER win AS pos," +
+		" sum(CASE WHEN model_id IS NOT NULL AND r <= ? THEN 1 ELSE 0 END) OVER win AS taken" +
+		" FROM ranked WINDOW win AS (ORDER BY k, id ROWS UNBOUNDED PRECEDING))" +
+		", sel AS (SELECT pos, id, ref, content_sha256, model_id, k, prior FROM run" +
+		" WHERE CASE WHEN model_id IS NULL THEN r <= ? ELSE r <= ? AND taken <= ? END)"
+	return sel, append(args, q.PerModel, q.Humans, q.PerModel, q.Synthetic)
 }
 
 // picked is what the selection took of each stratum.

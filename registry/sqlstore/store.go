@@ -68,11 +68,10 @@ type Dialect struct {
 	// SampleRefType its column type: SQLite's rowid, which finds the row in one B-tree descent where
 	// the text id takes two (the id's index, then the table); PostgreSQL's id, which it hash-joins.
 	SampleRef, SampleRefType string
-	// RowidOrder says that a table's INTEGER PRIMARY KEY, left for the database to fill, numbers the
-	// rows of an INSERT … SELECT … ORDER BY in that order (SQLite's rowid: the largest one plus one).
-	// A draw that ranks each stratum by a window then writes its selection in manifest order
-	// without numbering it in another window, and reads it back in table order.
-	RowidOrder bool
+	// IntegerRowid says that a column declared INTEGER PRIMARY KEY is the table's rowid (SQLite),
+	// so that a draw's scratch table keys its rows by their place in the manifest in one B-tree,
+	// not in a second one beside the rowid.
+	IntegerRowid bool
 	// DrawKey is registry.DrawKey over alias s in SQL, with one ? for the seed in decimal.
 	DrawKey string
 	// Substring is the first parenthesized group of a regular expression's match, or NULL: %s for
