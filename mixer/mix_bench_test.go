@@ -42,6 +42,15 @@ func benchShare() float64 {
 	return 0.5
 }
 
+// benchModels is how many models wrote the synthetic half of the benchmarks' registry:
+// PEDIGREE_BENCH_MODELS, default 2 (more than 8 takes the draw's path for many models).
+func benchModels() int {
+	if n, err := strconv.Atoi(os.Getenv("PEDIGREE_BENCH_MODELS")); err == nil && n > 0 {
+		return n
+	}
+	return 2
+}
+
 // benchStore opens the benchmarks' store: SQLite in a temporary directory, or with
 // PEDIGREE_BENCH_STORE=postgres a new schema in the database PEDIGREE_TEST_POSTGRES_DSN names.
 func benchStore(b *testing.B) *sqlstore.Store {
@@ -52,12 +61,17 @@ func benchStore(b *testing.B) *sqlstore.Store {
 }
 
 // fillRegistry inserts n samples directly (raw rows with plausible metrics, 200 a statement), half
-// human and half from two models, so that a benchmark can start from a large registry quickly.
+// human and half from benchModels models in turn, so that a benchmark can start from a large
+// registry quickly.
 func fillRegistry(b *testing.B, s *sqlstore.Store, n int) {
 	ctx := context.Background()
 	h := storetest.NewHarness(b, s)
 	models := []*registry.Model{}
-	for _, name := range []string{"bench-a", "bench-b"} {
+	for i := range benchModels() {
+		name := fmt.Sprint("bench-", i)
+		if i < 2 {
+			name = []string{"bench-a", "bench-b"}[i] // the names of the figures in BENCHMARKS.md
+		}
 		ref := h.Model(name, 0)
 		m, err := s.GetModel(ctx, ref)
 		if err != nil {
@@ -80,7 +94,7 @@ func fillRegistry(b *testing.B, s *sqlstore.Store, n int) {
 				Metrics:   registry.Metrics{Tokens: 20 + r.IntN(200), MTLD: 20 + r.Float64()*80, Toxicity: &tox, Version: "bench", ToxicityScorer: "bench"},
 				CreatedAt: time.Now().UTC(), LogIndex: int64(i)}
 			if i%2 == 1 {
-				m := models[i%4/2]
+				m := models[i/2%len(models)]
 				smp.Origin, smp.ModelID, smp.Model, smp.Generation, smp.GenerationBasis = registry.OriginModel, m.ID, m.Ref(), 1, registry.BasisDeclared
 				smp.Source.Kind = "synthetic"
 			}
