@@ -408,43 +408,29 @@ func (w *draw) selectRows(ctx context.Context, q registry.DrawQuota, b *registry
 // column each): of the base model's data, of the other humans (after the base model's data, which
 // Counts counted and no bound leaves out), and of each model's samples.
 func (w *draw) inOrder(from string, q registry.DrawQuota, args []any) (string, []any) {
-	models := w.counts.Models
-	run := ", cand AS (SELECT * FROM " + from + ")" +
-		", run AS (SELECT row_number() OVER win AS pos, id, ref, content_sha256, model_id, k, prior, sum(prior) OVER win AS pr," +
-		" sum(CASE WHEN model_id IS NULL AND prior = 0 THEN 1 ELSE 0 END) OVER win AS hn"
-	own, capped := "", ""
-	for i, m := range models {
-		run += fmt.Sprintf(", sum(CASE WHEN model_id = ? THEN 1 ELSE 0 END) OVER win AS c%d", i)
-		args = append(args, m.ModelID)
-	}
-	run += " FROM cand WINDOW win AS (ORDER BY k, id ROWS UNBOUNDED PRECEDING))"
-	hargs := []any{q.Humans, q.Humans - w.counts.Prior}
-	var sargs []any
-	for i, m := range models {
+	var counts, own string
+	var capped []string // what the per-model quota takes up to a row: each model's count, at most the quota
+	var countArgs, ownArgs, cappedArgs []any
+	for i, m := range w.counts.Models {
+		counts += fmt.Sprintf(", sum(CASE WHEN model_id = ? THEN 1 ELSE 0 END) OVER win AS c%d", i)
 		own += fmt.Sprintf(" WHEN model_id = ? THEN c%d", i)
-		sargs = append(sargs, m.ModelID)
+		capped = append(capped, fmt.Sprintf("CASE WHEN c%d < ? THEN c%d ELSE ? END", i, i))
+		countArgs, ownArgs = append(countArgs, m.ModelID), append(ownArgs, m.ModelID)
+		cappedArgs = append(cappedArgs, q.PerModel, q.PerModel)
 	}
-	sargs = append(sargs, q.PerModel)
-	// What the per-model quota takes of the model samples up to a row: each model's count, at most
-	// the quota.
-	for i := range models {
-		if i > 0 {
-			capped += " + "
-		}
-		capped += fmt.Sprintf("CASE WHEN c%d < ? THEN c%d ELSE ? END", i, i)
-		sargs = append(sargs, q.PerModel, q.PerModel)
+	synthetic, syntheticArgs := "1 = 0", []any(nil) // no model in the pool
+	if len(capped) > 0 {
+		synthetic = "CASE" + own + " END <= ? AND " + strings.Join(capped, " + ") + " <= ?"
+		syntheticArgs = append(append(append(ownArgs, q.PerModel), cappedArgs...), q.Synthetic)
 	}
-	sargs = append(sargs, q.Synthetic)
-	synthetic := "1 = 0" // no model in the pool
-	if len(models) > 0 {
-		synthetic = "CASE" + own + " END <= ? AND " + capped + " <= ?"
-	} else {
-		sargs = nil
-	}
-	sel := ", sel AS (SELECT pos, id, ref, content_sha256, model_id, k, prior FROM run WHERE CASE WHEN model_id IS NULL" +
+	sel := ", cand AS (SELECT * FROM " + from + ")" +
+		", run AS (SELECT row_number() OVER win AS pos, id, ref, content_sha256, model_id, k, prior, sum(prior) OVER win AS pr," +
+		" sum(CASE WHEN model_id IS NULL AND prior = 0 THEN 1 ELSE 0 END) OVER win AS hn" + counts +
+		" FROM cand WINDOW win AS (ORDER BY k, id ROWS UNBOUNDED PRECEDING))" +
+		", sel AS (SELECT pos, id, ref, content_sha256, model_id, k, prior FROM run WHERE CASE WHEN model_id IS NULL" +
 		" THEN (prior = 1 AND pr <= ?) OR (prior = 0 AND hn <= ?) ELSE " + synthetic + " END)"
-	args = append(append(args, hargs...), sargs...)
-	return run + sel, args
+	args = append(append(args, countArgs...), q.Humans, q.Humans-w.counts.Prior)
+	return sel, append(args, syntheticArgs...)
 }
 
 // byStratum ranks within the strata by a window partitioned by model (one sort) before the pass
