@@ -211,9 +211,10 @@ func (w *draw) Counts(ctx context.Context) (*registry.DrawCounts, error) {
 
 // maxModelColumns is how many models a draw gives a column each, in its counts (a FILTER a
 // registered model, countFiltered) and its selection (a running count a model of the pool,
-// inOrder). Each column costs every row of the pool a comparison: on SQLite, at 200,000 rows, the
-// counts with 2 filters took 0.16 s where the GROUP BY took 0.27 s, 8 took 0.22 s, 16 as long as
-// the GROUP BY, 64 took 0.72 s.
+// inOrder). Each column costs every row of the pool a comparison; past 8 the GROUP BY and the
+// partitioned window are cheaper. At 200,000 samples on SQLite (BenchmarkDrawPhases with
+// PEDIGREE_BENCH_MODELS, BENCHMARKS.md): counts 0.11 s with 2 models, 0.15 s with 8, 0.32 s with
+// 9 by group; selection 1.16, 1.57 and 2.04 s.
 const maxModelColumns = 8
 
 // countFiltered counts kept's strata in one aggregate with a FILTER for each registered model: a
