@@ -300,6 +300,10 @@ func (s *Store) Rebind(q string) string { return s.d.rebind(q) }
 // DB returns the pool writes go through, for benchmarks and tests that need raw access.
 func (s *Store) DB() *sql.DB { return s.w.DB }
 
+// ReadDB returns the pool reads go through (on SQLite read-only, with the read connections'
+// settings), for benchmarks whose baselines must read as the registry does.
+func (s *Store) ReadDB() *sql.DB { return s.r.DB }
+
 func (s *Store) migrate(ctx context.Context) error {
 	names, err := fs.Glob(s.d.Migrations, "*.sql")
 	if err != nil {
