@@ -207,7 +207,7 @@ type AccumulateStats struct {
 type SourceStat struct {
 	Samples int    `json:"samples"`
 	Tokens  int64  `json:"tokens"`
-	URI     string `json:"uri,omitempty"` // the first URI seen, for public datasets
+	URI     string `json:"uri,omitempty"` // the smallest of its samples' URIs; none for web_crawl
 }
 
 // Mix is a built, immutable training mix.
