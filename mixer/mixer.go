@@ -109,7 +109,7 @@ func (b *Builder) Build(ctx context.Context, req registry.MixRequest, dryRun boo
 	if err != nil {
 		return nil, err
 	}
-	stats, manifestSum, err := foldSelection(ctx, draw)
+	stats, err := draw.Stats(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -156,8 +156,12 @@ func (b *Builder) Build(ctx context.Context, req registry.MixRequest, dryRun boo
 	res := &Result{Decision: d, Size: size}
 	var manifest registry.Manifest
 	if d.Allowed {
+		sum, err := manifestSHA256(ctx, draw)
+		if err != nil {
+			return nil, err
+		}
 		res.Mix = &registry.Mix{Policy: pv.Ref(), Size: size, Seed: req.Seed, Strategy: req.Strategy,
-			Request: req, Stats: stats, ManifestSHA256: manifestSum, CreatedAt: now}
+			Request: req, Stats: stats, ManifestSHA256: sum, CreatedAt: now}
 		manifest = func(fn func(string) error) error {
 			return draw.Manifest(ctx, func(id, _ string) error { return fn(id) })
 		}
@@ -176,18 +180,14 @@ func (b *Builder) Build(ctx context.Context, req registry.MixRequest, dryRun boo
 	return res, nil
 }
 
-// foldSelection reads the draw's selection once: its statistics (without Pool and Duplicates)
-// and its manifest's hash as registry.ManifestHash defines it.
-func foldSelection(ctx context.Context, draw registry.Draw) (registry.MixStats, string, error) {
-	stats, m := registry.NewMixStatsFold(), registry.NewManifestHash()
-	err := draw.Selection(ctx, func(r *registry.SelectedSample) error {
-		stats.Add(r)
-		return m.Add(r.ID, r.ContentSHA256)
-	})
+// manifestSHA256 hashes the draw's manifest as registry.ManifestHash defines it.
+func manifestSHA256(ctx context.Context, draw registry.Draw) (string, error) {
+	m := registry.NewManifestHash()
+	err := draw.Manifest(ctx, func(id, content string) error { return m.Add(id, content) })
 	if err != nil {
-		return registry.MixStats{}, "", err
+		return "", err
 	}
-	return stats.Stats(), m.Sum(), nil
+	return m.Sum(), nil
 }
 
 // priorSet is the human data a base model was trained on: what the accumulate limit keeps.
@@ -310,7 +310,7 @@ func count(n int, thing string) string {
 func (b *Builder) refuseRequest(ctx context.Context, req registry.MixRequest, pv *registry.PolicyVersion, c *registry.DrawCounts,
 	reason string, dryRun bool, idem *registry.Idempotency) (*Result, error) {
 	now := b.now()
-	stats := registry.NewMixStatsFold().Stats()
+	stats := registry.MixStatsOf(nil)
 	stats.Pool = c.Pool
 	input, err := json.Marshal(Summary{Strategy: req.Strategy, Stats: stats, Request: req})
 	if err != nil {

@@ -12,9 +12,8 @@ import (
 
 // A mix is drawn inside the database, in memory that does not grow with the pool: the store counts
 // the admitted samples per stratum (DrawCounts), the mixer plans the quotas from the counts, the
-// store selects the rows of each stratum by their draw key (DrawKey) into a scratch table and
-// streams the selection in manifest order, which the mixer folds into the mix's statistics
-// (MixStatsFold) and the manifest's hash in one pass.
+// store selects the rows of each stratum by their draw key (DrawKey) into a scratch table, sums the
+// selection's statistics with a grouped query (StatsGroup) and streams the manifest in order.
 // Every store draws by the same rules, so the same records give the same manifest on SQLite and on
 // PostgreSQL:
 //
@@ -91,7 +90,7 @@ type DrawQuota struct {
 
 // Draw is a mix being drawn in a store: a snapshot of the registry and the scratch tables the draw
 // keeps. Its methods are called in this order: AddPrior (any number of times), Counts and
-// AdmittedPrior, Select, then Selection, Kept and Manifest (any number of times). Close releases it.
+// AdmittedPrior, Select, then Stats, Kept and Manifest (any number of times). Close releases it.
 type Draw interface {
 	// AddPrior marks samples as the base model's human data, which the selection takes first. It
 	// returns how many of ids were not marked before.
@@ -102,9 +101,8 @@ type Draw interface {
 	AdmittedPrior(ctx context.Context, q PoolQuery) (int, error)
 	// Select selects the quota's samples, returning how many it selected.
 	Select(ctx context.Context, q DrawQuota) (int, error)
-	// Selection streams the selection in manifest order, each sample with what the manifest's
-	// hash and the mix's statistics need (MixStatsFold). The sample is fn's only during the call.
-	Selection(ctx context.Context, fn func(*SelectedSample) error) error
+	// Stats returns the selection's statistics: Pool and Duplicates are the caller's to fill.
+	Stats(ctx context.Context) (MixStats, error)
 	// Kept counts the marked samples in the selection.
 	Kept(ctx context.Context) (int, error)
 	// Manifest streams the selection in manifest order: each sample's id and content hash.
@@ -112,113 +110,104 @@ type Draw interface {
 	Close() error
 }
 
-// SelectedSample is one sample of a draw's selection, as Draw.Selection streams it: its id and
-// content hash, which the manifest's hash covers, and what the mix's statistics count.
-type SelectedSample struct {
-	ID, ContentSHA256                                          string
-	Model                                                      string // name@version; "" for humans
-	Generation                                                 int
-	Dataset, SourceKind, SourceName, SourceURI, License, Basis string
-	Tokens                                                     int64
-	MTLD                                                       float64
-	Toxicity                                                   *float64
-	CreatedAt                                                  int64 // Unix milliseconds
+// StatsGroup is one group of a selection's samples that agree on every field MixStats counts by,
+// with the sums and extremes of their metrics. A store returns a selection as such groups
+// (GROUP BY the key fields); MixStatsOf folds them.
+type StatsGroup struct {
+	Model      string // name@version; "" for humans
+	Generation int
+	Dataset    string
+	SourceKind string
+	Source     string // SourceName's name: the host for web_crawl, else the source's name, else the dataset
+	License    string
+	Basis      string
+	URI        string // the smallest non-empty source URI of the group
+
+	Samples                int
+	Tokens                 int64
+	MinTokens, MaxTokens   int64
+	MTLD, MinMTLD, MaxMTLD float64
+	Scored                 int // samples with a toxicity score
+	Tox, MinTox, MaxTox    float64
+	Latest                 int64 // the newest registration, Unix milliseconds
 }
 
-// MixStatsFold folds a selection into its statistics one sample at a time, in memory that grows
-// with the distinct values the statistics count by (models, sources, ...), not with the selection.
-// Folded in the same order, as Draw.Selection streams them, the same samples give the same
-// statistics to the last bit on every store.
-type MixStatsFold struct {
-	s                 MixStats
-	tokens, mtld, tox foldSummary
-	latest            int64
-	n                 int
-}
-
-// NewMixStatsFold returns an empty fold.
-func NewMixStatsFold() *MixStatsFold {
-	return &MixStatsFold{s: MixStats{Generations: map[string]int{}, Models: map[string]int{}, Metrics: map[string]MetricSummary{},
+// MixStatsOf folds a selection's groups into its statistics, without Pool and Duplicates. The
+// order of the groups does not matter, except in the last bits of the means.
+func MixStatsOf(groups []StatsGroup) MixStats {
+	s := MixStats{Generations: map[string]int{}, Models: map[string]int{}, Metrics: map[string]MetricSummary{},
 		Datasets: map[string]int{}, SourceKinds: map[string]int{}, Licenses: map[string]int{}, Bases: map[string]int{},
-		Sources: map[string]map[string]SourceStat{}}}
-}
-
-// Add folds one sample.
-func (f *MixStatsFold) Add(r *SelectedSample) {
-	s := &f.s
-	f.n++
-	if r.Model == "" {
-		s.Human++
-	} else {
-		s.Synthetic++
-		s.Models[r.Model]++
+		Sources: map[string]map[string]SourceStat{}}
+	var tokens, mtld, tox foldSummary
+	var latest int64
+	n := 0
+	for _, g := range groups {
+		n += g.Samples
+		if g.Model == "" {
+			s.Human += g.Samples
+		} else {
+			s.Synthetic += g.Samples
+			s.Models[g.Model] += g.Samples
+		}
+		s.Generations[strconv.Itoa(g.Generation)] += g.Samples
+		s.MaxGeneration = max(s.MaxGeneration, g.Generation)
+		if g.Dataset != "" {
+			s.Datasets[g.Dataset] += g.Samples
+		}
+		s.SourceKinds[g.SourceKind] += g.Samples
+		if g.License != "" {
+			s.Licenses[g.License] += g.Samples
+		}
+		s.Bases[g.Basis] += g.Samples
+		s.Tokens += g.Tokens
+		latest = max(latest, g.Latest)
+		if s.Sources[g.SourceKind] == nil {
+			s.Sources[g.SourceKind] = map[string]SourceStat{}
+		}
+		st := s.Sources[g.SourceKind][g.Source]
+		st.Samples += g.Samples
+		st.Tokens += g.Tokens
+		if g.SourceKind != "web_crawl" && g.URI != "" && (st.URI == "" || g.URI < st.URI) {
+			st.URI = g.URI
+		}
+		s.Sources[g.SourceKind][g.Source] = st
+		tokens.add(g.Samples, float64(g.Tokens), float64(g.MinTokens), float64(g.MaxTokens))
+		mtld.add(g.Samples, g.MTLD, g.MinMTLD, g.MaxMTLD)
+		tox.add(g.Scored, g.Tox, g.MinTox, g.MaxTox)
+		s.UnscoredToxic += g.Samples - g.Scored
 	}
-	s.Generations[strconv.Itoa(r.Generation)]++
-	s.MaxGeneration = max(s.MaxGeneration, r.Generation)
-	if r.Dataset != "" {
-		s.Datasets[r.Dataset]++
-	}
-	s.SourceKinds[r.SourceKind]++
-	if r.License != "" {
-		s.Licenses[r.License]++
-	}
-	s.Bases[r.Basis]++
-	s.Tokens += r.Tokens
-	f.latest = max(f.latest, r.CreatedAt)
-	byName := s.Sources[r.SourceKind]
-	if byName == nil {
-		byName = map[string]SourceStat{}
-		s.Sources[r.SourceKind] = byName
-	}
-	name := SourceName(r.SourceKind, r.SourceName, r.SourceURI, r.Dataset)
-	st := byName[name]
-	st.Samples++
-	st.Tokens += r.Tokens
-	if r.SourceKind != "web_crawl" && r.SourceURI != "" && (st.URI == "" || r.SourceURI < st.URI) {
-		st.URI = r.SourceURI
-	}
-	byName[name] = st
-	f.tokens.add(float64(r.Tokens))
-	f.mtld.add(r.MTLD)
-	if r.Toxicity != nil {
-		f.tox.add(*r.Toxicity)
-	} else {
-		s.UnscoredToxic++
-	}
-}
-
-// Stats returns the statistics of what has been folded, without Pool and Duplicates.
-func (f *MixStatsFold) Stats() MixStats {
-	s := f.s
-	if f.n > 0 {
-		t := time.UnixMilli(f.latest).UTC()
+	if n > 0 {
+		t := time.UnixMilli(latest).UTC()
 		s.LatestSample = &t
-		s.SyntheticRatio = float64(s.Synthetic) / float64(f.n)
+		s.SyntheticRatio = float64(s.Synthetic) / float64(n)
 		top := 0
 		for _, c := range s.Models {
 			top = max(top, c)
 		}
-		s.ModelShare = float64(top) / float64(f.n)
-		s.Metrics["tokens"], s.Metrics["mtld"], s.Metrics["toxicity"] = f.tokens.result(), f.mtld.result(), f.tox.result()
+		s.ModelShare = float64(top) / float64(n)
+		s.Metrics["tokens"], s.Metrics["mtld"], s.Metrics["toxicity"] = tokens.result(), mtld.result(), tox.result()
 	}
 	return s
 }
 
-// foldSummary folds values into a MetricSummary.
+// foldSummary folds groups' counts, sums and extremes into a MetricSummary.
 type foldSummary struct {
 	n             int
 	min, max, sum float64
 }
 
-func (f *foldSummary) add(v float64) {
-	if f.n == 0 || v < f.min {
-		f.min = v
+func (f *foldSummary) add(n int, sum, lo, hi float64) {
+	if n == 0 {
+		return
 	}
-	if f.n == 0 || v > f.max {
-		f.max = v
+	if f.n == 0 || lo < f.min {
+		f.min = lo
 	}
-	f.n++
-	f.sum += v
+	if f.n == 0 || hi > f.max {
+		f.max = hi
+	}
+	f.n += n
+	f.sum += sum
 }
 
 func (f *foldSummary) result() MetricSummary {
@@ -228,12 +217,14 @@ func (f *foldSummary) result() MetricSummary {
 	return MetricSummary{Count: f.n, Min: f.min, Max: f.max, Mean: f.sum / float64(f.n)}
 }
 
-// hostRE finds a URI's host, lower-cased before matching: what SourceName names a web_crawl
-// source by. An IPv6 host keeps its brackets. Recorded statistics name sources by it: never
-// change what it matches.
-var hostRE = regexp.MustCompile(`^[a-z][a-z0-9+.-]*://(?:[^/?#]*@)?(\[[^]/?#]*\]|[^]:/?#[]*)`)
+// HostPattern finds a URI's host, lower-cased before matching: what SourceName names a web_crawl
+// source by. It is a regular expression that Go and PostgreSQL read alike, so that both stores
+// name a source the same; an IPv6 host keeps its brackets.
+const HostPattern = `^[a-z][a-z0-9+.-]*://(?:[^/?#]*@)?(\[[^]/?#]*\]|[^]:/?#[]*)`
 
-// URIHost returns the host of uri by hostRE, or "" if it has none.
+var hostRE = regexp.MustCompile(HostPattern)
+
+// URIHost returns the host of uri by HostPattern, or "" if it has none.
 func URIHost(uri string) string {
 	m := hostRE.FindStringSubmatch(asciiLower(uri))
 	if m == nil {
@@ -242,7 +233,7 @@ func URIHost(uri string) string {
 	return m[1]
 }
 
-// asciiLower lower-cases ASCII letters only, as SQL's lower() does; recorded statistics depend on it.
+// asciiLower lower-cases ASCII letters only, as SQL's lower() does in both stores.
 func asciiLower(s string) string {
 	return strings.Map(func(r rune) rune {
 		if 'A' <= r && r <= 'Z' {

@@ -46,37 +46,34 @@ func TestSourceName(t *testing.T) {
 	}
 }
 
-// TestMixStatsFold folds three samples and checks every figure they give.
-func TestMixStatsFold(t *testing.T) {
-	f := NewMixStatsFold()
-	if s := f.Stats(); s.Human != 0 || s.LatestSample != nil || len(s.Metrics) != 0 {
-		t.Fatalf("empty fold: %+v", s)
+// TestMixStatsOf folds two groups and checks every figure they give.
+func TestMixStatsOf(t *testing.T) {
+	if s := MixStatsOf(nil); s.Human != 0 || s.LatestSample != nil || len(s.Metrics) != 0 {
+		t.Fatalf("no groups: %+v", s)
 	}
-	for _, r := range []SelectedSample{
-		{Model: "", Generation: 0, Dataset: "books", SourceKind: "licensed", SourceName: "press", SourceURI: "https://b.example/",
-			License: "CC-BY-4.0", Basis: BasisHuman, Tokens: 10, MTLD: 50, Toxicity: new(0.1), CreatedAt: 1000},
-		{Model: "", Generation: 0, Dataset: "books", SourceKind: "licensed", SourceName: "press", SourceURI: "https://a.example/",
-			Basis: BasisHuman, Tokens: 30, MTLD: 70, CreatedAt: 3000},
-		{Model: "m@1", Generation: 2, SourceKind: "synthetic", Basis: BasisDeclared, Tokens: 20, MTLD: 30, Toxicity: new(0.3), CreatedAt: 2000},
-	} {
-		f.Add(&r)
-	}
-	s := f.Stats()
-	if s.Human != 2 || s.Synthetic != 1 || s.SyntheticRatio != 1.0/3 || s.ModelShare != 1.0/3 || s.Models["m@1"] != 1 ||
-		s.Generations["0"] != 2 || s.Generations["2"] != 1 || s.MaxGeneration != 2 || s.Datasets["books"] != 2 || len(s.Datasets) != 1 ||
-		s.Licenses["CC-BY-4.0"] != 1 || len(s.Licenses) != 1 || s.Bases[BasisHuman] != 2 || s.SourceKinds["synthetic"] != 1 ||
-		s.UnscoredToxic != 1 || s.Tokens != 60 || s.LatestSample.UnixMilli() != 3000 {
+	s := MixStatsOf([]StatsGroup{
+		{Dataset: "books", SourceKind: "licensed", Source: "press", License: "CC-BY-4.0", Basis: BasisHuman, URI: "https://b.example/",
+			Samples: 2, Tokens: 40, MinTokens: 10, MaxTokens: 30, MTLD: 120, MinMTLD: 50, MaxMTLD: 70, Scored: 1, Tox: 0.1, MinTox: 0.1, MaxTox: 0.1, Latest: 3000},
+		{Dataset: "books", SourceKind: "licensed", Source: "press", Basis: BasisHuman, URI: "https://a.example/",
+			Samples: 1, Tokens: 5, MinTokens: 5, MaxTokens: 5, MTLD: 10, MinMTLD: 10, MaxMTLD: 10, Latest: 1000},
+		{Model: "m@1", Generation: 2, SourceKind: "synthetic", Basis: BasisDeclared,
+			Samples: 1, Tokens: 15, MinTokens: 15, MaxTokens: 15, MTLD: 30, MinMTLD: 30, MaxMTLD: 30, Scored: 1, Tox: 0.3, MinTox: 0.3, MaxTox: 0.3, Latest: 2000},
+	})
+	if s.Human != 3 || s.Synthetic != 1 || s.SyntheticRatio != 0.25 || s.ModelShare != 0.25 || s.Models["m@1"] != 1 ||
+		s.Generations["0"] != 3 || s.Generations["2"] != 1 || s.MaxGeneration != 2 || s.Datasets["books"] != 3 || len(s.Datasets) != 1 ||
+		s.Licenses["CC-BY-4.0"] != 2 || len(s.Licenses) != 1 || s.Bases[BasisHuman] != 3 || s.SourceKinds["synthetic"] != 1 ||
+		s.UnscoredToxic != 2 || s.Tokens != 60 || s.LatestSample.UnixMilli() != 3000 {
 		t.Fatalf("counts: %+v", s)
 	}
-	if got := s.Sources["licensed"]["press"]; got != (SourceStat{Samples: 2, Tokens: 40, URI: "https://a.example/"}) {
+	if got := s.Sources["licensed"]["press"]; got != (SourceStat{Samples: 3, Tokens: 45, URI: "https://a.example/"}) {
 		t.Errorf("licensed press: %+v", got)
 	}
 	if got := s.Sources["synthetic"][""]; got.Samples != 1 {
 		t.Errorf("synthetic: %+v", s.Sources["synthetic"])
 	}
 	for name, want := range map[string]MetricSummary{
-		"tokens":   {Count: 3, Min: 10, Max: 30, Mean: 20},
-		"mtld":     {Count: 3, Min: 30, Max: 70, Mean: 50},
+		"tokens":   {Count: 4, Min: 5, Max: 30, Mean: 15},
+		"mtld":     {Count: 4, Min: 10, Max: 70, Mean: 40},
 		"toxicity": {Count: 2, Min: 0.1, Max: 0.3, Mean: 0.2},
 	} {
 		if got := s.Metrics[name]; got.Count != want.Count || got.Min != want.Min || got.Max != want.Max || math.Abs(got.Mean-want.Mean) > 1e-12 {

@@ -214,20 +214,23 @@ func (d *MemDraw) Select(_ context.Context, q registry.DrawQuota) (int, error) {
 	return len(d.picked), nil
 }
 
-// Selection implements registry.Draw.
-func (d *MemDraw) Selection(_ context.Context, fn func(*registry.SelectedSample) error) error {
-	for _, r := range d.picked {
-		s := &registry.SelectedSample{ID: r.ID, ContentSHA256: r.ContentSHA256, Model: r.Model, Generation: r.Generation,
-			Dataset: r.Dataset, SourceKind: r.SourceKind, SourceName: r.SourceName, SourceURI: r.SourceURI, License: r.License,
-			Basis: r.Basis, Tokens: int64(r.Tokens), MTLD: r.MTLD, Toxicity: r.Toxicity, CreatedAt: r.CreatedAt.UnixMilli()}
+// Stats implements registry.Draw: a group of one a sample.
+func (d *MemDraw) Stats(context.Context) (registry.MixStats, error) {
+	groups := make([]registry.StatsGroup, len(d.picked))
+	for i, r := range d.picked {
+		g := registry.StatsGroup{Model: r.Model, Generation: r.Generation, Dataset: r.Dataset, SourceKind: r.SourceKind,
+			Source: registry.SourceName(r.SourceKind, r.SourceName, r.SourceURI, r.Dataset), License: r.License, Basis: r.Basis,
+			URI: r.SourceURI, Samples: 1, Tokens: int64(r.Tokens), MinTokens: int64(r.Tokens), MaxTokens: int64(r.Tokens),
+			MTLD: r.MTLD, MinMTLD: r.MTLD, MaxMTLD: r.MTLD, Latest: r.CreatedAt.UnixMilli()}
 		if r.Origin == registry.OriginHuman {
-			s.Model = ""
+			g.Model = ""
 		}
-		if err := fn(s); err != nil {
-			return err
+		if r.Toxicity != nil {
+			g.Scored, g.Tox, g.MinTox, g.MaxTox = 1, *r.Toxicity, *r.Toxicity, *r.Toxicity
 		}
+		groups[i] = g
 	}
-	return nil
+	return registry.MixStatsOf(groups), nil
 }
 
 // Kept implements registry.Draw.

@@ -64,7 +64,7 @@ func dialect() *sqlstore.Dialect {
 		panic(err) // the embedded directory exists
 	}
 	return &sqlstore.Dialect{Name: "sqlite", TextParam: "CAST(? AS TEXT)", JSONLists: true, SingleWriter: true, Migrations: sub,
-		DrawKey: "pedigree_draw_key(?, s.id)", Unhex: "unhex(%s)",
+		DrawKey: "pedigree_draw_key(?, s.id)", Substring: "pedigree_substring(%s, ?)", Unhex: "unhex(%s)",
 		ScratchOn: "PRAGMA query_only = 0", ScratchOff: "PRAGMA query_only = 1", SampleRef: "s.rowid", SampleRefType: "INTEGER", IntegerRowid: true, Fence: " LIMIT -1 OFFSET 0"}
 }
 

@@ -465,34 +465,37 @@ func (w *draw) picked(ctx context.Context) ([]registry.PickedStratum, error) {
 	return out, rows.Err()
 }
 
-// Selection implements registry.Draw: draw_pick in manifest order, each row joined to its sample.
-func (w *draw) Selection(ctx context.Context, fn func(*registry.SelectedSample) error) error {
-	rows, err := w.query(ctx, "SELECT p.id, p.content_sha256, coalesce(s.model, ''), s.generation, s.dataset, s.source_kind,"+
-		" s.source_name, s.source_uri, s.license, s.generation_basis, s.tokens, s.mtld, s.toxicity, s.created_at"+
-		" FROM draw_pick p JOIN samples s ON "+w.s.d.SampleRef+" = p.ref ORDER BY p.pos")
+// Stats implements registry.Draw: the selection grouped by what the statistics count by.
+func (w *draw) Stats(ctx context.Context) (registry.MixStats, error) {
+	// A crawled sample's source is its URI's host (registry.SourceName), found once a sample.
+	named := "SELECT s.*, coalesce(CASE WHEN s.source_kind = 'web_crawl' THEN " +
+		fmt.Sprintf(w.s.d.Substring, "lower(s.source_uri)") + " END, '') AS host" +
+		" FROM draw_pick p JOIN samples s ON " + w.s.d.SampleRef + " = p.ref"
+	query := "SELECT coalesce(s.model, ''), s.generation, s.dataset, s.source_kind," +
+		" CASE WHEN s.host <> '' THEN s.host WHEN s.source_name <> '' THEN s.source_name ELSE s.dataset END," +
+		" s.license, s.generation_basis, coalesce(min(CASE WHEN s.source_uri <> '' THEN s.source_uri END), '')," +
+		" count(*), sum(s.tokens), min(s.tokens), max(s.tokens), sum(s.mtld), min(s.mtld), max(s.mtld)," +
+		" count(s.toxicity), coalesce(sum(s.toxicity), 0), coalesce(min(s.toxicity), 0), coalesce(max(s.toxicity), 0), max(s.created_at)" +
+		" FROM (" + named + ") s GROUP BY 1, 2, 3, 4, 5, 6, 7"
+	rows, err := w.query(ctx, query, registry.HostPattern)
 	if err != nil {
-		return fmt.Errorf("draw: selection: %w", err)
+		return registry.MixStats{}, fmt.Errorf("draw: statistics: %w", err)
 	}
 	defer rows.Close()
-	var r registry.SelectedSample
-	var tox sql.NullFloat64
+	var groups []registry.StatsGroup
 	for rows.Next() {
-		if err := rows.Scan(&r.ID, &r.ContentSHA256, &r.Model, &r.Generation, &r.Dataset, &r.SourceKind, &r.SourceName,
-			&r.SourceURI, &r.License, &r.Basis, &r.Tokens, &r.MTLD, &tox, &r.CreatedAt); err != nil {
-			return err
+		var g registry.StatsGroup
+		if err := rows.Scan(&g.Model, &g.Generation, &g.Dataset, &g.SourceKind, &g.Source, &g.License, &g.Basis, &g.URI,
+			&g.Samples, &g.Tokens, &g.MinTokens, &g.MaxTokens, &g.MTLD, &g.MinMTLD, &g.MaxMTLD,
+			&g.Scored, &g.Tox, &g.MinTox, &g.MaxTox, &g.Latest); err != nil {
+			return registry.MixStats{}, err
 		}
-		r.Toxicity = nil
-		if tox.Valid {
-			r.Toxicity = &tox.Float64
-		}
-		if err := fn(&r); err != nil {
-			return err
-		}
+		groups = append(groups, g)
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("draw: selection: %w", err)
+		return registry.MixStats{}, fmt.Errorf("draw: statistics: %w", err)
 	}
-	return nil
+	return registry.MixStatsOf(groups), nil
 }
 
 // Kept implements registry.Draw.

@@ -74,6 +74,9 @@ type Dialect struct {
 	IntegerRowid bool
 	// DrawKey is registry.DrawKey over alias s in SQL, with one ? for the seed in decimal.
 	DrawKey string
+	// Substring is the first parenthesized group of a regular expression's match, or NULL: %s for
+	// the text, ? for the pattern (registry.HostPattern).
+	Substring string
 	// Unhex turns hexadecimal text (%s) into bytes.
 	Unhex string
 	// ScratchOn and ScratchOff, if set, run on a read connection before and after a draw writes its
