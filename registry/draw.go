@@ -217,14 +217,13 @@ func (f *foldSummary) result() MetricSummary {
 	return MetricSummary{Count: f.n, Min: f.min, Max: f.max, Mean: f.sum / float64(f.n)}
 }
 
-// HostPattern finds a URI's host, lower-cased before matching: what SourceName names a web_crawl
-// source by. It is a regular expression that Go and PostgreSQL read alike, so that both stores
-// name a source the same; an IPv6 host keeps its brackets.
-const HostPattern = `^[a-z][a-z0-9+.-]*://(?:[^/?#]*@)?(\[[^]/?#]*\]|[^]:/?#[]*)`
+// hostPattern finds a URI's host, lower-cased before matching: what SourceName names a web_crawl
+// source by. An IPv6 host keeps its brackets.
+const hostPattern = `^[a-z][a-z0-9+.-]*://(?:[^/?#]*@)?(\[[^]/?#]*\]|[^]:/?#[]*)`
 
-var hostRE = regexp.MustCompile(HostPattern)
+var hostRE = regexp.MustCompile(hostPattern)
 
-// URIHost returns the host of uri by HostPattern, or "" if it has none.
+// URIHost returns the host of uri by hostPattern, or "" if it has none.
 func URIHost(uri string) string {
 	m := hostRE.FindStringSubmatch(asciiLower(uri))
 	if m == nil {
@@ -233,7 +232,7 @@ func URIHost(uri string) string {
 	return m[1]
 }
 
-// asciiLower lower-cases ASCII letters only, as SQL's lower() does in both stores.
+// asciiLower lower-cases ASCII letters only.
 func asciiLower(s string) string {
 	return strings.Map(func(r rune) rune {
 		if 'A' <= r && r <= 'Z' {
@@ -244,7 +243,9 @@ func asciiLower(s string) string {
 }
 
 // SourceName names a sample's source in a mix's statistics: the URI's host for crawled data, else
-// the source's name, else its dataset.
+// the source's name, else its dataset. The stores keep each sample's name from its ingest on (in
+// its statistics group), and their audits require it to be what this function gives: a change
+// here needs a migration that names the stored samples again.
 func SourceName(kind, name, uri, dataset string) string {
 	if kind == "web_crawl" {
 		if h := URIHost(uri); h != "" {

@@ -76,12 +76,9 @@ func dialect() *sqlstore.Dialect {
 		CopyFrom: copyFrom,
 		// registry.DrawKey: the first 16 hex digits of the MD5, read as a signed 64-bit integer.
 		DrawKey:       `('x' || left(md5(CAST(? AS TEXT) || ':' || s.id), 16))::bit(64)::bigint`,
-		Substring:     `substring(%s from CAST(? AS TEXT))`,
 		Unhex:         `decode(%s, 'hex')`,
 		DrawIsolation: sql.LevelRepeatableRead,
 		Fence:         " OFFSET 0",
-		SampleRef:     "s.id",
-		SampleRefType: "TEXT",
 	}
 }
 

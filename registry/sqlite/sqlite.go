@@ -64,8 +64,8 @@ func dialect() *sqlstore.Dialect {
 		panic(err) // the embedded directory exists
 	}
 	return &sqlstore.Dialect{Name: "sqlite", TextParam: "CAST(? AS TEXT)", JSONLists: true, SingleWriter: true, Migrations: sub,
-		DrawKey: "pedigree_draw_key(?, s.id)", Substring: "pedigree_substring(%s, ?)", Unhex: "unhex(%s)",
-		ScratchOn: "PRAGMA query_only = 0", ScratchOff: "PRAGMA query_only = 1", SampleRef: "s.rowid", SampleRefType: "INTEGER", IntegerRowid: true, Fence: " LIMIT -1 OFFSET 0"}
+		DrawKey: "pedigree_draw_key(?, s.id)", Unhex: "unhex(%s)",
+		ScratchOn: "PRAGMA query_only = 0", ScratchOff: "PRAGMA query_only = 1", IntegerRowid: true, Fence: " LIMIT -1 OFFSET 0"}
 }
 
 // Options are how OpenWith may differ from Open.

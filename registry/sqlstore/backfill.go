@@ -11,7 +11,8 @@ import (
 // its number (the same name in every dialect). Each runs in its migration's transaction, after the
 // file's SQL.
 var backfills = map[string]func(ctx context.Context, tx *txn) error{
-	"dedup": backfillDedup,
+	"dedup":       backfillDedup,
+	"stat_groups": backfillStatGroups,
 }
 
 // backfillDedup fills in the normalized keys of the samples stored before the "dedup" migration, and

@@ -44,4 +44,4 @@ func insertCopy(ctx context.Context, tx *txn, t *table, rows [][]any) error {
 
 // SampleColumns returns the samples table's columns in SampleArgs order, for benchmarks that copy
 // rows raw.
-func SampleColumns() []string { return slices.Clone(samplesTable.cols) }
+func SampleColumns() []string { return slices.Clone(sampleArgColumns) }

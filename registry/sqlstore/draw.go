@@ -23,9 +23,10 @@ import (
 // The scratch tables:
 //
 //	draw_prior (id)                               the base model's human data (AddPrior)
-//	draw_pick (pos, id, ref, content_sha256,      the selection in manifest order (Select), with
-//	           prior, model_id, k)                 its row in samples (Dialect.SampleRef), its
-//	                                               stratum and draw key
+//	draw_pick (pos, id, content_sha256, prior,    the selection in manifest order (Select), with
+//	           model_id, k, stat_group, tokens,    its stratum and draw key, and what the
+//	           mtld, toxicity, created_at)         statistics read: its statistics group
+//	                                               (statgroups.go) and metrics
 //
 // Go holds no row of the pool: the pool, dedup and the quotas' cut are window functions over the
 // samples table (the rules are registry's, in draw.go), and the manifest streams from draw_pick.
@@ -79,10 +80,15 @@ func (w *draw) open(ctx context.Context) error {
 		return fmt.Errorf("draw: %w", err)
 	}
 	w.tx = tx
+	pos := "BIGINT"
+	if d.IntegerRowid {
+		pos = "INTEGER" // the rowid: rows kept in one B-tree, not a second one for the key
+	}
 	for _, ddl := range []string{
 		"CREATE TEMP TABLE draw_prior (id TEXT PRIMARY KEY)",
-		"CREATE TEMP TABLE draw_pick (pos BIGINT PRIMARY KEY, id TEXT NOT NULL, ref " + d.SampleRefType + " NOT NULL," +
-			" content_sha256 TEXT NOT NULL, prior INTEGER NOT NULL, model_id TEXT, k BIGINT NOT NULL)",
+		"CREATE TEMP TABLE draw_pick (pos " + pos + " PRIMARY KEY, id TEXT NOT NULL, content_sha256 TEXT NOT NULL," +
+			" prior INTEGER NOT NULL, model_id TEXT, k BIGINT NOT NULL, stat_group BIGINT, tokens BIGINT NOT NULL," +
+			" mtld DOUBLE PRECISION NOT NULL, toxicity DOUBLE PRECISION, created_at BIGINT NOT NULL)",
 	} {
 		if _, err := tx.ExecContext(ctx, ddl); err != nil {
 			return fmt.Errorf("draw: %w", err)
@@ -149,10 +155,10 @@ func (w *draw) AddPrior(ctx context.Context, ids []string) (int, error) {
 func (w *draw) kept(fence bool) (string, []any) {
 	d := w.s.d
 	where, args := poolWhere(w.q.Pool)
-	cols := "s.id, " + d.SampleRef + " AS ref, s.content_sha256, s.model_id, "
+	cols := "s.id, s.content_sha256, s.model_id, s.stat_group, s.tokens, s.mtld, s.toxicity, s.created_at, "
 	if w.q.Dedup != "" { // what dedup partitions and orders by
 		cols += "s.generation, coalesce(s.norm_sha256, " + fmt.Sprintf(d.Unhex, "s.content_sha256") +
-			") AS norm, coalesce(s.cluster, s.id) AS cluster, s.mtld, s.tokens, s.toxicity, "
+			") AS norm, coalesce(s.cluster, s.id) AS cluster, "
 	}
 	cte := "WITH pool AS (SELECT " + cols + d.DrawKey + " AS k," +
 		" CASE WHEN s.origin = 'human' AND s.id IN (SELECT id FROM draw_prior) THEN 1 ELSE 0 END AS prior" +
@@ -381,8 +387,7 @@ func (w *draw) selectRows(ctx context.Context, q registry.DrawQuota, b *registry
 	}
 	// The selection, each row with its place in manifest order (pos: ascending in key order, not
 	// necessarily consecutive), written to draw_pick.
-	const insert = " INSERT INTO draw_pick (pos, id, ref, content_sha256, prior, model_id, k)" +
-		" SELECT pos, id, ref, content_sha256, prior, model_id, k FROM sel"
+	const insert = " INSERT INTO draw_pick (pos, " + pickColumns + ") SELECT pos, " + pickColumns + " FROM sel"
 	query := cte + sel + insert
 	res, err := w.exec(ctx, query, args...)
 	if err != nil {
@@ -391,6 +396,9 @@ func (w *draw) selectRows(ctx context.Context, q registry.DrawQuota, b *registry
 	n, err := res.RowsAffected()
 	return int(n), err
 }
+
+// pickColumns are the columns of draw_pick that a selection carries from the pool.
+const pickColumns = "id, content_sha256, prior, model_id, k, stat_group, tokens, mtld, toxicity, created_at"
 
 // The selection takes every quota as a prefix in key order of what it ranks, so it is one window
 // pass in key order over the candidates (from) with running counts, and a sample is taken while
@@ -425,10 +433,10 @@ func (w *draw) inOrder(from string, q registry.DrawQuota, args []any) (string, [
 		syntheticArgs = append(append(append(ownArgs, q.PerModel), cappedArgs...), q.Synthetic)
 	}
 	sel := ", cand AS (SELECT * FROM " + from + ")" +
-		", run AS (SELECT row_number() OVER win AS pos, id, ref, content_sha256, model_id, k, prior, sum(prior) OVER win AS pr," +
+		", run AS (SELECT row_number() OVER win AS pos, " + pickColumns + ", sum(prior) OVER win AS pr," +
 		" sum(CASE WHEN model_id IS NULL AND prior = 0 THEN 1 ELSE 0 END) OVER win AS hn" + counts +
 		" FROM cand WINDOW win AS (ORDER BY k, id ROWS UNBOUNDED PRECEDING))" +
-		", sel AS (SELECT pos, id, ref, content_sha256, model_id, k, prior FROM run WHERE CASE WHEN model_id IS NULL" +
+		", sel AS (SELECT pos, " + pickColumns + " FROM run WHERE CASE WHEN model_id IS NULL" +
 		" THEN (prior = 1 AND pr <= ?) OR (prior = 0 AND hn <= ?) ELSE " + synthetic + " END)"
 	args = append(append(args, countArgs...), q.Humans, q.Humans-w.counts.Prior)
 	return sel, append(args, syntheticArgs...)
@@ -437,12 +445,12 @@ func (w *draw) inOrder(from string, q registry.DrawQuota, args []any) (string, [
 // byStratum ranks within the strata by a window partitioned by model (one sort) before the pass
 // in key order (another), however many models the pool holds.
 func (w *draw) byStratum(from string, q registry.DrawQuota, args []any) (string, []any) {
-	sel := ", ranked AS (SELECT id, ref, content_sha256, model_id, k, prior," +
+	sel := ", ranked AS (SELECT " + pickColumns + "," +
 		" row_number() OVER (PARTITION BY model_id ORDER BY prior DESC, k, id) AS r FROM " + from + ")" +
 		", run AS (SELECT ranked.*, row_number() OVER win AS pos," +
 		" sum(CASE WHEN model_id IS NOT NULL AND r <= ? THEN 1 ELSE 0 END) OVER win AS taken" +
 		" FROM ranked WINDOW win AS (ORDER BY k, id ROWS UNBOUNDED PRECEDING))" +
-		", sel AS (SELECT pos, id, ref, content_sha256, model_id, k, prior FROM run" +
+		", sel AS (SELECT pos, " + pickColumns + " FROM run" +
 		" WHERE CASE WHEN model_id IS NULL THEN r <= ? ELSE r <= ? AND taken <= ? END)"
 	return sel, append(args, q.PerModel, q.Humans, q.PerModel, q.Synthetic)
 }
@@ -465,19 +473,18 @@ func (w *draw) picked(ctx context.Context) ([]registry.PickedStratum, error) {
 	return out, rows.Err()
 }
 
-// Stats implements registry.Draw: the selection grouped by what the statistics count by.
+// Stats implements registry.Draw: the selection grouped by its statistics groups (one integer a
+// row, no read of samples), then by the fields the groups name, each source with its smallest URI.
+// A selected sample that names no group, which only an edit of the database makes, is refused.
 func (w *draw) Stats(ctx context.Context) (registry.MixStats, error) {
-	// A crawled sample's source is its URI's host (registry.SourceName), found once a sample.
-	named := "SELECT s.*, coalesce(CASE WHEN s.source_kind = 'web_crawl' THEN " +
-		fmt.Sprintf(w.s.d.Substring, "lower(s.source_uri)") + " END, '') AS host" +
-		" FROM draw_pick p JOIN samples s ON " + w.s.d.SampleRef + " = p.ref"
-	query := "SELECT coalesce(s.model, ''), s.generation, s.dataset, s.source_kind," +
-		" CASE WHEN s.host <> '' THEN s.host WHEN s.source_name <> '' THEN s.source_name ELSE s.dataset END," +
-		" s.license, s.generation_basis, coalesce(min(CASE WHEN s.source_uri <> '' THEN s.source_uri END), '')," +
-		" count(*), sum(s.tokens), min(s.tokens), max(s.tokens), sum(s.mtld), min(s.mtld), max(s.mtld)," +
-		" count(s.toxicity), coalesce(sum(s.toxicity), 0), coalesce(min(s.toxicity), 0), coalesce(max(s.toxicity), 0), max(s.created_at)" +
-		" FROM (" + named + ") s GROUP BY 1, 2, 3, 4, 5, 6, 7"
-	rows, err := w.query(ctx, query, registry.HostPattern)
+	query := "WITH g AS (SELECT stat_group, count(*) AS n, sum(tokens) AS tokens, min(tokens) AS min_tokens, max(tokens) AS max_tokens," +
+		" sum(mtld) AS mtld, min(mtld) AS min_mtld, max(mtld) AS max_mtld, count(toxicity) AS scored, coalesce(sum(toxicity), 0) AS tox," +
+		" min(toxicity) AS min_tox, max(toxicity) AS max_tox, max(created_at) AS latest FROM draw_pick GROUP BY stat_group)" +
+		" SELECT coalesce(k.model, ''), coalesce(k.generation, 0), coalesce(k.dataset, ''), coalesce(k.source_kind, ''), coalesce(k.source, ''), coalesce(k.license, ''), coalesce(k.generation_basis, '')," +
+		" coalesce(min(CASE WHEN k.uri <> '' THEN k.uri END), ''), sum(CASE WHEN k.id IS NULL THEN g.n ELSE 0 END), sum(g.n), sum(g.tokens), min(g.min_tokens), max(g.max_tokens)," +
+		" sum(g.mtld), min(g.min_mtld), max(g.max_mtld), sum(g.scored), sum(g.tox), coalesce(min(g.min_tox), 0), coalesce(max(g.max_tox), 0), max(g.latest)" +
+		" FROM g LEFT JOIN stat_groups k ON k.id = g.stat_group GROUP BY 1, 2, 3, 4, 5, 6, 7"
+	rows, err := w.query(ctx, query)
 	if err != nil {
 		return registry.MixStats{}, fmt.Errorf("draw: statistics: %w", err)
 	}
@@ -485,10 +492,14 @@ func (w *draw) Stats(ctx context.Context) (registry.MixStats, error) {
 	var groups []registry.StatsGroup
 	for rows.Next() {
 		var g registry.StatsGroup
-		if err := rows.Scan(&g.Model, &g.Generation, &g.Dataset, &g.SourceKind, &g.Source, &g.License, &g.Basis, &g.URI,
+		var unnamed int
+		if err := rows.Scan(&g.Model, &g.Generation, &g.Dataset, &g.SourceKind, &g.Source, &g.License, &g.Basis, &g.URI, &unnamed,
 			&g.Samples, &g.Tokens, &g.MinTokens, &g.MaxTokens, &g.MTLD, &g.MinMTLD, &g.MaxMTLD,
 			&g.Scored, &g.Tox, &g.MinTox, &g.MaxTox, &g.Latest); err != nil {
 			return registry.MixStats{}, err
+		}
+		if unnamed > 0 {
+			return registry.MixStats{}, registry.Tampered("%d selected samples name no statistics group", unnamed)
 		}
 		groups = append(groups, g)
 	}

@@ -202,17 +202,20 @@ func (s *Store) checkRescored(ctx context.Context, page []*registry.Sample) erro
 // samplePage reads the samples after the given id, checking each text against its content hash and
 // dropping it. The metadata stays: the leaf covers it (at most 16 KiB a sample).
 func (s *Store) samplePage(ctx context.Context, after string) ([]*registry.Sample, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT "+sampleColumns+" FROM samples WHERE id > ? ORDER BY id LIMIT ?", after, recordPage)
+	rows, err := s.r.QueryContext(ctx, "SELECT "+sampleColumns+", stat_group FROM samples WHERE id > ? ORDER BY id LIMIT ?", after, recordPage)
 	if err != nil {
 		return nil, fmt.Errorf("read samples: %w", err)
 	}
 	defer rows.Close()
 	page := make([]*registry.Sample, 0, recordPage)
+	groups := make([]*int64, 0, recordPage)
 	for rows.Next() {
-		smp, err := scanSample(rows)
+		var group *int64
+		smp, err := scanSample(scanAlso{rows, []any{&group}})
 		if err != nil {
 			return nil, fmt.Errorf("read samples: %w", err)
 		}
+		groups = append(groups, group)
 		if reason := registry.DerivedMismatch(smp); reason != "" {
 			return nil, &ledger.AuditError{Leaf: smp.LogIndex, StoredIndex: -1, Reason: reason}
 		}
@@ -226,8 +229,19 @@ func (s *Store) samplePage(ctx context.Context, after string) ([]*registry.Sampl
 		return nil, err
 	}
 	rows.Close()
+	if err := s.checkStatGroups(ctx, page, groups); err != nil {
+		return nil, err
+	}
 	return page, s.checkBands(ctx, page)
 }
+
+// scanAlso scans a row into a scanner's destinations, then into more.
+type scanAlso struct {
+	rows *sql.Rows
+	more []any
+}
+
+func (s scanAlso) Scan(dest ...any) error { return s.rows.Scan(append(dest, s.more...)...) }
 
 // checkBands checks that the near-duplicate index holds every band key of the page's model samples,
 // so that a deleted row, which would let laundered text past the check, is found. checkBandCount

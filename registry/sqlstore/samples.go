@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -392,20 +393,27 @@ func writeBands(ctx context.Context, tx *txn, samples []*registry.Sample) ([]int
 	return keys, insertMany(ctx, tx, bandsTable, rows)
 }
 
-// samplesTable and edgesTable are the targets of a batch's bulk inserts.
+// samplesTable and edgesTable are the targets of a batch's bulk inserts. A sample's row is
+// SampleArgs and its statistics group (statgroups.go).
 var (
-	samplesTable = &table{name: "samples", cols: strings.Split(strings.Join(strings.Fields(sampleInsertColumns), ""), ","),
+	sampleArgColumns = strings.Split(strings.Join(strings.Fields(sampleInsertColumns), ""), ",")
+	samplesTable     = &table{name: "samples", cols: append(slices.Clone(sampleArgColumns), "stat_group"),
 		types: []string{"text", "text", "text", "bytea", "text", "text", "text", "text", "text", "text", "text", "text", "text", "text",
-			"bigint", "text", "bigint", "float8", "float8", "text", "text", "bigint", "bigint", "bytea", "text", "text", "float8", "text", "bigint"}}
+			"bigint", "text", "bigint", "float8", "float8", "text", "text", "bigint", "bigint", "bytea", "text", "text", "float8", "text", "bigint",
+			"bigint"}}
 	bandsTable = &table{name: "sample_bands", cols: []string{"band", "log_index"}, types: []string{"bigint", "bigint"}}
 	edgesTable = &table{name: "edges", cols: []string{"child_id", "parent_id", "kind"}, types: []string{"text", "text", "text"}}
 )
 
-// insertRows inserts sample rows.
+// insertRows inserts sample rows, each with its statistics group.
 func insertRows(ctx context.Context, tx *txn, samples []*registry.Sample) error {
+	groups, err := statGroups(ctx, tx, samples)
+	if err != nil {
+		return err
+	}
 	rows := make([][]any, len(samples))
 	for i, smp := range samples {
-		rows[i] = SampleArgs(smp)
+		rows[i] = append(SampleArgs(smp), groups[i])
 	}
 	return insertMany(ctx, tx, samplesTable, rows)
 }

@@ -64,19 +64,12 @@ type Dialect struct {
 	// it up into the query around it (where a column's expression would stand, and be computed, in
 	// both the WHERE and the select list): a LIMIT and OFFSET that change nothing.
 	Fence string
-	// SampleRef is how a draw's scratch table refers back to a row of samples (alias s), and
-	// SampleRefType its column type: SQLite's rowid, which finds the row in one B-tree descent where
-	// the text id takes two (the id's index, then the table); PostgreSQL's id, which it hash-joins.
-	SampleRef, SampleRefType string
 	// IntegerRowid says that a column declared INTEGER PRIMARY KEY is the table's rowid (SQLite),
 	// so that a draw's scratch table keys its rows by their place in the manifest in one B-tree,
 	// not in a second one beside the rowid.
 	IntegerRowid bool
 	// DrawKey is registry.DrawKey over alias s in SQL, with one ? for the seed in decimal.
 	DrawKey string
-	// Substring is the first parenthesized group of a regular expression's match, or NULL: %s for
-	// the text, ? for the pattern (registry.HostPattern).
-	Substring string
 	// Unhex turns hexadecimal text (%s) into bytes.
 	Unhex string
 	// ScratchOn and ScratchOff, if set, run on a read connection before and after a draw writes its

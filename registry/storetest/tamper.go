@@ -568,6 +568,13 @@ func testTamper(t *testing.T, b Backend) {
 			postgres: `CREATE TEMP TABLE moved AS SELECT identity_sha256 AS i FROM samples WHERE dataset = 'prompts';
 			UPDATE samples SET identity_sha256 = decode(repeat('00', 32), 'hex') WHERE dataset = 'prompts';
 			UPDATE samples SET identity_sha256 = (SELECT i FROM moved) WHERE dataset = 'seeds'`, use: useContentLookup, index: true},
+		// A sample's statistics group names what a mix's statistics (and the EU AI Act summary built
+		// from them) count it as: the audits re-derive it from the sample's own fields.
+		{name: "MovedStatGroup", sql: "UPDATE samples SET stat_group = (SELECT min(stat_group) FROM samples WHERE dataset = 'prompts') WHERE dataset = 'answers'", index: true},
+		{name: "RelabelledStatGroup", sql: "UPDATE stat_groups SET license = 'MIT' WHERE license <> 'MIT'", index: true},
+		{name: "RenamedCrawledSource", sql: "UPDATE stat_groups SET source = 'elsewhere.example' WHERE source_kind = 'web_crawl'", index: true},
+		{name: "RemovedStatGroup", sql: "UPDATE samples SET stat_group = NULL WHERE dataset = 'seeds'", index: true},
+		{name: "DanglingStatGroup", sql: "UPDATE samples SET stat_group = 999999 WHERE dataset = 'seeds'", index: true},
 		{name: "PlantedBandKey", sql: "INSERT INTO sample_bands (band, log_index) SELECT 42, log_index FROM samples WHERE dataset = 'prompts'", index: true},
 		{name: "DeletedSample", sql: "DELETE FROM edges WHERE child_id IN (SELECT id FROM samples WHERE dataset = 'edits'); DELETE FROM samples WHERE dataset = 'edits'"},
 		{name: "TruncatedLog", sql: "DELETE FROM log_leaves WHERE idx = (SELECT max(idx) FROM log_leaves)", treeOnly: true},
