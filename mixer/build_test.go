@@ -154,8 +154,8 @@ func (tx *fakeTx) WriteDecision(ctx context.Context, d *registry.Decision) error
 
 func (tx *fakeTx) WriteMix(ctx context.Context, m *registry.Mix, manifest registry.Manifest) error {
 	tx.saved.m = m
-	return manifest(func(id string) error {
-		tx.saved.manifest = append(tx.saved.manifest, id)
+	return manifest(func(id uuid.UUID) error {
+		tx.saved.manifest = append(tx.saved.manifest, id.String())
 		return nil
 	})
 }

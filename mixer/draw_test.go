@@ -241,8 +241,8 @@ func drawOnce(t *testing.T, ctx context.Context, s registry.Store, q registry.Dr
 	}
 	wn, _ := ref.Select(ctx, quota)
 	var got, want []string
-	d.Manifest(ctx, func(id, _ string) error { got = append(got, id); return nil })
-	ref.Manifest(ctx, func(id, _ string) error { want = append(want, id); return nil })
+	d.Manifest(ctx, func(id uuid.UUID, _ [sha256.Size]byte) error { got = append(got, id.String()); return nil })
+	ref.Manifest(ctx, func(id uuid.UUID, _ [sha256.Size]byte) error { want = append(want, id.String()); return nil })
 	if gn != wn || gn != len(got) || !slices.Equal(got, want) {
 		t.Fatalf("%+v: selected %d %v, reference %d %v", q, gn, got, wn, want)
 	}

@@ -274,7 +274,7 @@ func BenchmarkDrawPhases(b *testing.B) {
 		}
 		phases[2] += time.Since(t)
 		t = time.Now()
-		if err := d.Manifest(ctx, func(string, string) error { return nil }); err != nil {
+		if err := d.Manifest(ctx, func(uuid.UUID, [sha256.Size]byte) error { return nil }); err != nil {
 			b.Fatal(err)
 		}
 		phases[3] += time.Since(t)

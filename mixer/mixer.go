@@ -6,6 +6,7 @@ package mixer
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -162,8 +163,8 @@ func (b *Builder) Build(ctx context.Context, req registry.MixRequest, dryRun boo
 		}
 		res.Mix = &registry.Mix{Policy: pv.Ref(), Size: size, Seed: req.Seed, Strategy: req.Strategy,
 			Request: req, Stats: stats, ManifestSHA256: sum, CreatedAt: now}
-		manifest = func(fn func(string) error) error {
-			return draw.Manifest(ctx, func(id, _ string) error { return fn(id) })
+		manifest = func(fn func(uuid.UUID) error) error {
+			return draw.Manifest(ctx, func(id uuid.UUID, _ [sha256.Size]byte) error { return fn(id) })
 		}
 	}
 	if dryRun {
@@ -183,7 +184,7 @@ func (b *Builder) Build(ctx context.Context, req registry.MixRequest, dryRun boo
 // manifestSHA256 hashes the draw's manifest as registry.ManifestHash defines it.
 func manifestSHA256(ctx context.Context, draw registry.Draw) (string, error) {
 	m := registry.NewManifestHash()
-	err := draw.Manifest(ctx, func(id, content string) error { return m.Add(id, content) })
+	err := draw.Manifest(ctx, func(id uuid.UUID, content [sha256.Size]byte) error { m.AddRaw(id, content); return nil })
 	if err != nil {
 		return "", err
 	}

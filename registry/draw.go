@@ -3,11 +3,15 @@ package registry
 import (
 	"context"
 	"crypto/md5"
+	"crypto/sha256"
 	"encoding/binary"
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // A mix is drawn inside the database, in memory that does not grow with the pool: the store counts
@@ -105,8 +109,9 @@ type Draw interface {
 	Stats(ctx context.Context) (MixStats, error)
 	// Kept counts the marked samples in the selection.
 	Kept(ctx context.Context) (int, error)
-	// Manifest streams the selection in manifest order: each sample's id and content hash.
-	Manifest(ctx context.Context, fn func(id, contentSHA256 string) error) error
+	// Manifest streams the selection in manifest order: each sample's id and content hash, parsed
+	// once here for both of a build's reads (its hash, and the packed ids it stores).
+	Manifest(ctx context.Context, fn func(id uuid.UUID, contentSHA256 [sha256.Size]byte) error) error
 	Close() error
 }
 
@@ -259,13 +264,17 @@ func SourceName(kind, name, uri, dataset string) string {
 }
 
 // Manifest streams a mix's sample ids in order.
-type Manifest func(fn func(id string) error) error
+type Manifest func(fn func(id uuid.UUID) error) error
 
-// ManifestOf is the manifest of ids.
+// ManifestOf is the manifest of ids; a streamed id that is not a UUID stops it with an error.
 func ManifestOf(ids []string) Manifest {
-	return func(fn func(string) error) error {
+	return func(fn func(uuid.UUID) error) error {
 		for _, id := range ids {
-			if err := fn(id); err != nil {
+			u, err := uuid.Parse(id)
+			if err != nil {
+				return fmt.Errorf("manifest id %q: %w", id, err)
+			}
+			if err := fn(u); err != nil {
 				return err
 			}
 		}

@@ -3,8 +3,12 @@ package mixertest
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"math"
 	"slices"
+
+	"github.com/google/uuid"
 
 	"github.com/pedigreeml/pedigree/registry"
 )
@@ -243,9 +247,17 @@ func (d *MemDraw) Kept(context.Context) (int, error) {
 }
 
 // Manifest implements registry.Draw.
-func (d *MemDraw) Manifest(_ context.Context, fn func(id, contentSHA256 string) error) error {
+func (d *MemDraw) Manifest(_ context.Context, fn func(id uuid.UUID, contentSHA256 [sha256.Size]byte) error) error {
 	for _, r := range d.picked {
-		if err := fn(r.ID, r.ContentSHA256); err != nil {
+		u, err := uuid.Parse(r.ID)
+		if err != nil {
+			return err
+		}
+		var c [sha256.Size]byte
+		if _, err := hex.Decode(c[:], []byte(r.ContentSHA256)); err != nil {
+			return err
+		}
+		if err := fn(u, c); err != nil {
 			return err
 		}
 	}

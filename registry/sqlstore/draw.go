@@ -2,8 +2,10 @@ package sqlstore
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
@@ -11,6 +13,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/google/uuid"
 
 	"github.com/pedigreeml/pedigree/registry"
 )
@@ -518,21 +522,41 @@ func (w *draw) Kept(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// Manifest implements registry.Draw.
-func (w *draw) Manifest(ctx context.Context, fn func(id, contentSHA256 string) error) error {
+// Manifest implements registry.Draw. The columns are read into reused buffers and parsed in place:
+// a manifest of millions of rows allocates nothing a row.
+func (w *draw) Manifest(ctx context.Context, fn func(id uuid.UUID, contentSHA256 [sha256.Size]byte) error) error {
 	rows, err := w.tx.QueryContext(ctx, "SELECT id, content_sha256 FROM draw_pick ORDER BY pos")
 	if err != nil {
 		return fmt.Errorf("draw: manifest: %w", err)
 	}
 	defer rows.Close()
-	var id, content string
+	var id, content sql.RawBytes
+	var c [sha256.Size]byte
 	for rows.Next() {
 		if err := rows.Scan(&id, &content); err != nil {
 			return err
 		}
-		if err := fn(id, content); err != nil {
+		u, err := uuid.ParseBytes(id)
+		if err != nil || len(id) != 36 || !lowerHex(id) {
+			return fmt.Errorf("draw: manifest: sample id %q is not a canonical UUID", id)
+		}
+		if n, err := hex.Decode(c[:], content); err != nil || n != sha256.Size || len(content) != 2*sha256.Size || !lowerHex(content) {
+			return fmt.Errorf("draw: manifest: content hash %q of sample %s is not lower-case hex SHA-256", content, u)
+		}
+		if err := fn(u, c); err != nil {
 			return err
 		}
 	}
 	return rows.Err()
+}
+
+// lowerHex reports whether b holds no upper-case letter: of hexadecimal text, that it is in the
+// canonical lower case that manifests hash (registry.ManifestHash).
+func lowerHex(b []byte) bool {
+	for _, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			return false
+		}
+	}
+	return true
 }

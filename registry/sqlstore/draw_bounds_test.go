@@ -90,7 +90,7 @@ func drawManifest(t *testing.T, s *sqlstore.Store, q registry.DrawQuery, prior [
 		t.Fatal(err)
 	}
 	var ids []string
-	if err := d.Manifest(ctx, func(id, _ string) error { ids = append(ids, id); return nil }); err != nil {
+	if err := d.Manifest(ctx, func(id uuid.UUID, _ [sha256.Size]byte) error { ids = append(ids, id.String()); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if n != len(ids) || n == 0 {
@@ -259,4 +259,35 @@ func drawCounts(t *testing.T, s *sqlstore.Store, prior []string) *registry.DrawC
 	d, c := openCounted(t, s, registry.DrawQuery{Pool: registry.PoolQuery{Where: "1 = 1"}}, prior)
 	d.Close()
 	return c
+}
+
+// TestManifestRefusesNonCanonicalRows checks that a draw's manifest refuses a selected row whose id
+// or content hash is not in the canonical form a manifest hashes, as only an edit of the database
+// writes them, rather than hash another form of it.
+func TestManifestRefusesNonCanonicalRows(t *testing.T) {
+	for name, open := range boundStores(t) {
+		t.Run(name, func(t *testing.T) {
+			for _, edit := range []string{
+				"UPDATE samples SET content_sha256 = upper(content_sha256) WHERE id = (SELECT min(id) FROM samples)",
+				"UPDATE samples SET content_sha256 = substr(content_sha256, 1, 62) WHERE id = (SELECT min(id) FROM samples)",
+				"UPDATE samples SET id = upper(id) WHERE id = (SELECT min(id) FROM samples)",
+			} {
+				s := open(t)
+				fillStrata(t, s, 20, 0, 0)
+				if _, err := s.DB().ExecContext(context.Background(), edit); err != nil {
+					t.Fatal(err)
+				}
+				d, c := openCounted(t, s, registry.DrawQuery{Pool: registry.PoolQuery{Where: "TRUE"}, Seed: 1}, nil)
+				if _, err := d.Select(context.Background(), registry.DrawQuota{Humans: c.Humans}); err != nil {
+					t.Fatal(err)
+				}
+				n := 0
+				err := d.Manifest(context.Background(), func(uuid.UUID, [sha256.Size]byte) error { n++; return nil })
+				d.Close()
+				if err == nil || n >= 20 {
+					t.Fatalf("after %q the manifest streamed %d rows, error %v", edit, n, err)
+				}
+			}
+		})
+	}
 }

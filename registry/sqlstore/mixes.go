@@ -208,12 +208,8 @@ func insertMix(ctx context.Context, tx *txn, log *logWriter, m *registry.Mix, ma
 		packed = packed[:0]
 		return nil
 	}
-	err = manifest(func(id string) error {
-		u, err := uuid.Parse(id)
-		if err != nil {
-			return fmt.Errorf("manifest id %q: %w", id, err)
-		}
-		packed = append(packed, u[:]...)
+	err = manifest(func(id uuid.UUID) error {
+		packed = append(packed, id[:]...)
 		n++
 		if len(packed) == cap(packed) {
 			return flush()
