@@ -459,8 +459,33 @@ func (w *draw) byStratum(from string, q registry.DrawQuota, args []any) (string,
 	return sel, append(args, q.PerModel, q.Humans, q.PerModel, q.Synthetic)
 }
 
-// picked is what the selection took of each stratum.
+// picked is what the selection took of each stratum (Select calls it once Counts has counted
+// them): with few models in one pass, a pair of columns a stratum as countFiltered counts them,
+// where a GROUP BY would sort the selection first on SQLite; with more, by a GROUP BY.
 func (w *draw) picked(ctx context.Context) ([]registry.PickedStratum, error) {
+	models := w.counts.Models
+	if len(models) > w.s.modelColumns {
+		return w.pickedGrouped(ctx)
+	}
+	q := "SELECT count(*) FILTER (WHERE model_id IS NULL), coalesce(max(k) FILTER (WHERE model_id IS NULL), 0)" +
+		strings.Repeat(", count(*) FILTER (WHERE model_id = ?), coalesce(max(k) FILTER (WHERE model_id = ?), 0)", len(models)) +
+		" FROM draw_pick"
+	var args []any
+	out := make([]registry.PickedStratum, 1+len(models))
+	dest := []any{&out[0].N, &out[0].MaxKey}
+	for i, m := range models {
+		args = append(args, m.ModelID, m.ModelID)
+		out[i+1].ModelID = m.ModelID
+		dest = append(dest, &out[i+1].N, &out[i+1].MaxKey)
+	}
+	if err := w.tx.QueryRowContext(ctx, w.s.d.rebind(q), args...).Scan(dest...); err != nil {
+		return nil, fmt.Errorf("draw: select: %w", err)
+	}
+	return slices.DeleteFunc(out, func(p registry.PickedStratum) bool { return p.N == 0 }), nil
+}
+
+// pickedGrouped is picked by a GROUP BY, however many models there are.
+func (w *draw) pickedGrouped(ctx context.Context) ([]registry.PickedStratum, error) {
 	rows, err := w.tx.QueryContext(ctx, "SELECT coalesce(model_id, ''), count(*), max(k) FROM draw_pick GROUP BY model_id")
 	if err != nil {
 		return nil, fmt.Errorf("draw: select: %w", err)
