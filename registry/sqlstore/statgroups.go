@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/binary"
 	"fmt"
 	"strconv"
@@ -112,29 +113,12 @@ func statGroups(ctx context.Context, tx *txn, samples []*registry.Sample) ([]int
 // stored before the "stat_groups" migration, or rows a benchmark inserted raw (FillStatGroups).
 // Each page's samples are updated a group at a time.
 func backfillStatGroups(ctx context.Context, tx *txn) error {
-	for after := ""; ; {
-		rows, err := tx.QueryContext(ctx, "SELECT id, coalesce(model, ''), generation, dataset, source_kind, source_name, source_uri, license,"+
-			" generation_basis FROM samples WHERE id > ? AND stat_group IS NULL ORDER BY id LIMIT 1000", after)
-		if err != nil {
-			return err
-		}
-		var page []*registry.Sample
-		for rows.Next() {
-			s := &registry.Sample{}
-			if err := rows.Scan(&s.ID, &s.Model, &s.Generation, &s.Dataset, &s.Source.Kind, &s.Source.Name, &s.Source.URI,
-				&s.Source.License, &s.GenerationBasis); err != nil {
-				rows.Close()
-				return err
-			}
-			page = append(page, s)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if len(page) == 0 {
-			return nil
-		}
+	const cols = "id, coalesce(model, ''), generation, dataset, source_kind, source_name, source_uri, license, generation_basis"
+	scan := func(rows *sql.Rows, s *registry.Sample) error {
+		return rows.Scan(&s.ID, &s.Model, &s.Generation, &s.Dataset, &s.Source.Kind, &s.Source.Name, &s.Source.URI,
+			&s.Source.License, &s.GenerationBasis)
+	}
+	return samplePages(ctx, tx, cols, "stat_group IS NULL", scan, func(page []*registry.Sample) error {
 		groups, err := statGroups(ctx, tx, page)
 		if err != nil {
 			return err
@@ -149,8 +133,8 @@ func backfillStatGroups(ctx context.Context, tx *txn) error {
 				return fmt.Errorf("backfill statistics groups: %w", err)
 			}
 		}
-		after = page[len(page)-1].ID
-	}
+		return nil
+	})
 }
 
 // FillStatGroups gives every sample that names no statistics group its group, for benchmarks that
