@@ -23,7 +23,7 @@ func backfillDedup(ctx context.Context, tx *txn) error {
 	scan := func(rows *sql.Rows, s *registry.Sample) error {
 		return rows.Scan(&s.ID, &s.Text, &s.Origin, &s.LogIndex)
 	}
-	return samplePages(ctx, tx, "id, text, origin, log_index", "", scan, func(page []*registry.Sample) error {
+	return samplePages(ctx, tx, "id, text, origin, log_index", scan, func(page []*registry.Sample) error {
 		registry.Norms(page) // computes each sample's key and sketch
 		for _, s := range page {
 			if _, err := tx.ExecContext(ctx, "UPDATE samples SET norm_sha256 = ? WHERE id = ?", hexBytes(s.NormSHA256), s.ID); err != nil {
@@ -35,15 +35,11 @@ func backfillDedup(ctx context.Context, tx *txn) error {
 	})
 }
 
-// samplePages calls fn with the samples that match the condition and (SQL, after "AND"; "" for
-// all), in id order, 1,000 at a time: each read by scan from the columns cols, the id first. fn
-// may update the page's rows.
-func samplePages(ctx context.Context, tx *txn, cols, and string, scan func(*sql.Rows, *registry.Sample) error, fn func([]*registry.Sample) error) error {
-	if and != "" {
-		and = " AND " + and
-	}
+// samplePages calls fn with every sample, in id order, 1,000 at a time: each read by scan from the
+// columns cols, the id first. fn may update the page's rows.
+func samplePages(ctx context.Context, tx *txn, cols string, scan func(*sql.Rows, *registry.Sample) error, fn func([]*registry.Sample) error) error {
 	for after := ""; ; {
-		rows, err := tx.QueryContext(ctx, "SELECT "+cols+" FROM samples WHERE id > ?"+and+" ORDER BY id LIMIT 1000", after)
+		rows, err := tx.QueryContext(ctx, "SELECT "+cols+" FROM samples WHERE id > ? ORDER BY id LIMIT 1000", after)
 		if err != nil {
 			return err
 		}
