@@ -131,7 +131,9 @@ func (m *MinimalTable) Insert(ctx context.Context, texts []string) error {
 
 // InsertSampleRows writes fully built sample rows straight into a store's samples table, one
 // prepared statement a row in one transaction, with the store's own statement and arguments: no
-// checks, no log. Benchmarks use it to fill a large registry quickly, and as the own-schema baseline.
+// checks, no log, no statistics group (a mix build refuses such rows until sqlstore's
+// FillStatGroups gives them theirs). Benchmarks use it to fill a large registry quickly, and as the
+// own-schema baseline.
 func InsertSampleRows(ctx context.Context, s *sqlstore.Store, rows []*registry.Sample) error {
 	tx, err := s.DB().BeginTx(ctx, nil)
 	if err != nil {

@@ -29,7 +29,8 @@ func drawStats(t *testing.T, s *sqlstore.Store) (registry.MixStats, error) {
 // TestStatsNeedTheirGroups checks that a build's statistics refuse a selection holding samples that
 // name no statistics group (rows written around the store, as an attacker or a raw insert writes
 // them), rather than leave them out of the counts; and that FillStatGroups, what the migration
-// runs, gives them the groups ingest would.
+// runs, gives them the groups ingest would; and that a sample pointed at a group that does not
+// exist is refused as well.
 func TestStatsNeedTheirGroups(t *testing.T) {
 	for name, open := range boundStores(t) {
 		t.Run(name, func(t *testing.T) {
@@ -48,6 +49,13 @@ func TestStatsNeedTheirGroups(t *testing.T) {
 			if st.Human != 30 || st.Synthetic != 40 || st.SourceKinds["public_dataset"] != 30 || st.SourceKinds["synthetic"] != 40 ||
 				st.Sources["public_dataset"]["bounded"].Samples != 30 || len(st.Models) != 2 || st.Metrics["tokens"].Count != 70 {
 				t.Fatalf("statistics after the groups were filled in: %+v", st)
+			}
+			// A sample pointed at a group that does not exist is refused too.
+			if _, err := s.DB().ExecContext(context.Background(), "UPDATE samples SET stat_group = 999999 WHERE id = (SELECT min(id) FROM samples)"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := drawStats(t, s); !errors.Is(err, registry.ErrTampered) {
+				t.Fatalf("statistics of a sample with a dangling group: %v, want ErrTampered", err)
 			}
 		})
 	}
